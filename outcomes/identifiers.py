@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = [
     "IDENTIFIER_KINDS",
+    "email_mask",
     "identifier_column_kind",
     "identifier_columns",
     "identifier_values",
     "looks_like_email",
     "looks_like_phone",
+    "phone_mask",
 ]
 
 #: kind → (single tokens, token sequences) that mark a column as a direct identifier
@@ -50,6 +55,7 @@ _NOT_A_PERSON = {"treatment", "product", "area", "region", "clinic", "measure", 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE_CHARS = re.compile(r"^\+?[\d\s().\-/]+$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_DECIMAL = re.compile(r"^\d+\.\d+$")  # 0.123456789 is a number, not a phone
 
 
 def _tokens(column: str) -> list[str]:
@@ -103,13 +109,53 @@ def looks_like_phone(value) -> bool:
     if not isinstance(value, str):
         return False
     s = value.strip()
-    if not s or not _PHONE_CHARS.match(s) or _ISO_DATE.match(s):
+    if not s or not _PHONE_CHARS.match(s) or _ISO_DATE.match(s) or _DECIMAL.match(s):
         return False
     digits = sum(c.isdigit() for c in s)
     if not 9 <= digits <= 15:
         return False
     has_separator = any(c in s for c in " ()-./")
     return s.startswith(("+", "0")) or has_separator
+
+
+def _as_arrow_strings(values) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not isinstance(values, pa.Array):
+        values = pa.array([v if isinstance(v, str) else None for v in values], type=pa.string())
+    if not pa.types.is_string(values.type):
+        values = values.cast(pa.string())
+    return pc.utf8_trim_whitespace(values)
+
+
+def _regex(s: pa.Array, pattern: str) -> np.ndarray:
+    return np.asarray(pc.fill_null(pc.match_substring_regex(s, pattern), False).to_numpy(
+        zero_copy_only=False), dtype=bool)
+
+
+def email_mask(values) -> np.ndarray:
+    """Vectorised :func:`looks_like_email` over an Arrow string array or a sequence of values."""
+    s = _as_arrow_strings(values)
+    at = np.asarray(pc.fill_null(pc.match_substring(s, "@"), False).to_numpy(
+        zero_copy_only=False), dtype=bool)
+    if not at.any():
+        return at
+    return _regex(s, _EMAIL.pattern)
+
+
+def phone_mask(values) -> np.ndarray:
+    """Vectorised :func:`looks_like_phone` over an Arrow string array or a sequence of values."""
+    s = _as_arrow_strings(values)
+    if len(s) == 0:
+        return np.zeros(0, dtype=bool)
+    shaped = _regex(s, _PHONE_CHARS.pattern)
+    if not shaped.any():
+        return shaped
+    shaped &= ~_regex(s, _ISO_DATE.pattern) & ~_regex(s, _DECIMAL.pattern)
+    digits = np.asarray(pc.fill_null(pc.utf8_length(pc.replace_substring_regex(s, r"\D", "")),
+                                     0).to_numpy(zero_copy_only=False))
+    marked = _regex(s, r"^[+0]") | _regex(s, r"[ ()./\-]")
+    return shaped & (digits >= 9) & (digits <= 15) & marked
 
 
 def identifier_values(frame: pd.DataFrame, *, max_examples: int = 3) -> list[dict]:
@@ -126,14 +172,13 @@ def identifier_values(frame: pd.DataFrame, *, max_examples: int = 3) -> list[dic
         series = frame[col]
         if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
             continue
-        values = series.dropna()
-        values = values[values.map(lambda v: isinstance(v, str))]
-        if values.empty:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        if len(uniques) == 0:
             continue
-        for kind, test in (("e-mail", looks_like_email), ("phone number", looks_like_phone)):
-            mask = values.map(test).astype(bool)
-            if mask.any():
-                pos = [frame.index.get_loc(i) for i in values.index[mask][:max_examples]]
-                found.append({"column": str(col), "kind": kind, "count": int(mask.sum()),
-                              "rows": pos})
+        for kind, test in (("e-mail", email_mask), ("phone number", phone_mask)):
+            hit = np.append(test(list(uniques)), False)[codes]  # code -1 (missing) → False
+            if hit.any():
+                pos = np.flatnonzero(hit)
+                found.append({"column": str(col), "kind": kind, "count": len(pos),
+                              "rows": [int(i) for i in pos[:max_examples]]})
     return found

@@ -1,22 +1,97 @@
-"""Loading and validating a clinic's records (DESIGN §1).
+"""Loading and validating a clinic's records (DESIGN §1), and ``outcomes check``.
 
-PLACEHOLDER STATE: the container and a minimal ``from_frames`` so other modules can be built against
-them; the full loader (files, validation, quarantine, identifier guard) is being written.
+How the loader works
+--------------------
+Every table is read with all columns as text (CSV through ``pyarrow.csv`` with dictionary-encoded
+string columns; Parquet and ``.xlsx`` values are turned into the same form), then each column is
+validated on its *unique values* (a session table of a million rows holds a few thousand distinct
+dates, a few distinct treatments and depths) and the verdicts are spread back to the rows with one
+vectorised ``take``. Python-level work per row happens only for the few rows that have a problem.
+
+Rules
+-----
+* Normalisation: surrounding spaces are stripped from every cell and header; empty cells are
+  missing; headers are lower-cased (``Patient ID`` → ``patient_id``); categorical values are
+  lower-cased (``Microneedling`` → ``microneedling``); sex ``f``/``female`` → ``F`` (``m``/``male``,
+  ``x``); Fitzpatrick ``I``–``VI`` → 1–6; ``areas`` are lower-cased with the spaces around ``;``
+  removed. Lines where every cell is empty are skipped and counted as *blank rows* (they are not
+  records).
+* Extra columns (not in DESIGN §1 and not a declared measure) are **kept** as text columns and listed
+  as *extra columns* by ``outcomes check``.
+* Row problems quarantine the row (see :data:`REJECT_COLUMNS`); dates must be ``YYYY-MM-DD``
+  (optionally followed by a time, which is dropped). A stray ``23/11/2024`` is a row problem; when
+  most dates of a column are not ``YYYY-MM-DD`` the column is a structural problem
+  (:class:`RecordsError`): the loader never guesses day/month order. The same majority rule makes a
+  numeric column whose values are mostly not numbers (``1,5`` or ``mild``) structural.
+* Exact duplicate rows (identical after normalisation): the first is kept, repeats are quarantined.
+  Rows of ``patients`` sharing a ``patient_id`` with *different* values are all quarantined (the
+  loader cannot tell which is right).
+* A quarantined ``patients`` row does not remove the patient: sessions and assessments stay, and the
+  patient gets a row with missing covariates, like every patient seen in sessions or assessments but
+  absent from ``patients`` (counted as ``added_patients``).
+* Assessments must name a patient that appears in the sessions file or the patients file.
+* Line numbers are those of a spreadsheet: the header is line 1, the first record line 2 (a CSV
+  record spanning several physical lines counts once). For Parquet files and in-memory frames the
+  line is the row position + 2, as if the table were exported with a header.
 """
 
 from __future__ import annotations
 
+import csv
+import datetime as _dt
+import io
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from .errors import RecordsError
-from .scales import Measure, default_measures
+from .identifiers import email_mask, identifier_columns, phone_mask
+from .scales import Measure, read_scales
+from .schema import (
+    ASSESSMENT_COLUMNS,
+    CATEGORIES,
+    CATEGORY_DEFAULTS,
+    EARLIEST_DATE,
+    NUMBER_RANGES,
+    PATIENT_COLUMNS,
+    REQUIRED,
+    SESSION_COLUMNS,
+    TABLES,
+    table_schema,
+)
 
-__all__ = ["Records", "RecordsError", "from_frames", "load_records", "REJECT_COLUMNS"]
+__all__ = [
+    "REJECT_COLUMNS",
+    "Records",
+    "RecordsError",
+    "from_frames",
+    "load_records",
+    "rejects_table",
+    "run_check",
+    "summary",
+]
 
 REJECT_COLUMNS = ["file", "line", "column", "value", "reason"]
+_REJECT_ALL = [*REJECT_COLUMNS, "table"]
+
+_ANONYMISE = ("Direct identifiers must not be in the records: pseudonymise the raw export first with "
+              "`outcomes anonymise RAW OUT --key-file KEY` and load OUT.")
+_STRICT_LIST = 20
+#: rows validated against the pandera schema after loading (the first ones beyond this size)
+_CONTRACT_ROWS = 20_000
+
+
+def _empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame({"file": pd.Series(dtype="str"), "line": pd.Series(dtype="int64"),
+                         "column": pd.Series(dtype="str"), "value": pd.Series(dtype="str"),
+                         "reason": pd.Series(dtype="str"), "table": pd.Series(dtype="str")})
 
 
 @dataclass
@@ -26,40 +101,66 @@ class Records:
     Attributes
     ----------
     sessions : DataFrame
-        ``patient_id`` (str), ``date`` (datetime64), ``treatment`` (category, lower-case),
+        ``patient_id`` (str), ``date`` (datetime64[s]), ``treatment`` (category, lower-case),
         ``depth_mm`` (float), ``areas`` (str), ``clinician_id`` (str) — optional columns always present
-        (all-missing when the file lacks them).
+        (all-missing when the file lacks them) — then any extra columns of the file, as text.
     assessments : DataFrame
         ``patient_id``, ``date``, ``region`` (category, default ``face``), ``rater`` (category,
-        default ``clinician``) and one float column per measure in ``measures``.
+        default ``clinician``), one float column per measure in ``measures``, then extra columns.
     patients : DataFrame
         ``patient_id`` (unique) and whichever covariates the file has: ``age`` (float), ``sex``
         (category F/M/X), ``skin_type`` (Int64 1–6), ``smoker``, ``sun_exposure``, ``skincare``,
         ``concern`` (categories), ``sleep_hours`` (float), ``clinic_id`` (str). Patients seen only in
-        sessions get a row with missing covariates.
+        sessions or assessments (or whose patients row was quarantined) get a row with missing
+        covariates; they are counted in ``added_patients``.
     measures : dict of str to Measure
         The scales of the measures present in ``assessments``.
     rejects : DataFrame
         Quarantined rows: ``file``, ``line`` (as seen in a spreadsheet, header = 1), ``column``,
-        ``value``, ``reason`` (one row per problem; a row with two problems appears twice).
+        ``value``, ``reason`` and ``table`` (one row per problem; a row with two problems appears
+        twice).
     input_rows : dict of str to int
-        Data rows read per table (``loaded + quarantined == input_rows``).
+        Records read per table, blank rows excluded (``loaded_rows + quarantined == input_rows``).
     source : Path or None
         The records folder (``None`` for records built in memory).
+    files : dict of str to str
+        The file (or workbook sheet) each table was read from.
+    blank_rows : dict of str to int
+        Lines skipped because every cell was empty.
+    extra_columns : dict of str to list of str
+        Columns kept as text that DESIGN §1 does not define.
+    added_patients : int
+        Rows of ``patients`` not read from a patients file (see ``patients``).
     """
 
     sessions: pd.DataFrame
     assessments: pd.DataFrame
     patients: pd.DataFrame
     measures: dict[str, Measure]
-    rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+    rejects: pd.DataFrame = field(default_factory=_empty_rejects)
     input_rows: dict[str, int] = field(default_factory=dict)
     source: Path | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    blank_rows: dict[str, int] = field(default_factory=dict)
+    extra_columns: dict[str, list[str]] = field(default_factory=dict)
+    added_patients: int = 0
 
     @property
     def loaded_rows(self) -> dict[str, int]:
+        """Rows loaded from each file (added patient rows excluded)."""
         return {"sessions": len(self.sessions), "assessments": len(self.assessments),
-                "patients": len(self.patients)}
+                "patients": len(self.patients) - self.added_patients}
+
+    @property
+    def quarantined_rows(self) -> dict[str, int]:
+        """Input rows set aside per table (a row with several problems counts once)."""
+        out = dict.fromkeys(TABLES, 0)
+        if not self.rejects.empty:
+            key = self.rejects.drop_duplicates(["file", "line"])
+            table = key["table"] if "table" in key else key["file"].map(_table_of_file)
+            for t, n in table.value_counts().items():
+                out[str(t)] = int(n)
+        return out
 
     @property
     def n_quarantined(self) -> int:
@@ -69,35 +170,1035 @@ class Records:
         return int(self.rejects[["file", "line"]].drop_duplicates().shape[0])
 
 
-def from_frames(sessions: pd.DataFrame, assessments: pd.DataFrame,
-                patients: pd.DataFrame | None = None,
-                measures: dict[str, Measure] | None = None, *, strict: bool = False) -> Records:
-    """Build :class:`Records` from in-memory tables (same rules as :func:`load_records`)."""
-    measures = dict(measures or default_measures())
-    s = sessions.copy()
-    s["patient_id"] = s["patient_id"].astype("str")
-    s["date"] = pd.to_datetime(s["date"])
-    s["treatment"] = s["treatment"].astype("str").str.strip().str.lower().astype("category")
-    for col, dtype in (("depth_mm", "float64"), ("areas", "str"), ("clinician_id", "str")):
-        s[col] = s[col].astype(dtype) if col in s else pd.Series(pd.NA, index=s.index).astype(dtype)
-    a = assessments.copy()
-    a["patient_id"] = a["patient_id"].astype("str")
-    a["date"] = pd.to_datetime(a["date"])
-    a["region"] = (a["region"] if "region" in a else pd.Series("face", index=a.index)).astype(
-        "category")
-    a["rater"] = (a["rater"] if "rater" in a else pd.Series("clinician", index=a.index)).astype(
-        "category")
-    present = {k: m for k, m in measures.items() if k in a}
-    for k in present:
-        a[k] = pd.to_numeric(a[k]).astype("float64")
-    ids = pd.Index(pd.concat([s["patient_id"], a["patient_id"]]).unique(), name="patient_id")
-    p = patients.copy() if patients is not None else pd.DataFrame({"patient_id": ids})
-    p["patient_id"] = p["patient_id"].astype("str")
-    return Records(s.reset_index(drop=True), a.reset_index(drop=True), p.reset_index(drop=True),
-                   present, input_rows={"sessions": len(s), "assessments": len(a),
-                                        "patients": len(p)})
+def _table_of_file(file: str) -> str:
+    for t in TABLES:
+        if t in str(file).lower():
+            return t
+    return ""
+
+
+# ----------------------------------------------------------------------------------------------
+# reading files into raw text tables
+
+
+@dataclass
+class _Raw:
+    """One table as read: raw columns (any Arrow type), their header as written, line numbers."""
+
+    table: str
+    file: str
+    columns: dict[str, pa.Array | pa.ChunkedArray]
+    headers: dict[str, str]
+    lines: np.ndarray
+    malformed: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.lines)
+
+
+def _normalise_header(name) -> str:
+    return re.sub(r"\s+", "_", str(name).strip().lower())
+
+
+def _check_headers(file: str, headers: list) -> dict[str, str]:
+    """Map normalised → written header; refuse empty/duplicate names and identifier columns."""
+    ids = identifier_columns([str(h) for h in headers if h is not None])
+    if ids:
+        listed = ", ".join(f"{c!r} ({k})" for c, k in ids.items())
+        raise RecordsError(f"{file}: column(s) {listed} look like direct identifiers. {_ANONYMISE}")
+    out: dict[str, str] = {}
+    for pos, h in enumerate(headers, start=1):
+        name = _normalise_header(h) if h is not None else ""
+        if not name:
+            raise RecordsError(f"{file}: column {pos} of the header line has no name. Give every "
+                               "column a name in line 1, or delete the empty column.")
+        if name in out:
+            raise RecordsError(f"{file}: the header names column {name!r} twice. Rename or delete "
+                               "one of them.")
+        out[name] = str(h)
+    return out
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:200]:
+        raise RecordsError(f"{path.name}: the file is UTF-16, not UTF-8 text. Save it again as "
+                           "'CSV UTF-8 (comma delimited)'.")
+    first = head.split(b"\n", 1)[0]
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RecordsError(_encoding_message(path.name)) from None
+    header = next(csv.reader(io.StringIO(text)), [])
+    if len(header) == 1 and ";" in header[0]:
+        raise RecordsError(f"{path.name}: the columns are separated by ';'. Save the file as "
+                           "comma-separated CSV ('CSV UTF-8 (comma delimited)').")
+    if not any(h.strip() for h in header):
+        raise RecordsError(f"{path.name}: line 1 must be the header with the column names, "
+                           "but it is empty.")
+    return header
+
+
+def _encoding_message(file: str) -> str:
+    return (f"{file}: the file is not UTF-8 text (it was probably saved as Latin-1/Windows-1252). "
+            "Save it again as 'CSV UTF-8 (comma delimited)'.")
+
+
+def _read_csv(path: Path, table: str) -> _Raw:
+    file = path.name
+    if path.stat().st_size == 0:
+        raise RecordsError(f"{file}: the file is empty. It needs a header line with the column "
+                           f"names ({', '.join(REQUIRED[table])}, ...) and one line per record.")
+    header = _csv_header(path)
+    headers = _check_headers(file, header)
+    names = list(headers)
+    # plain strings: the CSV reader's own dictionary builder measured ~2x slower than reading
+    # strings and encoding each whole column once afterwards (see benchmarks/load.py)
+    text = pa.string()
+    bad: list = []
+
+    def handler(row):
+        bad.append(row)
+        return "skip"
+
+    def read(threads: bool) -> pa.Table:
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=threads, column_names=names,
+                                           skip_rows=1),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
+                                             invalid_row_handler=handler),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, text),
+                                                 strings_can_be_null=True, null_values=[""],
+                                                 quoted_strings_can_be_null=True))
+
+    try:
+        data = read(True)
+        if bad and any(r.number is None for r in bad):
+            bad.clear()
+            data = read(False)
+    except pa.ArrowInvalid as exc:
+        if "utf8" in str(exc).lower():
+            raise RecordsError(_encoding_message(file)) from None
+        raise RecordsError(f"{file}: cannot be read as CSV ({exc}). Check quotes and "
+                           "separators around the place named.") from None
+    n = data.num_rows
+    malformed = [(int(r.number), (f"has {r.actual_columns} fields but the header has "
+                                  f"{r.expected_columns} (a stray comma or quote?)"))
+                 for r in bad]
+    if malformed:
+        # invalid rows are skipped by the reader; recover the line numbers of the kept rows
+        skipped = np.array(sorted(m[0] for m in malformed), dtype=np.int64)
+        all_lines = np.arange(2, n + len(skipped) + 2, dtype=np.int64)
+        lines = np.setdiff1d(all_lines, skipped, assume_unique=True)
+    else:
+        lines = np.arange(2, n + 2, dtype=np.int64)
+    return _Raw(table, file, {c: data.column(i) for i, c in enumerate(names)}, headers, lines,
+                malformed)
+
+
+def _read_parquet(path: Path, table: str) -> _Raw:
+    import pyarrow.parquet as pq
+
+    try:
+        data = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise RecordsError(f"{path.name}: cannot be read as Parquet ({exc}). Export the table "
+                           "again, or save it as CSV.") from None
+    headers = _check_headers(path.name, data.column_names)
+    return _Raw(table, path.name, {c: data.column(i) for i, c in enumerate(headers)}, headers,
+                np.arange(2, data.num_rows + 2, dtype=np.int64))
+
+
+def _excel_text(v):
+    if v is None:
+        return None
+    if isinstance(v, _dt.datetime):
+        return v.strftime("%Y-%m-%d") if v.time() == _dt.time() else v.isoformat(sep=" ")
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _read_workbook(path: Path) -> dict[str, _Raw]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for broken files
+        raise RecordsError(f"{path.name}: cannot be read as an .xlsx workbook ({exc}). Save it "
+                           "again from the spreadsheet program as .xlsx, or as CSV files.") from None
+    out = {}
+    try:
+        for sheet in wb.sheetnames:
+            table = sheet.strip().lower()
+            if table in TABLES:
+                out[table] = _read_sheet(wb[sheet], f"{path.name} (sheet {sheet})", table)
+    finally:
+        wb.close()
+    return out
+
+
+def _read_sheet(ws, file: str, table: str) -> _Raw:
+    rows = ws.iter_rows(values_only=True)
+    header = None
+    for header in rows:
+        break
+    if header is None or not any(v is not None and str(v).strip() for v in header):
+        raise RecordsError(f"{file}: the sheet is empty or line 1 is not the header. Put the "
+                           f"column names ({', '.join(REQUIRED[table])}, ...) in line 1.")
+    header = list(header)
+    while header and (header[-1] is None or not str(header[-1]).strip()):
+        header.pop()
+    headers = _check_headers(file, header)
+    width = len(header)
+    cells: list[list] = [[] for _ in range(width)]
+    lines = []
+    malformed = []
+    for line, row in enumerate(rows, start=2):
+        values = [_excel_text(v) for v in row]
+        if any(v is not None and v.strip() for v in values[width:]):
+            malformed.append((line, "has values to the right of the last named column"))
+            continue
+        values = values[:width] + [None] * (width - len(values))
+        lines.append(line)
+        for col, v in zip(cells, values):
+            col.append(v)
+    columns = {c: pa.array(v, type=pa.string()) for c, v in zip(headers, cells)}
+    return _Raw(table, file, columns, headers, np.asarray(lines, dtype=np.int64), malformed)
+
+
+def _find_tables(folder: Path) -> dict[str, _Raw]:
+    if not folder.exists():
+        raise RecordsError(f"There is no records folder at {str(folder)!r}. Pass the folder that "
+                           "holds sessions.csv and assessments.csv (`outcomes demo DIR` writes "
+                           "an example).")
+    if not folder.is_dir():
+        raise RecordsError(f"{str(folder)!r} is a file, not a folder. Pass the folder that holds "
+                           "sessions.csv and assessments.csv.")
+    found: dict[str, list[Path]] = {t: [] for t in TABLES}
+    workbooks = []
+    for p in sorted(folder.iterdir()):
+        if not p.is_file() or p.name.startswith(("~$", ".")):
+            continue
+        stem, suffix = p.stem.strip().lower(), p.suffix.lower()
+        if suffix == ".xlsx":
+            workbooks.append(p)
+        elif stem in TABLES and suffix in (".csv", ".parquet", ".pq"):
+            found[stem].append(p)
+        elif stem in TABLES and suffix in (".xls", ".tsv", ".txt", ".json"):
+            raise RecordsError(f"{p.name}: {suffix} files are not read. Save the table as "
+                               f"{stem}.csv (UTF-8), {stem}.parquet, or a sheet {stem!r} of one "
+                               ".xlsx workbook.")
+    if len(workbooks) > 1:
+        raise RecordsError(f"{folder.name}: found {len(workbooks)} .xlsx workbooks "
+                           f"({', '.join(w.name for w in workbooks)}). Keep one workbook with "
+                           "the sheets sessions, assessments and patients.")
+    raws: dict[str, _Raw] = {}
+    sheets = _read_workbook(workbooks[0]) if workbooks else {}
+    for t in TABLES:
+        files = found[t]
+        if len(files) + (t in sheets) > 1:
+            names = [f.name for f in files] + ([sheets[t].file] if t in sheets else [])
+            raise RecordsError(f"{folder.name}: the {t} table is in several files "
+                               f"({', '.join(names)}). Keep only one of them.")
+        if files:
+            p = files[0]
+            raws[t] = _read_csv(p, t) if p.suffix.lower() == ".csv" else _read_parquet(p, t)
+        elif t in sheets:
+            raws[t] = sheets[t]
+    for t in ("sessions", "assessments"):
+        if t not in raws:
+            where = f" or a sheet {t!r} in {workbooks[0].name}" if workbooks else ""
+            raise RecordsError(f"{folder.name}: the {t} table is missing. Add {t}.csv (or "
+                               f"{t}.parquet{where}) to the folder.")
+    return raws
+
+
+# ----------------------------------------------------------------------------------------------
+# columns: encode once, work on the unique values
+
+_ISO = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+_OTHER_DATE = r"^\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}$"
+_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
+_NULL_STR = pa.scalar(None, pa.string())
+
+
+def _to_text(d: pa.Array) -> pa.Array:
+    """Any Arrow array as strings (dates as YYYY-MM-DD)."""
+    t = d.type
+    if pa.types.is_string(t):
+        return d
+    if pa.types.is_large_string(t):
+        return d.cast(pa.string())
+    if pa.types.is_timestamp(t):
+        return pc.strftime(d, "%Y-%m-%d %H:%M:%S")
+    try:
+        return d.cast(pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([None if v is None else str(v) for v in d.to_pylist()], type=pa.string())
+
+
+def _indices(d) -> np.ndarray:
+    if d.null_count:
+        d = pc.fill_null(d, -1)
+    return np.asarray(d.to_numpy(), dtype=np.int32)
+
+
+def _encode(col) -> tuple[np.ndarray, pa.Array]:
+    """Row codes (-1 = missing) and the unique values of a column."""
+    if isinstance(col, pa.ChunkedArray) and pa.types.is_dictionary(col.type) and col.num_chunks:
+        # chunks share one dictionary after Table.unify_dictionaries(): concatenate the indices
+        first = col.chunk(0).dictionary
+        if all(ch.dictionary.equals(first) for ch in col.chunks[1:2]):
+            indices = pa.chunked_array([ch.indices for ch in col.chunks])
+            return _indices(indices), first
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks() if col.num_chunks else pa.array([], type=col.type)
+    if pa.types.is_dictionary(col.type):
+        return _indices(col.indices), col.dictionary
+    if pa.types.is_null(col.type):
+        return np.full(len(col), -1, dtype=np.int32), pa.array([], type=pa.string())
+    enc = pc.dictionary_encode(col)
+    return _indices(enc.indices), enc.dictionary
+
+
+def _recode(idx: np.ndarray, values: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Re-encode after the unique values changed (some may now be equal or missing)."""
+    enc = pc.dictionary_encode(values)
+    remap = np.append(_indices(enc.indices), np.int32(-1))
+    return remap[idx], enc.dictionary
+
+
+class _Col:
+    """One column: raw codes/values (for messages) and trimmed codes/values (for checks)."""
+
+    def __init__(self, arr, *, lower: bool = False):
+        self.raw_idx, raw = _encode(arr)
+        self.raw_text = _to_text(raw)
+        self.typed = raw if not (pa.types.is_string(raw.type)
+                                 or pa.types.is_large_string(raw.type)) else None
+        t = pc.utf8_trim_whitespace(self.raw_text)
+        if lower:
+            t = pc.utf8_lower(t)
+        t = pc.if_else(pc.equal(t, ""), _NULL_STR, t)
+        if t.null_count == 0 and t.equals(self.raw_text):
+            self.idx, self.values = self.raw_idx, self.raw_text
+        else:
+            self.idx, self.values = _recode(self.raw_idx, t)
+            self.typed = None if self.typed is None else self.typed  # typed values keep raw codes
+
+    def cells(self, rows: np.ndarray) -> list:
+        """The raw text of the cells at ``rows`` (``""`` when empty)."""
+        i = self.raw_idx[rows]
+        taken = pc.take(self.raw_text, pa.array(i, mask=i < 0)).to_pylist()
+        return ["" if v is None else v for v in taken]
+
+    def count(self) -> np.ndarray:
+        """Rows per unique (trimmed) value."""
+        return np.bincount(self.idx[self.idx >= 0], minlength=len(self.values))
+
+
+@dataclass
+class _Verdict:
+    """Per unique value: reason (or None) and parsed value; the last slot is the missing value."""
+
+    reasons: np.ndarray  # object, len k + 1
+    values: np.ndarray  # len k + 1
+
+
+def _reasons(k: int, missing_reason: str | None) -> np.ndarray:
+    r = np.full(k + 1, None, dtype=object)
+    r[k] = missing_reason
+    return r
+
+
+def _date_verdict(col: _Col, name: str, required: bool, today: np.datetime64) -> _Verdict:
+    k = len(col.values)
+    reasons = _reasons(k, f"empty {name}" if required else None)
+    if col.typed is not None and (pa.types.is_timestamp(col.typed.type)
+                                  or pa.types.is_date(col.typed.type)):
+        parsed = col.typed.cast(pa.timestamp("s")) if pa.types.is_date(col.typed.type) else \
+            pc.floor_temporal(col.typed, unit="day").cast(pa.timestamp("s"))
+        # typed dates keep the raw codes: map raw unique values to rows through raw_idx
+        col.idx, col.values = col.raw_idx, col.raw_text
+        k = len(col.values)
+        reasons = _reasons(k, f"empty {name}" if required else None)
+        days = np.append(parsed.to_numpy(zero_copy_only=False).astype("datetime64[s]"),
+                         np.datetime64("NaT", "s"))
+        ok = np.ones(k, dtype=bool)
+    else:
+        s = col.values
+        iso = pc.match_substring_regex(s, _ISO).to_numpy(zero_copy_only=False)
+        head = pc.utf8_slice_codeunits(s, 0, 10)
+        parsed = pc.strptime(head, format="%Y-%m-%d", unit="s", error_is_null=True)
+        # strptime rolls 2024-02-30 over to 2024-03-01: require the round trip
+        same = pc.equal(pc.strftime(parsed, "%Y-%m-%d"), head)
+        exists = pc.fill_null(same, False).to_numpy(zero_copy_only=False)
+        other = pc.match_substring_regex(s, _OTHER_DATE).to_numpy(zero_copy_only=False)
+        reasons[:k][~iso & other] = "date not in YYYY-MM-DD form (day/month order is not guessed)"
+        reasons[:k][~iso & ~other] = "not a date (dates must be YYYY-MM-DD)"
+        reasons[:k][iso & ~exists] = "impossible date (no such day)"
+        ok = iso & exists
+        days = np.append(parsed.to_numpy(zero_copy_only=False).astype("datetime64[s]"),
+                         np.datetime64("NaT", "s"))
+        days[:k][~ok] = np.datetime64("NaT")
+    early = ok & (days[:k] < np.datetime64(EARLIEST_DATE, "s"))
+    late = ok & (days[:k] > today)
+    reasons[:k][early] = f"date before {EARLIEST_DATE[:4]} (implausible)"
+    reasons[:k][late] = "date in the future"
+    days[:k][early | late] = np.datetime64("NaT")
+    return _Verdict(reasons, days)
+
+
+def _number_verdict(col: _Col, lo: float, hi: float, out_reason: str) -> _Verdict:
+    if col.typed is not None and (pa.types.is_integer(col.typed.type)
+                                  or pa.types.is_floating(col.typed.type)
+                                  or pa.types.is_decimal(col.typed.type)):
+        col.idx, col.values = col.raw_idx, col.raw_text
+        k = len(col.values)
+        reasons = _reasons(k, None)
+        vals = np.asarray(col.typed.cast(pa.float64()).to_numpy(zero_copy_only=False), float)
+        ok = np.isfinite(vals)
+        reasons[:k][np.isinf(vals)] = "not a number"
+        vals = np.where(ok, vals, np.nan)
+    else:
+        k = len(col.values)
+        reasons = _reasons(k, None)
+        ok = pc.match_substring_regex(col.values, _NUMBER).to_numpy(zero_copy_only=False)
+        masked = pc.if_else(pa.array(ok), col.values, _NULL_STR)
+        vals = np.asarray(masked.cast(pa.float64()).to_numpy(zero_copy_only=False), float)
+        reasons[:k][~ok] = "not a number"
+    bad = ok & ((vals < lo) | (vals > hi))
+    reasons[:k][bad] = out_reason
+    vals = np.where(ok & ~bad, vals, np.nan)
+    return _Verdict(reasons, np.append(vals, np.nan))
+
+
+_SEX = {"f": "F", "female": "F", "w": "F", "m": "M", "male": "M", "x": "X", "diverse": "X",
+        "other": "X"}
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6}
+
+
+def _category_verdict(col: _Col, name: str, allowed, *, default=None, open_vocab=False,
+                      required=False) -> tuple[_Verdict, list[str]]:
+    """Codes into a fixed category list (``allowed``), or the sorted observed values."""
+    vals = col.values.to_pylist()
+    k = len(vals)
+    reasons = _reasons(k, f"empty {name}" if required else None)
+    if open_vocab:
+        cats = sorted(vals)
+        pos = {v: i for i, v in enumerate(cats)}
+        codes = np.array([pos[v] for v in vals] + [-1], dtype=np.int32)
+        return _Verdict(reasons, codes), cats
+    cats = list(allowed)
+    pos = {v: i for i, v in enumerate(cats)}
+    if name == "sex":
+        mapped = [_SEX.get(v) for v in vals]
+    else:
+        mapped = vals
+    codes = np.array([pos.get(v, -1) for v in mapped] + [pos.get(default, -1)], dtype=np.int32)
+    unknown = np.array([v not in pos for v in mapped], dtype=bool)
+    reasons[:k][unknown] = f"unknown {name} (allowed: {', '.join(cats)})"
+    return _Verdict(reasons, codes), cats
+
+
+def _skin_verdict(col: _Col) -> _Verdict:
+    vals = col.values.to_pylist()
+    k = len(vals)
+    reasons = _reasons(k, None)
+    out = np.zeros(k + 1, dtype=np.int64)
+    mask = np.ones(k + 1, dtype=bool)
+    for i, v in enumerate(vals):  # at most a handful of unique values
+        n = _ROMAN.get(v)
+        if n is None and re.fullmatch(r"[1-6](\.0*)?", v):
+            n = int(v[0])
+        if n is None:
+            reasons[i] = "skin_type must be 1–6 or I–VI (Fitzpatrick)"
+        else:
+            out[i], mask[i] = n, False
+    return _Verdict(reasons, np.ma.array(out, mask=mask))
+
+
+# ----------------------------------------------------------------------------------------------
+# validating a table
+
+
+class _Table:
+    """Validation state of one table: columns, row problems, builders of the output columns."""
+
+    def __init__(self, raw: _Raw):
+        self.raw = raw
+        self.file = raw.file
+        self.n = raw.n
+        self.cols: dict[str, _Col] = {}
+        self.problems: list[pd.DataFrame] = []
+        self.dup = np.zeros(self.n, dtype=bool)
+        self.parsed: dict[str, np.ndarray] = {}  # date/number column → unique values that parsed
+        self.out: dict[str, object] = {}  # name → callable(rows) → array-like
+
+    def col(self, name: str, *, lower: bool = False) -> _Col:
+        if name not in self.cols:
+            self.cols[name] = _Col(self.raw.columns[name], lower=lower)
+        return self.cols[name]
+
+    def flag(self, rows: np.ndarray, column: str, reasons, values=None) -> None:
+        if len(rows) == 0:
+            return
+        if values is None:
+            values = self.cols[column].cells(rows) if column in self.cols else [""] * len(rows)
+        self.problems.append(pd.DataFrame({
+            "file": self.file, "line": self.raw.lines[rows], "column": column,
+            "value": pd.array(values, dtype="str"), "reason": reasons, "table": self.raw.table,
+            "_row": rows}))
+
+    def flag_verdict(self, name: str, verdict: _Verdict, *, parsed: bool = False) -> None:
+        col = self.cols[name]
+        has = pd.notna(verdict.reasons)
+        if parsed:
+            self.parsed[name] = ~has[:-1]
+        if has.any():
+            rows = np.flatnonzero(has[col.idx])
+            self.flag(rows, name, verdict.reasons[col.idx[rows]].astype(str))
+
+    def majority(self, name: str, verdict: _Verdict, fragment: str) -> int | None:
+        """First row of a column whose reason contains ``fragment``, when most filled rows do."""
+        col = self.cols[name]
+        k = len(col.values)
+        hit = np.zeros(k, dtype=bool)
+        for i in np.flatnonzero(pd.notna(verdict.reasons[:k])):
+            hit[i] = fragment in verdict.reasons[i]
+        if hit.any():
+            counts = col.count()
+            filled = counts.sum()
+            if filled and counts[hit].sum() * 2 > filled:
+                return int(np.flatnonzero(np.append(hit, False)[col.idx])[0])
+        return None
+
+
+def _example(t: _Table, name: str, row: int) -> str:
+    return f"{t.cols[name].cells(np.array([row]))[0]!r} on line {t.raw.lines[row]}"
+
+
+def _check_dates(t: _Table, name: str, today, required=True) -> None:
+    col = t.col(name)
+    v = _date_verdict(col, name, required, today)
+    first = t.majority(name, v, "YYYY-MM-DD")
+    if first is not None:
+        raise RecordsError(f"{t.file}: most values in column {name!r} are not dates in the form "
+                           f"YYYY-MM-DD (e.g. {_example(t, name, first)}). Write dates as "
+                           "YYYY-MM-DD, e.g. 2024-11-23; the loader does not guess whether "
+                           "23/11/2024 or 11/23/2024 puts the day or the month first.")
+    t.flag_verdict(name, v, parsed=True)
+    idx = col.idx
+    t.out[name] = lambda rows, d=v.values, i=idx: d[i[rows]]
+
+
+def _check_number(t: _Table, name: str, lo, hi, out_reason, hint="") -> None:
+    col = t.col(name)
+    v = _number_verdict(col, lo, hi, out_reason)
+    first = t.majority(name, v, "not a number")
+    if first is not None:
+        raise RecordsError(f"{t.file}: most values in column {name!r} are not numbers (e.g. "
+                           f"{_example(t, name, first)}). Write numbers with a decimal point, "
+                           f"e.g. 1.5.{hint}")
+    t.flag_verdict(name, v, parsed=True)
+    idx = col.idx
+    t.out[name] = lambda rows, d=v.values, i=idx: d[i[rows]]
+
+
+def _check_text(t: _Table, name: str, *, required=False, areas=False) -> None:
+    if name not in t.raw.columns:
+        t.out[name] = lambda rows: pd.array([pd.NA] * len(rows), dtype="str")
+        return
+    col = t.col(name, lower=areas)
+    if areas and len(col.values):
+        col.idx, col.values = _recode(col.idx, pc.replace_substring_regex(
+            col.values, r"\s*;\s*", ";"))
+    if required:
+        missing = np.flatnonzero(col.idx < 0)
+        t.flag(missing, name, f"empty {name}")
+    idx, values = col.idx, col.values
+    t.out[name] = lambda rows, d=values, i=idx: _strings(d, i[rows])
+
+
+def _strings(d: pa.Array, codes: np.ndarray):
+    arr = pc.take(d, pa.array(codes, mask=codes < 0)) if len(d) else pa.nulls(len(codes),
+                                                                              pa.string())
+    return arr.to_pandas()
+
+
+def _check_category(t: _Table, name: str, **kw) -> None:
+    allowed = CATEGORIES.get(name, ())
+    default = CATEGORY_DEFAULTS.get(name)
+    if name not in t.raw.columns:
+        if default is None:
+            return
+        cats = list(allowed)
+        code = cats.index(default)
+        t.out[name] = lambda rows, c=cats: pd.Categorical.from_codes(
+            np.full(len(rows), code, dtype=np.int32), categories=c)
+        return
+    col = t.col(name, lower=True)
+    v, cats = _category_verdict(col, name, allowed, default=default, **kw)
+    t.flag_verdict(name, v)
+    idx = col.idx
+    t.out[name] = lambda rows, d=v.values, i=idx, c=cats: pd.Categorical.from_codes(
+        d[i[rows]], categories=pd.Index(c, dtype="str"))
+
+
+def _check_identifier_values(t: _Table) -> None:
+    for name in t.raw.columns:
+        col = t.col(name, lower=name in CATEGORIES or name == "treatment")
+        values = col.values
+        if name in t.parsed:  # valid dates and numbers are neither e-mails nor phone numbers
+            values = pc.if_else(pa.array(t.parsed[name]), _NULL_STR, _to_text(values))
+        if not len(values):
+            continue
+        for kind, mask_fn in (("e-mail addresses", email_mask), ("phone numbers", phone_mask)):
+            hit = mask_fn(values)
+            if hit.any():
+                rows = np.flatnonzero(np.append(hit, False)[col.idx])
+                lines = ", ".join(str(x) for x in t.raw.lines[rows[:3]])
+                more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+                raise RecordsError(f"{t.file}: column {t.raw.headers[name]!r} holds values that "
+                                   f"look like {kind} (lines {lines}{more}). {_ANONYMISE}")
+
+
+def _start(raw: _Raw, table: str, known: dict[str, str]) -> tuple[_Table, list[str]]:
+    missing = [c for c in REQUIRED[table] if c not in raw.columns]
+    if missing:
+        raise RecordsError(f"{raw.file}: required column(s) {', '.join(map(repr, missing))} "
+                           f"missing. The {table} table needs the columns "
+                           f"{', '.join(REQUIRED[table])}; the header has "
+                           f"{', '.join(raw.headers.values())}.")
+    if raw.n + len(raw.malformed) == 0 and table != "patients":
+        raise RecordsError(f"{raw.file}: the table has a header but no rows. Add one line per "
+                           f"{table[:-1]}.")
+    t = _Table(raw)
+    for line, reason in raw.malformed:
+        t.problems.append(pd.DataFrame({"file": [raw.file], "line": [line], "column": [""],
+                                        "value": [""], "reason": [reason], "table": [table],
+                                        "_row": [-1]}))
+    extra = [c for c in raw.columns if c not in known]
+    return t, extra
+
+
+def _blank(t: _Table) -> np.ndarray:
+    blank = np.ones(t.n, dtype=bool)
+    for name in t.raw.columns:
+        blank &= t.col(name).idx < 0
+    return blank
+
+
+def _duplicates(t: _Table, skip: np.ndarray) -> None:
+    """Quarantine repeats of an earlier identical row (the first stays)."""
+    names = list(t.cols)
+    if t.n < 2 or not names:
+        return
+    a, b = t.cols[names[0]], t.cols[names[1]] if len(names) > 1 else t.cols[names[0]]
+    key = (a.idx.astype(np.int64) + 1) * (len(b.values) + 2) + (b.idx + 1)
+    key = np.where(skip, -1 - np.arange(t.n), key)
+    cand = np.flatnonzero(pd.Series(key).duplicated(keep=False).to_numpy())
+    if len(cand) == 0:
+        return
+    frame = pd.DataFrame({n: t.cols[n].idx[cand] for n in names})
+    repeat = frame.duplicated(keep="first").to_numpy()
+    if not repeat.any():
+        return
+    group = frame.groupby(names, sort=False).ngroup().to_numpy()
+    first_pos = pd.Series(cand).groupby(group).transform("first").to_numpy()
+    rows = cand[repeat]
+    values = [f"same as line {x}" for x in t.raw.lines[first_pos[repeat]]]
+    t.dup[rows] = True
+    t.flag(rows, "(row)", "exact duplicate of an earlier row", values)
+
+
+def _validate_sessions(raw: _Raw, today) -> tuple[_Table, list[str]]:
+    t, extra = _start(raw, "sessions", SESSION_COLUMNS)
+    _check_text(t, "patient_id", required=True)
+    _check_dates(t, "date", today)
+    _check_category(t, "treatment", open_vocab=True, required=True)
+    if "depth_mm" in raw.columns:
+        _check_number(t, "depth_mm", *NUMBER_RANGES["depth_mm"],
+                      "depth outside 0–3.0 mm (negative or absurd)")
+    else:
+        t.out["depth_mm"] = lambda rows: np.full(len(rows), np.nan)
+    _check_text(t, "areas", areas=True)
+    _check_text(t, "clinician_id")
+    return t, extra
+
+
+def _validate_assessments(raw: _Raw, measures: dict[str, Measure], today):
+    present = {k: m for k, m in measures.items() if k in raw.columns}
+    if not present:
+        raise RecordsError(f"{raw.file}: no measure column. The assessments need at least one "
+                           f"rating column: {', '.join(sorted(measures))}, or a measure declared "
+                           "in dataset.toml (e.g. [measures.redness] with min, max, better).")
+    t, extra = _start(raw, "assessments", {**ASSESSMENT_COLUMNS, **present})
+    _check_text(t, "patient_id", required=True)
+    _check_dates(t, "date", today)
+    _check_category(t, "region")
+    _check_category(t, "rater")
+    for name, m in present.items():
+        hint = (f" If {name!r} holds words, map them to numbers on its scale "
+                f"({m.min:g}–{m.max:g}).")
+        _check_number(t, name, m.min, m.max, f"outside the {name} scale {m.min:g}–{m.max:g}", hint)
+    empty = np.ones(t.n, dtype=bool)
+    for name in present:
+        empty &= t.cols[name].idx < 0
+    t.flag(np.flatnonzero(empty), ",".join(present), "no rating in any measure column")
+    return t, extra, present
+
+
+def _validate_patients(raw: _Raw) -> tuple[_Table, list[str]]:
+    t, extra = _start(raw, "patients", PATIENT_COLUMNS)
+    _check_text(t, "patient_id", required=True)
+    for name, kind in PATIENT_COLUMNS.items():
+        if name == "patient_id" or name not in raw.columns:
+            continue
+        if kind == "number":
+            _check_number(t, name, *NUMBER_RANGES[name],
+                          f"{name} outside {NUMBER_RANGES[name][0]:g}–"
+                          f"{NUMBER_RANGES[name][1]:g}")
+        elif kind == "skin_type":
+            col = t.col(name, lower=True)
+            v = _skin_verdict(col)
+            t.flag_verdict(name, v)
+            t.out[name] = lambda rows, d=v.values, i=col.idx: pd.arrays.IntegerArray(
+                np.asarray(d.data[i[rows]]), np.asarray(d.mask[i[rows]]))
+        elif kind == "category":
+            _check_category(t, name)
+        else:
+            _check_text(t, name)
+    return t, extra
+
+
+def _finish(t: _Table, blank: np.ndarray, order: list[str]) -> tuple[pd.DataFrame, list]:
+    """The loaded table (rows without problems) and the problems of non-blank rows."""
+    problems = []
+    bad = blank.copy()
+    for frame in t.problems:
+        rows = frame["_row"].to_numpy()
+        real = (rows < 0) | ~blank[np.maximum(rows, 0)]
+        frame = frame[real]
+        bad[rows[real & (rows >= 0)]] = True
+        if len(frame):
+            problems.append(frame.drop(columns="_row"))
+    keep = np.flatnonzero(~bad)
+    t.keep = keep
+    data = {}
+    for name in order:
+        if name in t.out:
+            data[name] = t.out[name](keep)
+    return pd.DataFrame(data), problems
+
+
+def _assemble(raws: dict[str, _Raw], measures: dict[str, Measure], *, source=None,
+              strict=False) -> Records:
+    today = np.datetime64(_dt.date.today(), "s")
+    s, s_extra = _validate_sessions(raws["sessions"], today)
+    a, a_extra, present = _validate_assessments(raws["assessments"], measures, today)
+    p, p_extra = (_validate_patients(raws["patients"]) if "patients" in raws else (None, []))
+    tables = [x for x in (s, a, p) if x is not None]
+    for t, extra in zip(tables, (s_extra, a_extra, p_extra)):
+        for name in extra:
+            _check_text(t, name)
+        _check_identifier_values(t)
+    blanks = {t.raw.table: _blank(t) for t in tables}
+    # assessments of unknown patients
+    known = [s.cols["patient_id"].values] + ([p.cols["patient_id"].values] if p else [])
+    aid = a.cols["patient_id"]
+    ok = pc.is_in(aid.values, value_set=pa.concat_arrays(known)).to_numpy(zero_copy_only=False)
+    unknown = np.append(~ok, False)[aid.idx] & ~blanks["assessments"]
+    a.flag(np.flatnonzero(unknown), "patient_id", "patient_id in neither sessions nor patients")
+    for t in tables:
+        _duplicates(t, blanks[t.raw.table])
+    if p is not None:
+        _conflicting_patients(p, blanks["patients"])
+    frames, problems = {}, []
+    orders = {"sessions": [*SESSION_COLUMNS, *s_extra],
+              "assessments": [*ASSESSMENT_COLUMNS, *present, *a_extra],
+              "patients": [*PATIENT_COLUMNS, *p_extra]}
+    for t in tables:
+        frames[t.raw.table], found = _finish(t, blanks[t.raw.table], orders[t.raw.table])
+        problems += found
+    rejects = (pd.concat(problems, ignore_index=True) if problems else _empty_rejects())
+    if len(rejects):
+        rank = rejects["table"].map({k: i for i, k in enumerate(TABLES)})
+        rejects = rejects.assign(_r=rank).sort_values(["_r", "line"], kind="stable").drop(
+            columns="_r").reset_index(drop=True)
+    if strict and len(rejects):
+        raise RecordsError(_strict_message(rejects))
+    patients, added = _patients_frame(frames, s, a, p)
+    input_rows = {t.raw.table: int(t.n - blanks[t.raw.table].sum() + len(t.raw.malformed))
+                  for t in tables}
+    input_rows.setdefault("patients", 0)
+    sessions, assessments = frames["sessions"], frames["assessments"]
+    for name, frame in (("sessions", sessions), ("assessments", assessments),
+                        ("patients", patients)):
+        _postcondition(name, frame, present)
+    return Records(sessions, assessments, patients, present, rejects, input_rows, source,
+                   files={t.raw.table: t.file for t in tables},
+                   blank_rows={t.raw.table: int(blanks[t.raw.table].sum()) for t in tables},
+                   extra_columns={"sessions": s_extra, "assessments": a_extra,
+                                  "patients": p_extra},
+                   added_patients=added)
+
+
+def _conflicting_patients(p: _Table, blank: np.ndarray) -> None:
+    col = p.cols["patient_id"]
+    live = (col.idx >= 0) & ~p.dup & ~blank
+    counts = np.bincount(col.idx[live], minlength=len(col.values))
+    clash = np.flatnonzero(live & (np.append(counts, 0)[col.idx] > 1))
+    p.flag(clash, "patient_id", "patient_id on several lines with different values")
+
+
+def _used_ids(t: _Table) -> pa.Array:
+    col = t.cols["patient_id"]
+    codes = np.flatnonzero(np.bincount(col.idx[t.keep], minlength=len(col.values)))
+    return col.values.take(pa.array(codes, type=pa.int64()))
+
+
+def _patients_frame(frames, s: _Table, a: _Table, p: _Table | None) -> tuple[pd.DataFrame, int]:
+    """The patients table plus a row (covariates missing) per patient seen only elsewhere."""
+    seen = pc.unique(pa.concat_arrays([_used_ids(s), _used_ids(a)]))
+    if p is None:
+        return pd.DataFrame({"patient_id": _strings(seen, np.arange(len(seen)))}), len(seen)
+    listed = frames["patients"]
+    new = seen.filter(pc.invert(pc.is_in(seen, value_set=_used_ids(p))))
+    if len(new) == 0:
+        return listed, 0
+    extra = listed.iloc[:0].reindex(range(len(new)))
+    extra["patient_id"] = _strings(new, np.arange(len(new)))
+    return pd.concat([listed, extra], ignore_index=True), len(new)
+
+
+def _postcondition(table: str, frame: pd.DataFrame, measures) -> None:
+    """Validate the loaded table against its pandera schema (a guard against loader bugs)."""
+    import pandera.errors
+
+    sample = frame.iloc[:_CONTRACT_ROWS]  # a view; the loader's own checks cover every row
+    # uniqueness needs the whole column
+    if (table == "patients" and len(frame) > _CONTRACT_ROWS
+            and frame["patient_id"].duplicated().any()):
+        raise RecordsError("the loaded patients table repeats a patient_id. This is a bug "
+                           "in outcomes; please report it with the file.")
+    try:
+        table_schema(table, measures).validate(sample, lazy=False)
+    except (pandera.errors.SchemaError, pandera.errors.SchemaErrors) as exc:
+        raise RecordsError(f"the loaded {table} table breaks the data contract ({exc}). This is a "
+                           "bug in outcomes; please report it with the file.") from None
+
+
+def _strict_message(rejects: pd.DataFrame) -> str:
+    rows = rejects.drop_duplicates(["file", "line"])
+    lines = [f"  {r.file} line {r.line}: {_problem_text(r)}"
+             for r in rejects.head(_STRICT_LIST).itertuples()]
+    more = len(rejects) - _STRICT_LIST
+    tail = [f"  ... and {more} more problem(s)"] if more > 0 else []
+    return "\n".join([f"{len(rows)} row(s) have problems (strict mode stops at any):", *lines,
+                      *tail, "Fix these lines, or load without --strict to quarantine them."])
+
+
+# ----------------------------------------------------------------------------------------------
+# public API
 
 
 def load_records(path: str | Path, strict: bool = False) -> Records:
-    """Load and validate a records folder (see DESIGN §1)."""
-    raise NotImplementedError("the loader is being written")
+    """Load and validate a records folder (DESIGN §1).
+
+    Parameters
+    ----------
+    path : str or Path
+        Folder with ``sessions`` and ``assessments`` (and optionally ``patients``) as ``.csv``
+        (UTF-8, with or without BOM) or ``.parquet``, or as sheets of one ``.xlsx`` workbook; and an
+        optional ``dataset.toml`` with the scales of the measures.
+    strict : bool, default False
+        Raise on any row problem instead of quarantining the row.
+
+    Returns
+    -------
+    Records
+        Loaded tables, quarantined rows in ``rejects`` with their file line numbers, and
+        ``input_rows`` such that ``loaded_rows[t] + quarantined_rows[t] == input_rows[t]``.
+
+    Raises
+    ------
+    RecordsError
+        On a structural problem (missing folder, table or column; empty or non-UTF-8 file; broken
+        ``dataset.toml``; dates not YYYY-MM-DD; measure values that are not numbers), on direct
+        identifiers, and with ``strict=True`` on any row problem.
+    """
+    folder = Path(path)
+    raws = _find_tables(folder)
+    measures = read_scales(folder / "dataset.toml")
+    return _assemble(raws, measures, source=folder, strict=strict)
+
+
+def _arrow_column(s: pd.Series):
+    try:
+        return pa.array(s, from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        missing = s.isna().to_numpy()
+        return pa.array([None if m else str(v) for v, m in zip(s, missing)], type=pa.string())
+
+
+def _raw_from_frame(frame: pd.DataFrame, table: str) -> _Raw:
+    file = f"{table} (DataFrame)"
+    if not isinstance(frame, pd.DataFrame):
+        raise RecordsError(f"{file}: expected a pandas DataFrame, got {type(frame).__name__}.")
+    headers = _check_headers(file, list(frame.columns))
+    columns = {n: _arrow_column(frame.iloc[:, i]) for i, n in enumerate(headers)}
+    return _Raw(table, file, columns, headers, np.arange(2, len(frame) + 2, dtype=np.int64))
+
+
+def from_frames(sessions: pd.DataFrame, assessments: pd.DataFrame,
+                patients: pd.DataFrame | None = None,
+                measures: dict[str, Measure] | None = None, *, strict: bool = False) -> Records:
+    """Build :class:`Records` from in-memory tables with the rules of :func:`load_records`.
+
+    Typed columns (datetime64 dates, float ratings, categoricals) are used as they are; text
+    columns are parsed like CSV cells. Line numbers in ``rejects`` are row position + 2, as if
+    the frame were written to a CSV file with a header.
+    """
+    from .scales import default_measures
+
+    raws = {"sessions": _raw_from_frame(sessions, "sessions"),
+            "assessments": _raw_from_frame(assessments, "assessments")}
+    if patients is not None:
+        raws["patients"] = _raw_from_frame(patients, "patients")
+    return _assemble(raws, dict(measures or default_measures()), strict=strict)
+
+
+def rejects_table(records: Records) -> pd.DataFrame:
+    """The quarantined rows, one row per problem.
+
+    Returns
+    -------
+    DataFrame
+        ``table``, ``file``, ``line`` (spreadsheet line, header = 1), ``column``, ``value`` (as
+        written in the file), ``reason``; sorted by table and line.
+    """
+    return records.rejects[["table", *REJECT_COLUMNS]].reset_index(drop=True)
+
+
+def summary(records: Records) -> dict:
+    """A JSON-ready summary of loaded records (what ``outcomes check`` shows).
+
+    Returns
+    -------
+    dict
+        ``loaded`` (rows loaded per table), ``input_rows``, ``quarantined`` (rows set aside),
+        ``quarantined_by_table``, ``quarantined_by_reason``, ``blank_rows``, ``patients`` (distinct
+        patients), ``patients_added`` (patients without a usable patients row), ``date_range``
+        (first and last session and assessment date), ``treatments`` (sessions per treatment),
+        ``measures`` (scale of each), ``ratings`` (non-missing ratings per measure),
+        ``extra_columns``, ``files``.
+    """
+    def span(frame):
+        if frame.empty:
+            return None
+        return [str(frame["date"].min().date()), str(frame["date"].max().date())]
+
+    rj = records.rejects
+    by_reason = (rj.drop_duplicates(["file", "line", "reason"])["reason"].value_counts()
+                 if len(rj) else pd.Series(dtype="int64"))
+    return {
+        "loaded": records.loaded_rows,
+        "input_rows": dict(records.input_rows),
+        "quarantined": records.n_quarantined,
+        "quarantined_by_table": records.quarantined_rows,
+        "quarantined_by_reason": {str(k): int(v) for k, v in by_reason.items()},
+        "blank_rows": dict(records.blank_rows),
+        "patients": len(records.patients),
+        "patients_added": int(records.added_patients),
+        "date_range": {"sessions": span(records.sessions),
+                       "assessments": span(records.assessments)},
+        "treatments": {str(k): int(v) for k, v in
+                       records.sessions["treatment"].value_counts().items()},
+        "measures": {k: {"label": m.label, "min": m.min, "max": m.max, "better": m.better,
+                         "step": m.step} for k, m in records.measures.items()},
+        "ratings": {k: int(records.assessments[k].notna().sum()) for k in records.measures},
+        "extra_columns": {k: v for k, v in records.extra_columns.items() if v},
+        "files": dict(records.files),
+    }
+
+
+def _reject_objects(rejects: pd.DataFrame) -> list[dict]:
+    return [{"file": r.file, "line": int(r.line), "column": r.column, "value": r.value,
+             "reason": r.reason} for r in rejects.itertuples()]
+
+
+def _problem_text(r) -> str:
+    if r.column == "(row)":
+        return f"{r.reason} ({r.value})"
+    where = f"{r.column} " if r.column else ""
+    value = f"{r.value!r}" if r.value else "(empty)"
+    return f"{where}{value}: {r.reason}" if r.column else f"{r.reason}"
+
+
+def _human(records: Records, info: dict, max_rejects: int) -> str:
+    out = [f"records in {records.source}"]
+    for t in TABLES:
+        if t not in info["files"]:
+            continue
+        q = info["quarantined_by_table"].get(t, 0)
+        line = f"  {t:<12}{info['loaded'][t]:>10,} rows loaded from {info['files'][t]}"
+        line += f", {q:,} quarantined" if q else ""
+        if info["blank_rows"].get(t):
+            line += f", {info['blank_rows'][t]:,} blank line(s) skipped"
+        out.append(line)
+    added = (f" ({info['patients_added']:,} without a patients row: covariates missing)"
+             if info["patients_added"] else "")
+    out.append(f"  {'patients':<12}{info['patients']:>10,} distinct{added}")
+    for t, r in info["date_range"].items():
+        if r:
+            out.append(f"  {t} from {r[0]} to {r[1]}")
+    if info["treatments"]:
+        out.append("  treatments: " + ", ".join(f"{k} {v:,}" for k, v in
+                                                info["treatments"].items()))
+    out.append("measures:")
+    for k, m in records.measures.items():
+        out.append(f"  {k}: {m.label}, {m.min:g}–{m.max:g}, {m.better} is better "
+                   f"({info['ratings'][k]:,} ratings)")
+    for t, cols in info["extra_columns"].items():
+        out.append(f"extra columns in {t} (kept as text, not used by the analyses): "
+                   + ", ".join(cols))
+    if not info["quarantined"]:
+        out.append("quarantined rows: none")
+        return "\n".join(out)
+    out.append(f"quarantined rows: {info['quarantined']:,} (kept out of the analyses), by reason:")
+    for reason, n in info["quarantined_by_reason"].items():
+        out.append(f"  {n:>8,}  {reason}")
+    shown = records.rejects.head(max_rejects)
+    more = len(records.rejects) - len(shown)
+    if len(shown):
+        out.append(f"first {len(shown)} problems (line 1 is the header):" if more else
+                   "problems (line 1 is the header):")
+    for r in shown.itertuples():
+        out.append(f"  {r.file} line {r.line}: {_problem_text(r)}")
+    if more:
+        out.append(f"  ... {more:,} more (use --json for all)")
+    return "\n".join(out)
+
+
+def run_check(args) -> int:
+    """``outcomes check DIR [--strict] [--json] [--max-rejects N]``: load, validate, summarise.
+
+    Returns 0 when the records load (quarantined rows or not); a :class:`RecordsError` propagates
+    to the command line, which prints it and exits with 1.
+    """
+    records = load_records(args.dir, strict=bool(getattr(args, "strict", False)))
+    info = summary(records)
+    if getattr(args, "json", False):
+        print(json.dumps({**info, "rejects": _reject_objects(records.rejects)}, ensure_ascii=False))
+    else:
+        print(_human(records, info, max(0, int(getattr(args, "max_rejects", 20) or 0))))
+    return 0

@@ -1,0 +1,123 @@
+"""The declared shape of the loaded tables (pandera schemas) and the vocabulary of the records.
+
+The loader (:mod:`outcomes.records`) finds row problems itself, vectorised on the unique values of each
+column, because it must report the file line of every bad cell and must stay within twice the time of a
+raw CSV read. The pandera schemas below declare what a *loaded* table looks like (dtypes, allowed
+categories, ranges, uniqueness); the loader validates its result against them as a post-condition, so a
+bug in the loader can never hand an analysis a table that breaks the data contract (DESIGN §1).
+"""
+
+from __future__ import annotations
+
+import pandera.pandas as pa
+
+from .scales import Measure
+
+__all__ = [
+    "ASSESSMENT_COLUMNS",
+    "CATEGORIES",
+    "EARLIEST_DATE",
+    "NUMBER_RANGES",
+    "PATIENT_COLUMNS",
+    "REQUIRED",
+    "SESSION_COLUMNS",
+    "TABLES",
+    "table_schema",
+]
+
+TABLES = ("sessions", "assessments", "patients")
+
+#: columns a file must have
+REQUIRED = {
+    "sessions": ("patient_id", "date", "treatment"),
+    "assessments": ("patient_id", "date"),
+    "patients": ("patient_id",),
+}
+
+#: column → kind: "id" (text, kept as str), "text", "date", "number", "category", "skin_type"
+SESSION_COLUMNS = {"patient_id": "id", "date": "date", "treatment": "category",
+                   "depth_mm": "number", "areas": "text", "clinician_id": "id"}
+ASSESSMENT_COLUMNS = {"patient_id": "id", "date": "date", "region": "category",
+                      "rater": "category"}
+PATIENT_COLUMNS = {"patient_id": "id", "age": "number", "sex": "category",
+                   "skin_type": "skin_type", "smoker": "category", "sun_exposure": "category",
+                   "sleep_hours": "number", "skincare": "category", "concern": "category",
+                   "clinic_id": "id"}
+
+#: the allowed values of the closed categorical columns, in their natural order
+CATEGORIES = {
+    "region": ("face", "nose", "forehead", "chin", "cheeks"),
+    "rater": ("clinician", "patient", "device"),
+    "sex": ("F", "M", "X"),
+    "smoker": ("never", "former", "current"),
+    "sun_exposure": ("low", "moderate", "high"),
+    "skincare": ("none", "basic", "medical"),
+    "concern": ("enlarged", "clogged", "both"),
+}
+
+#: value filled in when an optional categorical column is absent or the cell is empty
+CATEGORY_DEFAULTS = {"region": "face", "rater": "clinician"}
+
+#: plausible ranges (inclusive) of the numeric columns other than the measures
+NUMBER_RANGES = {"depth_mm": (0.0, 3.0), "age": (0.0, 120.0), "sleep_hours": (0.0, 24.0)}
+
+EARLIEST_DATE = "1990-01-01"
+
+
+def _nullable_in(values):
+    return pa.Check.isin(list(values))
+
+
+def table_schema(table: str, measures: dict[str, Measure] | None = None) -> pa.DataFrameSchema:
+    """The pandera schema of a loaded table.
+
+    Parameters
+    ----------
+    table : {"sessions", "assessments", "patients"}
+    measures : dict of str to Measure, optional
+        The measures present in the assessments (one float column each, within the scale).
+
+    Returns
+    -------
+    pandera.DataFrameSchema
+        Not strict: extra columns (kept as text by the loader) are allowed.
+    """
+    if table not in TABLES:
+        raise ValueError(f"The value for `table` must be one of {list(TABLES)}, but {table!r} "
+                         "was passed.")
+    date = pa.Column("datetime64[s]", nullable=False,
+                     checks=pa.Check.ge(EARLIEST_DATE))
+    pid = pa.Column("str", nullable=False, checks=pa.Check.str_length(min_value=1))
+    if table == "sessions":
+        lo, hi = NUMBER_RANGES["depth_mm"]
+        cols = {"patient_id": pid, "date": date,
+                "treatment": pa.Column("category", nullable=False),
+                "depth_mm": pa.Column(float, nullable=True, checks=pa.Check.in_range(lo, hi)),
+                "areas": pa.Column("str", nullable=True),
+                "clinician_id": pa.Column("str", nullable=True)}
+    elif table == "assessments":
+        cols = {"patient_id": pid, "date": date,
+                "region": pa.Column("category", nullable=False,
+                                    checks=_nullable_in(CATEGORIES["region"])),
+                "rater": pa.Column("category", nullable=False,
+                                   checks=_nullable_in(CATEGORIES["rater"]))}
+        for name, m in (measures or {}).items():
+            cols[name] = pa.Column(float, nullable=True, checks=pa.Check.in_range(m.min, m.max))
+    else:
+        cols = {"patient_id": pa.Column("str", nullable=False, unique=True)}
+        for name, kind in PATIENT_COLUMNS.items():
+            if name == "patient_id":
+                continue
+            if kind == "number":
+                lo, hi = NUMBER_RANGES[name]
+                cols[name] = pa.Column(float, nullable=True, required=False,
+                                       checks=pa.Check.in_range(lo, hi))
+            elif kind == "skin_type":
+                cols[name] = pa.Column("Int64", nullable=True, required=False,
+                                       checks=pa.Check.in_range(1, 6))
+            elif kind == "category":
+                cols[name] = pa.Column("category", nullable=True, required=False,
+                                       checks=_nullable_in(CATEGORIES[name]))
+            else:
+                cols[name] = pa.Column("str", nullable=True, required=False)
+    return pa.DataFrameSchema(cols, strict=False, coerce=False, name=table)

@@ -1,0 +1,433 @@
+"""The records loader: formats, normalisation, row problems (quarantine), structural problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from records_fixtures import ASSESSMENTS, PATIENTS, SESSIONS, add_rows, write
+
+from outcomes.errors import RecordsError
+from outcomes.records import (
+    REJECT_COLUMNS,
+    Records,
+    from_frames,
+    load_records,
+    rejects_table,
+    summary,
+)
+
+
+def reasons(rec: Records) -> list[tuple[str, int, str]]:
+    return [(r.file, int(r.line), r.reason) for r in rec.rejects.itertuples()]
+
+
+def assert_accounted(rec: Records) -> None:
+    q = rec.quarantined_rows
+    for t in ("sessions", "assessments", "patients"):
+        assert rec.loaded_rows[t] + q[t] == rec.input_rows[t], t
+
+
+class TestFormats:
+    def test_csv_types_and_dtypes(self, tmp_path):
+        rec = load_records(write(tmp_path))
+        assert rec.loaded_rows == {"sessions": 5, "assessments": 5, "patients": 3}
+        assert rec.rejects.empty and rec.n_quarantined == 0
+        s, a, p = rec.sessions, rec.assessments, rec.patients
+        assert s["patient_id"].dtype == "str" and s["clinician_id"].dtype == "str"
+        assert s["date"].dtype.kind == "M" and s["date"].iloc[0] == pd.Timestamp("2024-01-10")
+        assert isinstance(s["treatment"].dtype, pd.CategoricalDtype)
+        assert s["depth_mm"].tolist()[:3] == [1.5, 1.5, None] or np.isnan(s["depth_mm"].iloc[2])
+        assert a["pore"].dtype == "float64" and a["texture"].isna().sum() == 1
+        assert list(a["region"].cat.categories) == ["face", "nose", "forehead", "chin", "cheeks"]
+        assert p["skin_type"].dtype == "Int64" and p["skin_type"].tolist() == [2, 3, 4]
+        assert set(rec.measures) == {"pore", "texture"}
+        assert rec.source == tmp_path
+
+    @pytest.mark.parametrize("newline,bom", [("\r\n", False), ("\n", True), ("\r\n", True)])
+    def test_crlf_and_bom(self, tmp_path, newline, bom):
+        rec = load_records(write(tmp_path, newline=newline, bom=bom))
+        assert rec.loaded_rows == {"sessions": 5, "assessments": 5, "patients": 3}
+        assert "patient_id" in rec.sessions.columns
+        assert rec.sessions["clinician_id"].iloc[0] == "C1"
+
+    def test_parquet(self, tmp_path):
+        src = load_records(write(tmp_path / "csv"))
+        out = tmp_path / "pq"
+        out.mkdir()
+        src.sessions.to_parquet(out / "sessions.parquet")
+        src.assessments.to_parquet(out / "assessments.parquet")
+        src.patients.to_parquet(out / "patients.parquet")
+        rec = load_records(out)
+        pd.testing.assert_frame_equal(rec.sessions, src.sessions)
+        pd.testing.assert_frame_equal(rec.assessments, src.assessments)
+        pd.testing.assert_frame_equal(rec.patients, src.patients)
+
+    def test_xlsx_workbook(self, tmp_path):
+        src = load_records(write(tmp_path / "csv"))
+        out = tmp_path / "xl"
+        out.mkdir()
+        with pd.ExcelWriter(out / "records.xlsx") as xl:
+            for name in ("sessions", "assessments", "patients"):
+                frame = getattr(src, name).copy()
+                if "date" in frame:
+                    frame["date"] = frame["date"].astype("datetime64[ns]")
+                frame.to_excel(xl, sheet_name=name, index=False)
+        rec = load_records(out)
+        assert rec.loaded_rows == src.loaded_rows
+        pd.testing.assert_series_equal(rec.sessions["date"], src.sessions["date"])
+        assert rec.assessments["pore"].tolist()[:3] == [3.0, 2.0, 2.5]
+        assert rec.files["sessions"] == "records.xlsx (sheet sessions)"
+
+    def test_xlsx_line_numbers(self, tmp_path):
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "sessions"
+        ws.append(["patient_id", "date", "treatment"])
+        ws.append(["P1", "2024-01-01", "laser"])
+        ws.append(["P1", "2024-99-01", "laser"])
+        ws2 = wb.create_sheet("assessments")
+        ws2.append(["patient_id", "date", "pore"])
+        ws2.append(["P1", dt.datetime(2024, 1, 1), 2])
+        wb.save(tmp_path / "clinic.xlsx")
+        rec = load_records(tmp_path)
+        assert reasons(rec) == [("clinic.xlsx (sheet sessions)", 3,
+                                 "impossible date (no such day)")]
+        assert rec.assessments["date"].iloc[0] == pd.Timestamp("2024-01-01")
+
+
+class TestNormalisation:
+    def test_spaces_case_roman_sex(self, tmp_path):
+        s = SESSIONS.replace("P001,2024-01-10,microneedling", " P001 , 2024-01-10 , MicroNeedling ")
+        p = PATIENTS.replace("P001,34,F,2,never", "P001,34,f,II,Never").replace(
+            "P003,45,F,4", "P003,45,female,iv")
+        rec = load_records(write(tmp_path, sessions=s, patients=p))
+        assert rec.rejects.empty
+        assert rec.sessions["patient_id"].iloc[0] == "P001"
+        assert set(rec.sessions["treatment"].cat.categories) == {"microneedling", "hydrafacial"}
+        assert rec.patients["sex"].tolist() == ["F", "M", "F"]
+        assert rec.patients["skin_type"].tolist() == [2, 3, 4]
+        assert rec.patients["smoker"].iloc[0] == "never"
+
+    def test_headers_normalised(self, tmp_path):
+        s = SESSIONS.replace("patient_id,date,treatment", "Patient_ID, Date ,Treatment")
+        rec = load_records(write(tmp_path, sessions=s))
+        assert list(rec.sessions.columns[:3]) == ["patient_id", "date", "treatment"]
+
+    def test_extra_columns_kept_as_text(self, tmp_path):
+        s = SESSIONS.replace("clinician_id\n", "clinician_id,room\n").replace(",C1\n", ",C1,A\n")
+        s = s.replace(",C2\n", ",C2,B\n")
+        rec = load_records(write(tmp_path, sessions=s))
+        assert rec.extra_columns["sessions"] == ["room"]
+        assert rec.sessions["room"].tolist() == ["A", "A", "B", "B", "A"]
+        assert summary(rec)["extra_columns"] == {"sessions": ["room"]}
+
+    def test_region_rater_default_when_absent(self, tmp_path):
+        a = "patient_id,date,pore\nP001,2024-01-10,3\n"
+        rec = load_records(write(tmp_path, assessments=a))
+        assert rec.assessments["region"].tolist() == ["face"]
+        assert rec.assessments["rater"].tolist() == ["clinician"]
+        assert set(rec.measures) == {"pore"}
+
+    def test_blank_lines_skipped_and_lines_kept(self, tmp_path):
+        s = SESSIONS + "\n,,,,,\nP003,1989-12-31,laser,,,\n"
+        rec = load_records(write(tmp_path, sessions=s))
+        assert rec.blank_rows["sessions"] == 2
+        assert reasons(rec) == [("sessions.csv", 9, "date before 1990 (implausible)")]
+        assert_accounted(rec)
+
+    def test_patients_without_file_or_row_are_added(self, tmp_path):
+        rec = load_records(write(tmp_path, patients=None))
+        assert rec.patients["patient_id"].tolist() == ["P001", "P002", "P003"]
+        assert rec.added_patients == 3 and rec.loaded_rows["patients"] == 0
+        assert rec.input_rows["patients"] == 0
+
+
+ROW_PROBLEMS = [
+    # table, bad line appended, column, reason
+    ("sessions", "P001,2024-02-30,microneedling,1,,", "date", "impossible date (no such day)"),
+    ("sessions", "P001,banana,microneedling,1,,", "date", "not a date (dates must be YYYY-MM-DD)"),
+    ("sessions", "P001,23/11/2024,microneedling,1,,", "date",
+     "date not in YYYY-MM-DD form (day/month order is not guessed)"),
+    ("sessions", "P001,1985-05-01,microneedling,1,,", "date", "date before 1990 (implausible)"),
+    ("sessions", "P001,2999-01-01,microneedling,1,,", "date", "date in the future"),
+    ("sessions", ",2024-03-01,microneedling,1,,", "patient_id", "empty patient_id"),
+    ("sessions", "P001,2024-03-01,microneedling,-0.5,,", "depth_mm",
+     "depth outside 0–3.0 mm (negative or absurd)"),
+    ("sessions", "P001,2024-03-01,microneedling,15,,", "depth_mm",
+     "depth outside 0–3.0 mm (negative or absurd)"),
+    ("sessions", "P001,2024-03-01,microneedling,deep,,", "depth_mm", "not a number"),
+    ("sessions", "P001,2024-03-01,,1,,", "treatment", "empty treatment"),
+    ("sessions", "P001,2024-01-10,microneedling,1.5,nose;chin,C1", "(row)",
+     "exact duplicate of an earlier row"),
+    ("sessions", "P001,2024-03-01,microneedling,1,nose,C1,extra", "",
+     "has 7 fields but the header has 6 (a stray comma or quote?)"),
+    ("assessments", "P001,2024-03-01,face,clinician,5,2", "pore", "outside the pore scale 0–4"),
+    ("assessments", "P001,2024-03-01,face,clinician,2,-1", "texture",
+     "outside the texture scale 0–4"),
+    ("assessments", "P001,2024-03-01,face,clinician,mild,2", "pore", "not a number"),
+    ("assessments", "P001,2024-03-01,face,clinician,,", "pore,texture",
+     "no rating in any measure column"),
+    ("assessments", "P999,2024-03-01,face,clinician,2,2", "patient_id",
+     "patient_id in neither sessions nor patients"),
+    ("assessments", "P001,2024-03-01,elbow,clinician,2,2", "region",
+     "unknown region (allowed: face, nose, forehead, chin, cheeks)"),
+    ("assessments", "P001,2024-03-01,face,nurse,2,2", "rater",
+     "unknown rater (allowed: clinician, patient, device)"),
+    ("patients", "P004,40,F,2,sometimes,low,7,basic,both,K1", "smoker",
+     "unknown smoker (allowed: never, former, current)"),
+    ("patients", "P004,40,Q,2,never,low,7,basic,both,K1", "sex",
+     "unknown sex (allowed: F, M, X)"),
+    ("patients", "P004,40,F,VII,never,low,7,basic,both,K1", "skin_type",
+     "skin_type must be 1–6 or I–VI (Fitzpatrick)"),
+    ("patients", "P004,400,F,2,never,low,7,basic,both,K1", "age", "age outside 0–120"),
+    ("patients", "P004,40,F,2,never,low,30,basic,both,K1", "sleep_hours",
+     "sleep_hours outside 0–24"),
+    ("patients", "P001,34,F,2,never,low,7,basic,enlarged,K1", "(row)",
+     "exact duplicate of an earlier row"),
+]
+
+
+class TestRowProblems:
+    @pytest.mark.parametrize("table,line,column,reason", ROW_PROBLEMS,
+                             ids=[f"{p[0]}-{p[3][:30]}" for p in ROW_PROBLEMS])
+    def test_each_row_problem_is_quarantined_with_its_line(self, tmp_path, table, line, column,
+                                                           reason):
+        texts = {"sessions": SESSIONS, "assessments": ASSESSMENTS, "patients": PATIENTS}
+        texts[table] = add_rows(texts[table], line)
+        rec = load_records(write(tmp_path, **texts))
+        rj = rejects_table(rec)
+        assert list(rj.columns) == ["table", *REJECT_COLUMNS]
+        assert len(rj) == 1, rj
+        row = rj.iloc[0]
+        assert (row["table"], row["file"], row["line"], row["column"], row["reason"]) == (
+            table, f"{table}.csv", 7 if table != "patients" else 5, column, reason)
+        assert rec.quarantined_rows[table] == 1
+        assert_accounted(rec)
+        with pytest.raises(RecordsError, match="line") as err:
+            load_records(tmp_path, strict=True)
+        assert reason.split(" (")[0] in str(err.value)
+
+    def test_value_is_the_cell_as_written(self, tmp_path):
+        s = add_rows(SESSIONS, "P001, 23/11/2024 ,laser,,,")
+        rec = load_records(write(tmp_path, sessions=s))
+        assert rec.rejects["value"].tolist() == [" 23/11/2024 "]
+
+    def test_duplicate_points_to_first_line(self, tmp_path):
+        s = add_rows(SESSIONS, "P003,2024-02-01,microneedling,1.0,cheeks,C1")
+        rec = load_records(write(tmp_path, sessions=s))
+        assert rec.rejects["value"].tolist() == ["same as line 6"]
+        assert len(rec.sessions) == 5
+
+    def test_conflicting_patient_rows_all_quarantined_patient_kept(self, tmp_path):
+        p = add_rows(PATIENTS, "P001,35,F,2,never,low,7,basic,enlarged,K1")
+        rec = load_records(write(tmp_path, patients=p))
+        assert sorted(rec.rejects["line"].tolist()) == [2, 5]
+        assert set(rec.rejects["reason"]) == {"patient_id on several lines with different values"}
+        # the patient stays, with missing covariates, and keeps the sessions and assessments
+        row = rec.patients.set_index("patient_id").loc["P001"]
+        assert pd.isna(row["age"]) and pd.isna(row["smoker"])
+        assert rec.added_patients == 1 and (rec.sessions["patient_id"] == "P001").sum() == 2
+        assert_accounted(rec)
+
+    def test_rejected_patient_row_keeps_sessions(self, tmp_path):
+        p = PATIENTS.replace("P003,45,F,4,former", "P003,45,F,4,sometimes")
+        rec = load_records(write(tmp_path, patients=p))
+        assert rec.n_quarantined == 1 and len(rec.sessions) == 5
+        assert rec.patients["patient_id"].tolist() == ["P001", "P002", "P003"]
+        assert pd.isna(rec.patients["age"].iloc[2])
+
+    def test_assessment_of_patient_only_in_patients_is_known(self, tmp_path):
+        p = add_rows(PATIENTS, "P004,40,F,2,never,low,7,basic,both,K1")
+        a = add_rows(ASSESSMENTS, "P004,2024-03-01,face,clinician,2,2")
+        rec = load_records(write(tmp_path, patients=p, assessments=a))
+        assert rec.rejects.empty and len(rec.assessments) == 6
+
+    def test_two_problems_in_one_row_count_once(self, tmp_path):
+        s = add_rows(SESSIONS, "P001,2024-13-01,microneedling,9,,")
+        rec = load_records(write(tmp_path, sessions=s))
+        assert len(rec.rejects) == 2 and rec.n_quarantined == 1
+        assert_accounted(rec)
+
+    def test_line_numbers_after_malformed_row_and_multiline_cell(self, tmp_path):
+        s = ('patient_id,date,treatment,areas\nP001,2024-01-10,laser,"nose;\nchin"\n'
+             "P001,2024-01-11,laser,nose,X\nP001,1900-01-01,laser,nose\n")
+        rec = load_records(write(tmp_path, sessions=s))
+        assert [(r[1], r[2][:9]) for r in reasons(rec)] == [(3, "has 5 fie"), (4, "date befo")]
+        assert rec.sessions["areas"].iloc[0] == "nose;chin"
+
+    def test_strict_lists_first_twenty_and_count(self, tmp_path):
+        bad = [f"P001,1980-01-{d:02d},laser,,," for d in range(1, 26)]
+        rec_dir = write(tmp_path, sessions=add_rows(SESSIONS, *bad))
+        with pytest.raises(RecordsError) as err:
+            load_records(rec_dir, strict=True)
+        msg = str(err.value)
+        assert "25 row(s) have problems" in msg and "and 5 more problem(s)" in msg
+        assert "sessions.csv line 7" in msg and "line 31" not in msg
+
+
+STRUCTURAL = [
+    # what to do to the folder, message fragment
+    ("missing_sessions", "the sessions table is missing"),
+    ("missing_assessments", "the assessments table is missing"),
+    ("missing_column", "required column(s) 'treatment' missing"),
+    ("empty_file", "sessions.csv: the file is empty"),
+    ("header_only", "has a header but no rows"),
+    ("latin1", "not UTF-8"),
+    ("utf16", "UTF-16"),
+    ("semicolon", "separated by ';'"),
+    ("broken_toml", "not valid TOML"),
+    ("better_sideways", "must be one of ['lower', 'higher']"),
+    ("slash_dates", "must be YYYY-MM-DD" if False else "YYYY-MM-DD"),
+    ("us_dates", "does not guess"),
+    ("no_measure", "no measure column"),
+    ("words_as_ratings", "most values in column 'pore' are not numbers"),
+    ("duplicate_header", "names column 'date' twice"),
+    ("two_formats", "the sessions table is in several files"),
+]
+
+
+def _break(folder, how):
+    s = SESSIONS
+    kw = {}
+    if how == "missing_sessions":
+        kw["sessions"] = None
+    elif how == "missing_assessments":
+        kw["assessments"] = None
+    elif how == "missing_column":
+        kw["sessions"] = s.replace(",treatment", ",kind")
+    elif how == "empty_file":
+        kw["sessions"] = ""
+    elif how == "header_only":
+        kw["sessions"] = s.splitlines()[0] + "\n"
+    elif how == "slash_dates":
+        kw["sessions"] = "patient_id,date,treatment\nP001,23/11/2024,laser\nP002,24/11/2024,laser\n"
+    elif how == "us_dates":
+        kw["assessments"] = "patient_id,date,pore\nP001,11/23/2024,2\nP001,2024-01-02,2\n" \
+                            "P001,12/24/2024,2\n"
+    elif how == "no_measure":
+        kw["assessments"] = "patient_id,date,redness\nP001,2024-01-10,3\n"
+    elif how == "words_as_ratings":
+        kw["assessments"] = "patient_id,date,pore\nP001,2024-01-10,mild\nP001,2024-02-10,severe\n"
+    elif how == "duplicate_header":
+        kw["sessions"] = "patient_id,date,treatment,date\nP001,2024-01-10,laser,2024-01-10\n"
+    elif how == "broken_toml":
+        kw["toml"] = "[measures.pore\nmin = 0"
+    elif how == "better_sideways":
+        kw["toml"] = '[measures.pore]\nmin = 0\nmax = 4\nbetter = "sideways"\n'
+    write(folder, **kw)
+    if how == "latin1":
+        (folder / "sessions.csv").write_bytes(
+            s.replace("nose;chin,C1", "nose;chin,Müller").encode("latin-1"))
+    elif how == "utf16":
+        (folder / "sessions.csv").write_bytes(s.encode("utf-16"))
+    elif how == "semicolon":
+        (folder / "sessions.csv").write_text(s.replace(",", ";"), encoding="utf-8")
+    elif how == "two_formats":
+        pd.DataFrame({"patient_id": ["P1"]}).to_parquet(folder / "sessions.parquet")
+    return folder
+
+
+class TestStructuralProblems:
+    @pytest.mark.parametrize("how,fragment", STRUCTURAL, ids=[h for h, _ in STRUCTURAL])
+    def test_raises_records_error_naming_the_problem(self, tmp_path, how, fragment):
+        folder = _break(tmp_path, how)
+        with pytest.raises(RecordsError) as err:
+            load_records(folder)
+        assert fragment in str(err.value)
+
+    def test_missing_folder(self, tmp_path):
+        with pytest.raises(RecordsError, match="no records folder"):
+            load_records(tmp_path / "nowhere")
+
+    def test_folder_is_a_file(self, tmp_path):
+        (tmp_path / "x.csv").write_text("a\n")
+        with pytest.raises(RecordsError, match="is a file, not a folder"):
+            load_records(tmp_path / "x.csv")
+
+    def test_stray_slash_date_is_only_a_row_problem(self, tmp_path):
+        s = add_rows(SESSIONS, "P001,23/11/2024,laser,,,")
+        rec = load_records(write(tmp_path, sessions=s))
+        assert rec.n_quarantined == 1 and len(rec.sessions) == 5
+
+    def test_declared_device_measure(self, tmp_path):
+        toml = ('[measures.pore_score]\nlabel = "Pore score (device)"\nmin = 0\nmax = 100\n'
+                'better = "higher"\n')
+        a = "patient_id,date,rater,pore_score\nP001,2024-01-10,device,55\nP001,2024-02-10,device,101\n"
+        rec = load_records(write(tmp_path, assessments=a, toml=toml))
+        assert set(rec.measures) == {"pore_score"} and rec.measures["pore_score"].better == "higher"
+        assert rec.rejects["reason"].tolist() == ["outside the pore_score scale 0–100"]
+
+    def test_source_files_never_written(self, tmp_path):
+        folder = write(tmp_path, sessions=add_rows(SESSIONS, "P001,1970-01-01,laser,,,"))
+        before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.iterdir()}
+        load_records(folder)
+        after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.iterdir()}
+        assert before == after
+
+
+class TestFromFrames:
+    def test_same_rules_as_files(self, tmp_path):
+        on_disk = load_records(write(tmp_path, sessions=add_rows(SESSIONS, "P001,1980-01-01,x,,,")))
+        s = pd.read_csv(tmp_path / "sessions.csv", dtype=str, keep_default_na=False)
+        a = pd.read_csv(tmp_path / "assessments.csv", dtype=str, keep_default_na=False)
+        p = pd.read_csv(tmp_path / "patients.csv", dtype=str, keep_default_na=False)
+        mem = from_frames(s, a, p)
+        pd.testing.assert_frame_equal(mem.sessions, on_disk.sessions)
+        pd.testing.assert_frame_equal(mem.patients, on_disk.patients)
+        assert mem.rejects["line"].tolist() == [7]
+        assert mem.source is None
+
+    def test_typed_frames(self):
+        s = pd.DataFrame({"patient_id": ["a", "b"], "date": pd.to_datetime(["2024-01-01",
+                                                                              "2024-02-01"]),
+                          "treatment": pd.Categorical(["Laser", "laser"])})
+        a = pd.DataFrame({"patient_id": ["a", "b"], "date": pd.to_datetime(["2024-01-01",
+                                                                              "1900-01-01"]),
+                          "pore": [1.5, 2.0]})
+        rec = from_frames(s, a)
+        assert rec.sessions["treatment"].tolist() == ["laser", "laser"]
+        assert rec.assessments["pore"].tolist() == [1.5]
+        assert rec.rejects["reason"].tolist() == ["date before 1990 (implausible)"]
+        assert rec.sessions["date"].dtype.kind == "M"
+
+
+# ---------------------------------------------------------------------------------------------
+# property: garbage anywhere never raises anything but RecordsError and rows stay accounted
+
+_GARBAGE = st.one_of(
+    st.text(alphabet=string.printable + "äé€ \u00a0", max_size=12),
+    st.sampled_from(["", " ", "NA", "nan", "-1", "1e309", "2024-02-30", "IV", "0", "3.5",
+                     "\"", ",", "\n", "a@b.co", "+41 79 123 45 67", "01/02/2024", "None"]),
+)
+_TABLES = {"sessions": SESSIONS, "assessments": ASSESSMENTS, "patients": PATIENTS}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_garbage_in_any_cell(tmp_path_factory, data):
+    import csv
+    import io
+
+    table = data.draw(st.sampled_from(list(_TABLES)))
+    rows = list(csv.reader(io.StringIO(_TABLES[table])))
+    r = data.draw(st.integers(1, len(rows) - 1))
+    c = data.draw(st.integers(0, len(rows[0]) - 1))
+    rows[r][c] = data.draw(_GARBAGE)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    folder = write(tmp_path_factory.mktemp("g"), **{table: buf.getvalue()})
+    try:
+        rec = load_records(folder)
+    except RecordsError:
+        return
+    assert_accounted(rec)
+    if not set(rows[r][c]) & {"\r", "\n"}:  # a bare CR written unquoted is a line break
+        assert sum(rec.input_rows.values()) + sum(rec.blank_rows.values()) == 13
