@@ -1,0 +1,224 @@
+"""Ratings per patient: baseline, landmark and improvement (DESIGN §2).
+
+Every patient known to the records gets one row per call, either ``included`` or with the reason it
+cannot be analysed, so that no patient vanishes without a count.
+
+Definitions (per patient, one measure, *primary* ratings = region ``face`` and rater ``clinician``
+unless asked otherwise):
+
+- **t0** — date of the first session (of the chosen ``treatments``, all treatments by default).
+- **baseline** — the latest rating dated in ``[t0 − baseline_days, t0]``. A rating on the day of t0
+  was taken before that session, so it is a valid baseline.
+- **landmark** — the rating closest to ``t0 + landmark_days`` within ``± window_days`` and strictly
+  after t0; on a tie (one rating as many days before as another after) the earlier one.
+- **improvement** — ``baseline − landmark`` when lower is better, ``landmark − baseline`` otherwise
+  (:meth:`outcomes.scales.Measure.improvement`): positive = better.
+- **responder** — ``improvement ≥ mic`` (the measure's minimal important change unless given).
+
+Several ratings of the same patient, region and rater on one day are averaged into one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import RecordsError
+from .records import Records
+from .scales import Measure
+
+__all__ = [
+    "RATERS",
+    "REGIONS",
+    "STATUSES",
+    "check_measure",
+    "exclusions",
+    "landmark_ratings",
+    "primary_ratings",
+    "select_sessions",
+]
+
+REGIONS = ("face", "nose", "forehead", "chin", "cheeks")
+RATERS = ("clinician", "patient", "device")
+
+#: Every status a patient can get, in the order the reasons are checked.
+STATUSES = ("included", "no session", "no rating", "no baseline", "no landmark in window")
+
+_COLUMNS = ["patient_id", "t0", "baseline_date", "baseline", "landmark_date", "landmark",
+            "improvement", "responder", "followup_days", "status"]
+
+
+def check_measure(records: Records, measure: str) -> Measure:
+    """Return the :class:`Measure` called ``measure``, or raise a :class:`RecordsError` naming the
+    measures the records have."""
+    if measure not in records.measures or measure not in records.assessments:
+        known = sorted(m for m in records.measures if m in records.assessments)
+        raise RecordsError(f"The value for `measure` must be one of {known}, but {measure!r} was "
+                           "passed. Declare other measures in dataset.toml and add their column "
+                           "to the assessments file.")
+    return records.measures[measure]
+
+
+def _check_choice(param: str, value: str, options: Iterable[str]) -> None:
+    options = list(options)
+    if value not in options:
+        raise RecordsError(f"The value for `{param}` must be one of {options}, but {value!r} "
+                           "was passed.")
+
+
+def select_sessions(records: Records, treatments: Iterable[str] | str | None = None
+                    ) -> pd.DataFrame:
+    """The sessions of the chosen treatments (all sessions when ``treatments`` is None).
+
+    Treatment names are compared trimmed and lower-cased. A name that no session has raises a
+    :class:`RecordsError` listing the treatments present (a typo would otherwise empty the analysis).
+    """
+    s = records.sessions
+    if treatments is None:
+        return s
+    if isinstance(treatments, str):
+        treatments = [treatments]
+    wanted = [str(t).strip().lower() for t in treatments]
+    present = sorted(pd.unique(s["treatment"].astype("str")))
+    unknown = [t for t in wanted if t not in present]
+    if unknown:
+        raise RecordsError(f"The value for `treatment` must be among {present}, but "
+                           f"{unknown[0]!r} was passed.")
+    return s[s["treatment"].astype("str").isin(wanted)]
+
+
+def primary_ratings(records: Records, measure: str, *, region: str = "face",
+                    rater: str = "clinician") -> pd.DataFrame:
+    """Ratings of one measure by one rater on one region: ``patient_id, date, value``.
+
+    Missing ratings are left out; several ratings of a patient on one day are averaged.
+    """
+    check_measure(records, measure)
+    _check_choice("region", region, REGIONS)
+    _check_choice("rater", rater, RATERS)
+    a = records.assessments
+    keep = (a["region"].astype("str") == region) & (a["rater"].astype("str") == rater)
+    a = a.loc[keep & a[measure].notna(), ["patient_id", "date", measure]]
+    a = a.groupby(["patient_id", "date"], as_index=False, sort=True)[measure].mean()
+    return a.rename(columns={measure: "value"})
+
+
+def _all_patients(records: Records) -> pd.Index:
+    ids = pd.concat([records.sessions["patient_id"], records.assessments["patient_id"],
+                     records.patients["patient_id"]]).astype("str")
+    return pd.Index(pd.unique(ids), name="patient_id")
+
+
+def _days(n: int) -> pd.Timedelta:
+    return pd.Timedelta(days=int(n))
+
+
+def landmark_ratings(records: Records, measure: str, *, landmark_days: int = 182,
+                     window_days: int = 45, baseline_days: int = 30, treatments=None,
+                     region: str = "face", rater: str = "clinician",
+                     mic: float | None = None) -> pd.DataFrame:
+    """Baseline, landmark rating and improvement of every patient, with the reason for exclusion.
+
+    Parameters
+    ----------
+    records : Records
+    measure : str
+        A measure of ``records.measures`` (``pore``, ``texture``, or any declared scale).
+    landmark_days : int, default 182
+        L: the landmark is aimed at ``t0 + L``.
+    window_days : int, default 45
+        The landmark rating must lie within ``t0 + L ± window_days`` (and after t0).
+    baseline_days : int, default 30
+        The baseline is the latest rating in ``[t0 − baseline_days, t0]``.
+    treatments : str or list of str, optional
+        Count only sessions of these treatments (they define t0). Default: every session.
+    region, rater : str
+        Which ratings to use; default the primary ones (whole face, clinician).
+    mic : float, optional
+        Responder threshold in rating units; default ``Measure.minimal_important_change``.
+
+    Returns
+    -------
+    DataFrame
+        One row per patient known to the records (sessions, assessments or patients), sorted by
+        ``patient_id``:
+        ``patient_id``; ``t0``; ``baseline_date``, ``baseline``; ``landmark_date``, ``landmark``;
+        ``improvement`` (positive = better); ``responder`` (boolean, ``improvement ≥ mic``);
+        ``followup_days`` (landmark date − t0); ``status`` — ``"included"`` or the first reason
+        that applies among ``"no session"``, ``"no rating"`` (no rating of this measure at all),
+        ``"no baseline"``, ``"no landmark in window"``. Values that exist are filled even for an
+        excluded patient (e.g. the baseline of a patient without landmark).
+        ``attrs``: ``measure``, ``landmark_days``, ``window_days``, ``baseline_days``, ``mic``.
+
+    Examples
+    --------
+    >>> table = landmark_ratings(records, "pore")                      # doctest: +SKIP
+    >>> exclusions(table)                                               # doctest: +SKIP
+    """
+    m = check_measure(records, measure)
+    for name, value in (("landmark_days", landmark_days), ("window_days", window_days),
+                        ("baseline_days", baseline_days)):
+        if not isinstance(value, (int, np.integer)) or value < 0:
+            raise RecordsError(f"`{name}` must be a whole number of days ≥ 0, but {value!r} "
+                               "was passed.")
+    threshold = m.minimal_important_change if mic is None else float(mic)
+    ratings = primary_ratings(records, measure, region=region, rater=rater)
+    t0 = select_sessions(records, treatments).groupby("patient_id")["date"].min().rename("t0")
+
+    out = pd.DataFrame(index=_all_patients(records).sort_values())
+    out = out.join(t0)
+    r = ratings.join(t0, on="patient_id", how="inner")
+    base = r[(r["date"] <= r["t0"]) & (r["date"] >= r["t0"] - _days(baseline_days))]
+    base = base.sort_values(["patient_id", "date"]).groupby("patient_id").tail(1)
+    out = out.join(base.set_index("patient_id")[["date", "value"]].rename(
+        columns={"date": "baseline_date", "value": "baseline"}))
+    target = r["t0"] + _days(landmark_days)
+    distance = (r["date"] - target).abs()
+    lm = r.assign(distance=distance)[(distance <= _days(window_days)) & (r["date"] > r["t0"])]
+    lm = lm.sort_values(["patient_id", "distance", "date"]).groupby("patient_id").head(1)
+    out = out.join(lm.set_index("patient_id")[["date", "value"]].rename(
+        columns={"date": "landmark_date", "value": "landmark"}))
+
+    out["improvement"] = m.improvement(out["baseline"], out["landmark"])
+    out["responder"] = (out["improvement"] >= threshold - 1e-9).astype("boolean")
+    out.loc[out["improvement"].isna(), "responder"] = pd.NA
+    out["followup_days"] = (out["landmark_date"] - out["t0"]).dt.days.astype("float64")
+    has_rating = out.index.isin(ratings["patient_id"])
+    out["status"] = np.select(
+        [out["t0"].isna(), ~has_rating, out["baseline"].isna(), out["landmark"].isna()],
+        list(STATUSES[1:]), default="included")
+    out = out.reset_index()[_COLUMNS]
+    out.attrs.update(measure=measure, landmark_days=int(landmark_days),
+                     window_days=int(window_days), baseline_days=int(baseline_days),
+                     mic=threshold, region=region, rater=rater)
+    return out
+
+
+def exclusions(table: pd.DataFrame) -> pd.DataFrame:
+    """Patients set aside, counted by reason.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`landmark_ratings` (a ``status`` column), or an analysis table of
+        :func:`outcomes.models.analysis_table` (its ``attrs["exclusions"]``).
+
+    Returns
+    -------
+    DataFrame
+        ``reason``, ``n``: one row per exclusion reason that occurs, in the order the reasons are
+        checked (unknown reasons last); patients ``included`` are not listed.
+    """
+    if "status" not in table:
+        if isinstance(table.attrs.get("exclusions"), dict):
+            found = table.attrs["exclusions"]
+            return pd.DataFrame({"reason": list(found), "n": [int(v) for v in found.values()]})
+        raise RecordsError("`exclusions` needs the table returned by `landmark_ratings` "
+                           "(a `status` column) or by `models.analysis_table`.")
+    counts = table["status"].astype("str").value_counts()
+    counts = counts.drop("included", errors="ignore")
+    order = [s for s in STATUSES if s in counts.index]
+    order += sorted(s for s in counts.index if s not in STATUSES)
+    return pd.DataFrame({"reason": order, "n": [int(counts[s]) for s in order]})
