@@ -169,7 +169,8 @@ def landmark_ratings(records: Records, measure: str, *, landmark_days: int = 182
 
     out = pd.DataFrame(index=_all_patients(records).sort_values())
     out = out.join(t0)
-    r = ratings.join(t0, on="patient_id", how="inner")
+    # reset: on an empty frame pandas keeps the join key as an index level too
+    r = ratings.join(t0, on="patient_id", how="inner").reset_index(drop=True)
     base = r[(r["date"] <= r["t0"]) & (r["date"] >= r["t0"] - _days(baseline_days))]
     base = base.sort_values(["patient_id", "date"]).groupby("patient_id").tail(1)
     out = out.join(base.set_index("patient_id")[["date", "value"]].rename(

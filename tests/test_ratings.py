@@ -205,3 +205,14 @@ def test_matches_brute_force(days, L, W, B):
     expected = "no baseline" if base is None else (
         "no landmark in window" if land is None else "included")
     assert row["status"] == expected
+
+
+def test_a_rater_without_ratings_excludes_everyone_with_a_reason():
+    """A rater who rated nobody is not an error: every patient is counted as 'no rating'."""
+    from outcomes.synthetic import simulate
+
+    records = simulate(40, seed=3).to_records()
+    table = landmark_ratings(records, "pore", rater="device")
+    assert len(table) == records.patients["patient_id"].nunique()
+    assert set(table["status"]) <= {"no rating", "no session"}
+    assert (table["status"] == "no rating").sum() > 0
