@@ -918,20 +918,22 @@ def sensitivity_grid(records, measure, *, landmarks: Sequence[int] = (120, 182, 
 # 6. the traps
 # --------------------------------------------------------------------------------------------------
 
-def _primary(assessments: pd.DataFrame, measure: str, region: str, rater: str) -> pd.DataFrame:
-    a = assessments
-    keep = (a["region"].astype("str") == region) & (a["rater"].astype("str") == rater)
-    a = a.loc[keep & a[measure].notna(), ["patient_id", "date", measure]].copy()
-    a["patient_id"] = a["patient_id"].astype("str")
+def _primary(records, measure: str, region: str, rater: str) -> pd.DataFrame:
+    """Primary ratings as ``patient_id, date, <measure>`` (the ratings module's rule: same-day
+    ratings averaged), sorted by patient and date."""
+    from .ratings import primary_ratings
+
+    a = primary_ratings(records, measure, region=region, rater=rater)
+    a = a.rename(columns={"value": measure}).astype({"patient_id": "str"})
     return a.sort_values(["patient_id", "date"])
 
 
-def _sessions(sessions: pd.DataFrame, treatments) -> pd.DataFrame:
-    s = sessions[["patient_id", "date", "treatment"]].copy()
-    s["patient_id"] = s["patient_id"].astype("str")
-    if treatments is not None:
-        s = s[s["treatment"].astype("str").isin([t.lower() for t in treatments])]
-    return s
+def _sessions(records, treatments) -> pd.DataFrame:
+    """Sessions of the chosen treatments (unknown names are an error, as everywhere)."""
+    from .ratings import select_sessions
+
+    s = select_sessions(records, treatments)[["patient_id", "date", "treatment"]]
+    return s.astype({"patient_id": "str"})
 
 
 def _ols_row(df: pd.DataFrame, formula: str, term: str, **extra) -> dict:
@@ -987,9 +989,9 @@ def followup_bias(records, measure, *, table: pd.DataFrame | None = None,
               "followup_bias")
     t = table[["patient_id", "t0", "baseline", "improvement", "n_sessions", "landmark_date"]].copy()
     t["patient_id"] = t["patient_id"].astype("str")
-    a = _primary(records.assessments, m.name, region, rater).merge(t[["patient_id", "t0"]])
+    a = _primary(records, m.name, region, rater).merge(t[["patient_id", "t0"]])
     last = a[a["date"] > a["t0"]].groupby("patient_id").tail(1).set_index("patient_id")
-    s = _sessions(records.sessions, treatments).merge(t[["patient_id", "t0"]])
+    s = _sessions(records, treatments).merge(t[["patient_id", "t0"]])
     total = s[s["date"] >= s["t0"]].groupby("patient_id").size()
     t["total_sessions"] = t["patient_id"].map(total).fillna(0).astype("float64")
     t["last"] = t["patient_id"].map(last[m.name])
@@ -1141,12 +1143,15 @@ def dropout_comparison(records, measure, *, landmark_days: int = 182, window_day
         the adjusted row asks whether they were responding worse *for what they had received*.
     """
     m = _measure_obj(records, measure)
-    s = _sessions(records.sessions, treatments)
-    t0 = s.groupby("patient_id")["date"].min().rename("t0")
-    a = _primary(records.assessments, m.name, region, rater).merge(t0.reset_index())
-    rel = (a["date"] - a["t0"]).dt.days
-    base = a[(rel >= -baseline_days) & (rel <= 0)].groupby("patient_id").tail(1)
-    p = base.set_index("patient_id")[["t0", m.name]].rename(columns={m.name: "baseline"})
+    from .ratings import landmark_ratings
+
+    s = _sessions(records, treatments)
+    lr = landmark_ratings(records, m.name, landmark_days=landmark_days, window_days=window_days,
+                          baseline_days=baseline_days, treatments=treatments, region=region,
+                          rater=rater)
+    p = lr.dropna(subset=["baseline"]).astype({"patient_id": "str"}).set_index("patient_id")
+    p = p[["t0", "baseline"]]
+    a = _primary(records, m.name, region, rater).merge(p["t0"].reset_index())
     end = max(records.sessions["date"].max(), records.assessments["date"].max())
     allcontacts = pd.concat([records.sessions[["patient_id", "date"]],
                              records.assessments[["patient_id", "date"]]])
@@ -1200,7 +1205,7 @@ def dropout_comparison(records, measure, *, landmark_days: int = 182, window_day
                      "interim_mean": r["estimate"], "ci_low": r["ci_low"],
                      "ci_high": r["ci_high"], "p_value": r["p_value"]})
     out = pd.DataFrame(rows)
-    out.attrs = {"measure": m.name, "n_without_baseline": int(t0.size - len(p))}
+    out.attrs = {"measure": m.name, "n_without_baseline": int(lr["t0"].notna().sum() - len(p))}
     return out
 
 
