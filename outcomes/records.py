@@ -253,10 +253,9 @@ def _has_quote_after_header(path: Path) -> bool:
     """True when a ``"`` occurs anywhere after the first line (a quoted value may hold newlines)."""
     import mmap
 
-    with path.open("rb") as fh:
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            start = mm.find(b"\n")
-            return start < 0 or mm.find(b'"', start) >= 0
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        start = mm.find(b"\n")
+        return start < 0 or mm.find(b'"', start) >= 0
 
 
 def _read_csv(path: Path, table: str) -> _Raw:
@@ -518,7 +517,7 @@ class _Col:
 
     def count(self) -> np.ndarray:
         """Rows per unique (trimmed) value."""
-        return np.bincount(self.idx[self.idx >= 0], minlength=len(self.values))
+        return np.bincount(self.idx + 1, minlength=len(self.values) + 1)[1:]  # code -1 → bin 0
 
 
 @dataclass
@@ -745,7 +744,27 @@ def _check_text(t: _Table, name: str, *, required=False, areas=False) -> None:
         missing = np.flatnonzero(col.idx < 0)
         t.flag(missing, name, f"empty {name}")
     idx, values = col.idx, col.values
-    t.out[name] = lambda rows, d=values, i=idx: _strings(d, i[rows])
+    arr = t.raw.columns[name]
+    if (_DIRECT_TEXT and idx is col.raw_idx and values is col.raw_text and t.n
+            and (arr.type == pa.string() or arr.type == pa.large_string())):
+        # no cell changed in normalisation: the loaded column is the file's column itself
+        t.out[name] = lambda rows, a=arr, n=t.n: _rows_of(a, rows, n).to_pandas()
+    else:
+        t.out[name] = lambda rows, d=values, i=idx: _strings(d, i[rows])
+
+
+#: hand unchanged text columns over as read (False: rebuild them from the unique values, the
+#: general path; the tests compare both)
+_DIRECT_TEXT = True
+
+
+def _rows_of(arr, rows: np.ndarray, n: int):
+    """``arr`` at ``rows`` (increasing positions, as :func:`_finish` passes them)."""
+    if len(rows) == n:
+        return arr
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return pc.filter(arr, pa.array(mask))
 
 
 def _strings(d: pa.Array, codes: np.ndarray):
@@ -824,7 +843,8 @@ def _duplicates(t: _Table, skip: np.ndarray) -> None:
         return
     a, b = t.cols[names[0]], t.cols[names[1]] if len(names) > 1 else t.cols[names[0]]
     key = (a.idx.astype(np.int64) + 1) * (len(b.values) + 2) + (b.idx + 1)
-    key = np.where(skip, -1 - np.arange(t.n), key)
+    if skip.any():
+        key = np.where(skip, -1 - np.arange(t.n), key)
     # rows whose key occurs more than once: sort the keys (a vectorised sort is several times
     # faster than a hash table on a million rows) and look the repeated keys up
     ordered = np.sort(key)
@@ -924,7 +944,7 @@ def _finish(t: _Table, blank: np.ndarray, order: list[str]) -> tuple[pd.DataFram
     for name in order:
         if name in t.out:
             data[name] = t.out[name](keep)
-    return pd.DataFrame(data), problems
+    return pd.DataFrame(data, copy=False), problems  # the columns are fresh: no copy
 
 
 #: columns each table's validation encodes lower-cased (categories, Fitzpatrick types, areas)
@@ -1024,7 +1044,15 @@ def _conflicting_patients(p: _Table, blank: np.ndarray) -> None:
 
 def _used_ids(t: _Table) -> pa.Array:
     col = t.cols["patient_id"]
-    codes = np.flatnonzero(np.bincount(col.idx[t.keep], minlength=len(col.values)))
+    k = len(col.values)
+    if len(t.keep) == t.n:  # every row kept, so none has an empty patient_id
+        counts = np.bincount(col.idx, minlength=k)
+    else:
+        dropped = np.ones(t.n, dtype=bool)
+        dropped[t.keep] = False
+        gone = col.idx[dropped]
+        counts = col.count() - np.bincount(gone[gone >= 0], minlength=k)
+    codes = np.flatnonzero(counts)
     return col.values.take(pa.array(codes, type=pa.int64()))
 
 

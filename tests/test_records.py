@@ -431,3 +431,109 @@ def test_garbage_in_any_cell(tmp_path_factory, data):
     assert_accounted(rec)
     if not set(rows[r][c]) & {"\r", "\n"}:  # a bare CR written unquoted is a line break
         assert sum(rec.input_rows.values()) + sum(rec.blank_rows.values()) == 13
+
+
+# ---------------------------------------------------------------------------------------------
+# the loader's shortcuts (benchmarks/load.py) give the same Records as its general path
+
+
+def _messy_folder(folder, n=40_000, seed=3):
+    """A records folder of ``n`` sessions (several CSV read blocks) with every kind of row problem,
+    untrimmed and mixed-case cells, blank lines and many exact duplicates."""
+    rng = np.random.default_rng(seed)
+    pids = np.array([f"P{i:05d}" for i in range(3000)] + [" P00001 ", ""], dtype=object)
+    dates = np.array([f"2019-{m:02d}-{d:02d}" for m in range(1, 13) for d in range(1, 29)]
+                     + ["2024-02-30", "23/11/2024", "1985-01-01", "2999-01-01", "banana",
+                        " 2020-01-05 ", "2020-01-05 10:30"], dtype=object)
+    treat = np.array(["microneedling", "Hydrafacial", " laser ", ""], dtype=object)
+    depth = np.array(["0.5", "1.0", "1", "", "-1", "9", "deep", "1e0"], dtype=object)
+    areas = np.array(["nose;chin", "Nose ; Chin", "", "forehead"], dtype=object)
+    cols = [pids[rng.choice(len(pids), n, p=_skewed(len(pids)))],
+            dates[rng.choice(len(dates), n, p=_skewed(len(dates)))],
+            treat[rng.integers(0, len(treat), n)], depth[rng.integers(0, len(depth), n)],
+            areas[rng.integers(0, len(areas), n)], np.array(["C1", "C2 "], dtype=object)[
+                rng.integers(0, 2, n)]]
+    rows = [",".join(r) for r in zip(*cols)]
+    rows[100:100] = rows[:50]  # exact duplicates of earlier lines
+    rows[7] = ",,,,,"  # a blank row
+    s = "patient_id,date,treatment,depth_mm,areas,clinician_id\n" + "\n".join(rows) + "\n"
+    arows = [f"{pids[i]},{dates[j]},{('face', 'Nose', 'elbow')[k]},{g},{h}"
+             for i, j, k, g, h in zip(rng.integers(0, len(pids), n // 4),
+                                      rng.integers(0, len(dates), n // 4),
+                                      rng.integers(0, 3, n // 4),
+                                      rng.choice(["1", "2.5", "", "5", "x"], n // 4),
+                                      rng.choice(["0", "3", ""], n // 4))]
+    a = ("patient_id,date,region,pore,texture\n" + "\n".join(arows + arows[:30])
+         + "\nP9,2020-01-01,face,1,1\n")
+    p = PATIENTS + "P001,35,F,2,never,low,7,basic,enlarged,K1\n"
+    return write(folder, sessions=s, assessments=a, patients=p)
+
+
+def _skewed(k):
+    w = 1.0 / np.arange(1, k + 1)
+    return w / w.sum()
+
+
+def _same_records(r1: Records, r2: Records) -> None:
+    for name in ("sessions", "assessments", "patients", "rejects"):
+        pd.testing.assert_frame_equal(getattr(r1, name), getattr(r2, name))
+    assert (r1.input_rows, r1.blank_rows, r1.added_patients) == (
+        r2.input_rows, r2.blank_rows, r2.added_patients)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return _messy_folder(tmp_path_factory.mktemp("messy"))
+
+
+class TestShortcutsMatchGeneralPath:
+    def test_messy_folder_has_problems_of_many_kinds(self, folder):
+        rec = load_records(folder)
+        assert rec.rejects["reason"].nunique() >= 10
+        assert (rec.rejects["reason"] == "exact duplicate of an earlier row").sum() >= 80
+        assert_accounted(rec)
+
+    def test_threaded_encoding(self, folder, monkeypatch):
+        import outcomes.records as R
+
+        monkeypatch.setattr(R, "_PREFETCH_ROWS", 0)
+        threaded = load_records(folder)
+        monkeypatch.setattr(R, "_PREFETCH_ROWS", 10**12)
+        _same_records(threaded, load_records(folder))
+
+    def test_quote_free_read(self, folder, monkeypatch):
+        import outcomes.records as R
+
+        assert not R._has_quote_after_header(folder / "sessions.csv")
+        fast = load_records(folder)
+        monkeypatch.setattr(R, "_has_quote_after_header", lambda path: True)
+        _same_records(fast, load_records(folder))
+
+    def test_text_columns_as_read(self, folder, monkeypatch):
+        import outcomes.records as R
+
+        fast = load_records(folder)
+        monkeypatch.setattr(R, "_DIRECT_TEXT", False)
+        _same_records(fast, load_records(folder))
+
+    def test_text_columns_as_read_when_every_row_loads(self, tmp_path, monkeypatch):
+        import outcomes.records as R
+
+        folder = write(tmp_path)
+        fast = load_records(folder)
+        assert fast.rejects.empty
+        monkeypatch.setattr(R, "_DIRECT_TEXT", False)
+        _same_records(fast, load_records(folder))
+
+    def test_duplicates_against_pandas(self, folder):
+        rec = load_records(folder)
+        raw = pd.read_csv(folder / "sessions.csv", dtype=str, keep_default_na=False)
+        norm = raw.apply(lambda c: c.str.strip())
+        for c in ("treatment", "areas"):
+            norm[c] = norm[c].str.lower()
+        norm["areas"] = norm["areas"].str.replace(r"\s*;\s*", ";", regex=True)
+        blank = (norm == "").all(axis=1)
+        expected = norm.duplicated(keep="first") & ~blank
+        got = rec.rejects.query("table == 'sessions' and reason == "
+                                "'exact duplicate of an earlier row'")["line"]
+        assert sorted(got) == sorted(np.flatnonzero(expected) + 2)
