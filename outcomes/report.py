@@ -1,0 +1,1043 @@
+"""The clinic summary report: notebook 05 executed on a records folder, written as one HTML file.
+
+``outcomes report DIR -o FILE.html`` runs ``notebooks/05_clinic_summary.ipynb`` with papermill
+(parameters ``records_path``, ``measure``, ``landmark_days``) in a kernel started from the *current*
+interpreter — so it works inside ``.venv`` without any globally registered Jupyter kernel — and converts
+the result with nbconvert's HTML exporter: code hidden, figures embedded as base64 PNG, one
+self-contained file written atomically (a half-written report never replaces a good one).
+
+The module also holds the small helpers the notebooks call so that the notebooks hold no logic:
+:func:`notebook_setup` (deterministic display settings) and :func:`show_table` (counts suppressed
+below 5 before a table is shown).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import RecordsError
+
+__all__ = [
+    "NOTEBOOK_DIR",
+    "Text",
+    "adherence_table",
+    "attendance_metrics",
+    "attendance_view",
+    "build_report",
+    "caveats",
+    "cohort_table",
+    "describe_metrics",
+    "dose_response_knee",
+    "dose_response_plot",
+    "dose_response_table",
+    "effect_sentence",
+    "effects_view",
+    "execute_summary",
+    "followup_plot",
+    "followup_table",
+    "frequency_group",
+    "key_findings",
+    "landmark_effects",
+    "load_summary",
+    "measures_table",
+    "notebook_setup",
+    "present",
+    "protocol_choices",
+    "quarantine_examples",
+    "quarantine_reasons",
+    "raters_table",
+    "records_overview",
+    "regions_table",
+    "robustness_table",
+    "run_report",
+    "summary_notebook",
+    "to_html",
+]
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+SUMMARY_NOTEBOOK = "05_clinic_summary.ipynb"
+KERNEL_NAME = "python3"
+
+
+def summary_notebook() -> Path:
+    """Path of the clinic-summary notebook the report executes."""
+    return NOTEBOOK_DIR / SUMMARY_NOTEBOOK
+
+
+def notebook_setup() -> None:
+    """Deterministic, quiet display settings shared by every notebook.
+
+    - progress bars (tqdm) off, so no timing text lands in the outputs;
+    - a fixed matplotlib/seaborn look (figure size, dpi); inside IPython, figures inline as PNG
+      and a trailing ``;`` honoured also under nbval (see :func:`_semicolon_without_history`);
+    - numpy's global random generator seeded (jittered points are drawn the same every run);
+    - pandas shows floats with 3 decimals, at most 60 rows, notes in full.
+    """
+    import matplotlib as mpl
+    import seaborn as sns
+
+    os.environ["TQDM_DISABLE"] = "1"
+    np.random.seed(0)  # plots that jitter points with numpy's global generator draw the same
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
+    mpl.rcParams.update({"figure.figsize": (7.5, 4.0), "figure.dpi": 90,
+                         "savefig.dpi": 90, "figure.autolayout": False,
+                         "svg.hashsalt": "outcomes", "path.simplify": True})
+    pd.set_option("display.precision", 3)
+    pd.set_option("display.max_rows", 60)
+    pd.set_option("display.width", 120)
+    pd.set_option("display.max_colwidth", 200)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return
+    ip = get_ipython()
+    if ip is None or not hasattr(ip, "events"):
+        return
+    # figures inline as PNG only, also when MPLBACKEND=Agg is set (as `make notebooks` does)
+    ip.run_line_magic("matplotlib", "inline")
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("png")
+    _semicolon_without_history(ip)
+
+
+def _semicolon_without_history(ip) -> None:
+    """Make a trailing ``;`` hide a cell's result also for code run with ``store_history=False``.
+
+    IPython decides on ``;`` by looking at the last cell in its input history, which code run
+    without history (as nbval runs every cell) never enters; the result of a plot cell would then
+    be shown under nbval but not in Jupyter (ipython/ipython#14162, nbval#194). Recording such
+    cells in the parsed-input list gives both the same output.
+    """
+    if getattr(ip, "_outcomes_semicolon_hook", False):
+        return
+
+    def remember(info):
+        if not info.store_history:
+            ip.history_manager.input_hist_parsed.append(info.raw_cell)
+
+    ip.events.register("pre_run_cell", remember)
+    ip._outcomes_semicolon_hook = True
+
+
+# --------------------------------------------------------------------------------------------
+# executing the summary notebook
+
+
+def _kernel_manager_class():
+    """A kernel manager that always starts ipykernel with ``sys.executable``.
+
+    Kernel specs registered elsewhere (``~/.local/share/jupyter``, a conda base) are ignored, so the
+    report runs in the environment that runs ``outcomes`` — nothing to register.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class CurrentPythonKernelManager(AsyncKernelManager):
+        @default("kernel_spec_manager")
+        def _kernel_spec_manager_default(self):
+            return KernelSpecManager(kernel_dirs=[], ensure_native_kernel=True)
+
+    return CurrentPythonKernelManager
+
+
+def _check_inputs(records_dir: Path, measure: str, landmark_days: int):
+    from .records import load_records
+
+    if not records_dir.is_dir():
+        raise RecordsError(f"{records_dir}: no such records folder. Pass the folder that holds "
+                           "sessions.csv and assessments.csv (or run `outcomes demo DIR` first).")
+    if isinstance(landmark_days, bool) or not isinstance(landmark_days, int) or landmark_days < 30:
+        raise RecordsError(f"The value for `landmark_days` must be a whole number of days >= 30, "
+                           f"but {landmark_days!r} was passed.")
+    records = load_records(records_dir)
+    if measure not in records.measures:
+        raise RecordsError(f"The value for `measure` must be one of {sorted(records.measures)}, "
+                           f"but {measure!r} was passed.")
+    return records
+
+
+def execute_summary(records_dir: str | Path, *, measure: str = "pore", landmark_days: int = 182,
+                    notebook: str | Path | None = None, timeout: int = 600):
+    """Execute the summary notebook on ``records_dir``; returns the executed ``NotebookNode``."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    records_dir = Path(records_dir).resolve()
+    _check_inputs(records_dir, measure, landmark_days)
+    notebook = Path(notebook) if notebook is not None else summary_notebook()
+    if not notebook.is_file():
+        raise FileNotFoundError(f"{notebook}: the summary notebook is missing from this install.")
+    env_before = os.environ.get("MPLBACKEND")
+    os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend embeds the figures
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return pm.execute_notebook(
+                str(notebook), None,
+                parameters={"records_path": str(records_dir), "measure": measure,
+                            "landmark_days": int(landmark_days)},
+                kernel_name=KERNEL_NAME, kernel_manager_class=_kernel_manager_class(),
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                cwd=str(notebook.parent), progress_bar=False, log_output=False,
+                execution_timeout=timeout)
+    except PapermillExecutionError as exc:
+        if exc.ename == "RecordsError":
+            raise RecordsError(exc.evalue) from None
+        raise RuntimeError(f"The summary notebook failed in cell {exc.exec_count}: "
+                           f"{exc.ename}: {exc.evalue}") from None
+    finally:
+        if env_before is not None:
+            os.environ["MPLBACKEND"] = env_before
+
+
+_TEMPLATE = "outcomes_report.html.j2"
+# JupyterLab's page without the scripts it loads from a CDN (require.js and widgets, MathJax,
+# mermaid): the report has no widgets, formulas or diagrams, and must open offline.
+_TEMPLATE_TEXT = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+"""
+
+
+def to_html(nb) -> str:
+    """One self-contained HTML page: code hidden, prompts hidden, figures embedded as base64."""
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    exporter = HTMLExporter(template_name="lab", template_file=_TEMPLATE, exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
+                            extra_loaders=[DictLoader({_TEMPLATE: _TEMPLATE_TEXT})])
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_cell_tags={"remove-cell", "injected-parameters"},
+                              remove_all_outputs_tags={"remove-output"}), enabled=True)
+    nb.metadata.pop("widgets", None)  # no widget state: nothing to load from a CDN
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {
+        "name": "Clinic summary"}})
+    return body
+
+
+def _write_atomic(text: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def build_report(records_dir: str | Path, output_html: str | Path, *, measure: str = "pore",
+                 landmark_days: int = 182, notebook: str | Path | None = None,
+                 timeout: int = 600) -> Path:
+    """Execute the clinic-summary notebook on a records folder and write one HTML file.
+
+    Parameters
+    ----------
+    records_dir : str or Path
+        The records folder (``sessions``, ``assessments``, optional ``patients`` and
+        ``dataset.toml``; see DESIGN §1).
+    output_html : str or Path
+        Where to write the report; parent folders are created. Written atomically.
+    measure : str, default "pore"
+        The measure the report is about (a column of the assessments).
+    landmark_days : int, default 182
+        Days from the first session to the landmark assessment.
+    notebook : str or Path, optional
+        Another summary notebook with the same ``parameters`` cell (default: notebook 05).
+    timeout : int, default 600
+        Seconds one cell may run.
+
+    Returns
+    -------
+    Path
+        The written HTML file: code hidden, every figure embedded, no links to local files.
+
+    Raises
+    ------
+    RecordsError
+        The folder is missing, the records cannot be loaded, or the measure is unknown.
+    """
+    output_html = Path(output_html)
+    if output_html.suffix.lower() not in (".html", ".htm"):
+        raise RecordsError(f"The report is written as HTML: give a file name ending in .html, "
+                           f"not {output_html.name!r}.")
+    nb = execute_summary(records_dir, measure=measure, landmark_days=landmark_days,
+                         notebook=notebook, timeout=timeout)
+    _write_atomic(to_html(nb), output_html)
+    return output_html
+
+
+def run_report(args) -> int:
+    """``outcomes report DIR -o FILE.html [--measure M] [--landmark-days N]``."""
+    path = build_report(args.dir, args.output, measure=args.measure,
+                        landmark_days=args.landmark_days)
+    print(f"wrote {path} ({path.stat().st_size // 1024} KiB)", file=sys.stdout)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# what the notebooks show (no logic in the notebooks: every table and sentence is built here)
+
+
+class Text:
+    """Markdown text shown as a formatted cell output (and as plain text elsewhere)."""
+
+    def __init__(self, markdown: str):
+        self.markdown = markdown
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown
+
+    def __repr__(self) -> str:
+        return self.markdown
+
+    def __str__(self) -> str:
+        return self.markdown
+
+
+#: frequency groups (sessions a month between t0 and the landmark), as in
+#: :func:`outcomes.robustness.confounding_by_indication`
+FREQUENCY_BINS = (0.0, 0.5, 1.0, float("inf"))
+FREQUENCY_LABELS = ("under 0.5 a month", "0.5 to 1 a month", "1 or more a month")
+
+_MODEL_NAMES = {"naive": "naive (no adjustment)", "adjusted": "adjusted",
+                "adjusted+consistency": "adjusted + consistency", "mixed": "mixed model",
+                "ipw": "IPW (weighted)", "ordinal": "ordinal", "bootstrap": "cluster bootstrap"}
+_TERM_NAMES = {"sessions_per_month": "+1 session a month", "baseline": "baseline rating (+1)",
+               "sessions_within": "+1 session, same patient",
+               "sessions_between": "+1 session, between patients",
+               "months": "+1 month since first session",
+               "interval_cv": "interval CV (+0.1: less even gaps)",
+               "coverage": "coverage (+10 points)", "adherence": "on-schedule adherence (+10 points)",
+               "longest_gap": "longest gap (+30 days)", "lapses": "lapses (+1)",
+               "regular": "regular attender (coverage ≥ 80%)",
+               "monthly_start": "monthly start (2nd session within 45 days)"}
+
+
+def _term_name(term) -> str:
+    if term in _TERM_NAMES:
+        return _TERM_NAMES[term]
+    unit = _consistency_terms().get(term)
+    return f"{term.replace('_', ' ')} ({unit})" if unit else str(term)
+
+
+def frequency_group(sessions_per_month: pd.Series) -> pd.Series:
+    """Frequency group of each patient: ``under 0.5``, ``0.5 to 1``, ``1 or more`` a month."""
+    return pd.cut(sessions_per_month, list(FREQUENCY_BINS), right=False,
+                  labels=list(FREQUENCY_LABELS))
+
+
+def _fmt(x, digits: int = 2) -> str:
+    if x is None or pd.isna(x):
+        return "–"
+    text = f"{x:.{digits}f}"
+    if float(text) == 0:  # no "−0.00"
+        text = f"{0:.{digits}f}"
+    return text.replace("-", "−")
+
+
+def _p(p) -> str:
+    if p is None or pd.isna(p):
+        return "–"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def present(result: pd.DataFrame, *, digits: int = 2, note: bool = False) -> pd.DataFrame:
+    """A tidy result table (``model, term, estimate, ci_low, ci_high, p_value, n``) for reading.
+
+    Returns one row per result: ``model``, ``what`` (the term in words), ``estimate (95% CI)``,
+    ``p`` and ``patients`` (suppressed below 5), plus ``note`` when asked.
+    """
+    from .privacy import suppress_count
+
+    rows = []
+    for r in result.to_dict(orient="records"):
+        est = r.get("estimate")
+        text = "not estimable" if est is None or pd.isna(est) else (
+            f"{_fmt(est, digits)} ({_fmt(r.get('ci_low'), digits)} to "
+            f"{_fmt(r.get('ci_high'), digits)})")
+        n = r.get("n")
+        row = {"model": _MODEL_NAMES.get(r.get("model"), r.get("model")),
+               "what": _term_name(r.get("term")),
+               "estimate (95% CI)": text, "p": _p(r.get("p_value")),
+               "patients": suppress_count(int(n)) if n is not None and not pd.isna(n) else ""}
+        if "measure" in r and result["measure"].nunique() > 1:
+            row = {"measure": r["measure"], **row}
+        if note:
+            row["note"] = r.get("note") or ""
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    return out.set_index([c for c in ("measure", "model") if c in out]) if len(out) else out
+
+
+def _suppress(table: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    from .privacy import suppress_small_counts
+
+    return suppress_small_counts(table, **kwargs)
+
+
+# ---- notebook 01: data check
+
+
+def _table_of(file: str) -> str:
+    stem = Path(str(file)).stem.lower()
+    for name in ("sessions", "assessments", "patients"):
+        if name in stem:
+            return name
+    return stem
+
+
+def load_summary(records) -> pd.DataFrame:
+    """Rows read, loaded and set aside per table (counts below 5 suppressed).
+
+    ``read`` = ``records.input_rows``; ``loaded`` = rows in the table; ``set aside`` = distinct
+    quarantined input rows of that table (a row with several problems counts once).
+    """
+    rej = records.rejects
+    aside = (rej.assign(table=rej["file"].map(_table_of)).drop_duplicates(["file", "line"])
+             .groupby("table").size() if not rej.empty else pd.Series(dtype="int64"))
+    rows = []
+    for name, loaded in records.loaded_rows.items():
+        read = records.input_rows.get(name)
+        if read is None and loaded == 0:
+            continue
+        rows.append({"table": name, "rows read": int(read if read is not None else loaded),
+                     "loaded": int(loaded), "set aside": int(aside.get(name, 0))})
+    return _suppress(pd.DataFrame(rows).set_index("table"))
+
+
+def quarantine_reasons(records) -> pd.DataFrame | Text:
+    """Rows set aside, counted by file and reason (counts below 5 suppressed)."""
+    rej = records.rejects
+    if rej.empty:
+        return Text("No row was set aside: every row of every file could be used.")
+    counts = (rej.groupby(["file", "reason"], sort=True).size().rename("rows")
+              .reset_index().sort_values(["file", "rows"], ascending=[True, False]))
+    return _suppress(counts.set_index(["file", "reason"]), count_columns=["rows"])
+
+
+def quarantine_examples(records, *, n: int = 8) -> pd.DataFrame | Text:
+    """The first ``n`` problems, as a spreadsheet shows them (file, line, column, value, reason)."""
+    rej = records.rejects
+    if rej.empty:
+        return Text("Nothing to show.")
+    out = rej.sort_values(["file", "line"], kind="stable").head(n).reset_index(drop=True)
+    out["value"] = out["value"].astype("str")
+    return out[["file", "line", "column", "value", "reason"]]
+
+
+def attendance_metrics(records, *, landmark_days: int = 182, protocol=None,
+                       permissible_gap: int = 45) -> pd.DataFrame:
+    """Attendance of every patient over their first ``landmark_days`` days.
+
+    The window is ``[t0, min(t0 + landmark_days, data end + 1 day))`` (data end = last session
+    date) — the same period for everyone, whether or not they were rated at the landmark.
+    Columns of :func:`outcomes.attendance.patient_metrics` plus ``frequency`` (group).
+    """
+    from .attendance import patient_metrics
+
+    s = records.sessions
+    t0 = s.groupby("patient_id")["date"].min()
+    end_of_data = s["date"].max() + pd.Timedelta(days=1)
+    end = (t0 + pd.Timedelta(days=int(landmark_days))).clip(upper=end_of_data)
+    windows = pd.DataFrame({"patient_id": t0.index.astype("str"), "start": t0.to_numpy(),
+                            "end": end.to_numpy()})
+    kwargs = {"windows": windows, "permissible_gap": permissible_gap}
+    if protocol is not None:
+        kwargs["protocol"] = protocol
+    m = patient_metrics(s, **kwargs)
+    m["frequency"] = frequency_group(m["sessions_per_month"])
+    return m
+
+
+_COHORT_CATEGORICAL = ("sex", "skin_type", "smoker", "sun_exposure", "skincare", "concern",
+                       "clinic_id")
+_COHORT_NUMERIC = ("age", "sleep_hours")
+_COHORT_LABELS = {"age": "age (years)", "sex": "sex", "skin_type": "skin type (Fitzpatrick)",
+                  "smoker": "smoking", "sun_exposure": "sun exposure",
+                  "sleep_hours": "sleep (hours)", "skincare": "home skincare",
+                  "concern": "pore concern", "clinic_id": "clinic", "baseline": "baseline grade"}
+
+
+def cohort_table(records, *, measure: str = "pore", landmark_days: int = 182) -> pd.DataFrame:
+    """Patients' characteristics by frequency group (tableone), counts below 5 suppressed.
+
+    Frequency group from :func:`attendance_metrics`; ``baseline`` is the patient's baseline rating
+    of ``measure`` (:func:`outcomes.ratings.landmark_ratings`). Categorical rows show n (%), numeric
+    rows mean (SD); ``Missing`` counts missing values. A count from 1 to 4 shows as ``<5`` and a
+    second count of the same variable and group is hidden when it would reveal it by subtraction.
+    """
+    from tableone import TableOne
+
+    from .ratings import landmark_ratings
+
+    m = attendance_metrics(records, landmark_days=landmark_days)[["patient_id", "frequency"]]
+    base = landmark_ratings(records, measure, landmark_days=landmark_days)[
+        ["patient_id", "baseline"]]
+    data = m.merge(records.patients, on="patient_id", how="left").merge(
+        base, on="patient_id", how="left")
+    categorical = [c for c in _COHORT_CATEGORICAL
+                   if c in data and data[c].notna().any() and data[c].nunique() > 1]
+    numeric = [c for c in (*_COHORT_NUMERIC, "baseline") if c in data and data[c].notna().any()]
+    for c in categorical:
+        data[c] = data[c].astype("str").where(data[c].notna())
+    data["frequency"] = data["frequency"].astype("str")
+    order = {"frequency": [g for g in FREQUENCY_LABELS if g in set(data["frequency"])]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = TableOne(data, columns=numeric[:-1] + categorical + numeric[-1:],
+                     categorical=categorical, groupby="frequency", order=order,
+                     rename={c: _COHORT_LABELS.get(c, c) for c in data}, missing=True,
+                     overall=True, pval=False)
+    return _suppress_tableone(t.tableone, [_COHORT_LABELS.get(c, c) for c in categorical])
+
+
+def _suppress_tableone(table: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
+    from .privacy import suppress_count, suppress_small_counts
+
+    out = table.copy()
+    out.columns = [c[-1] if isinstance(c, tuple) else c for c in out.columns]
+    groups = [c for c in out.columns if c != "Missing"]
+    first = out.index.get_level_values(0)
+    is_n = first == "n"
+    out.loc[is_n, groups] = out.loc[is_n, groups].map(
+        lambda v: suppress_count(int(v)) if str(v).strip().isdigit() else v)
+    if "Missing" in out:
+        out["Missing"] = out["Missing"].map(
+            lambda v: suppress_count(int(float(v))) if str(v).strip().replace(".0", "").isdigit()
+            else v)
+    for var in categorical:
+        rows = (first == var) | first.str.startswith(f"{var}, ")
+        if not rows.any():
+            continue
+        block = out.loc[rows, groups]
+        counts = block.map(lambda v: int(str(v).split("(")[0]) if str(v).strip() else 0)
+        shown = suppress_small_counts(counts, count_columns=groups)
+        out.loc[rows, groups] = block.where(shown == counts.astype("str"), shown)
+    return out
+
+
+def followup_table(records, *, measure: str = "pore", landmark_days: int = 182,
+                   window_days: int = 45) -> pd.DataFrame:
+    """Patients with a baseline and a landmark rating, and the others by reason (suppressed)."""
+    from .ratings import exclusions, landmark_ratings
+
+    table = landmark_ratings(records, measure, landmark_days=landmark_days,
+                             window_days=window_days)
+    excl = exclusions(table)
+    rows = pd.concat([pd.DataFrame({"reason": ["included (baseline and landmark)"],
+                                    "n": [int((table["status"] == "included").sum())]}),
+                      excl.assign(reason="left out: " + excl["reason"])], ignore_index=True)
+    rows["% of patients"] = 100 * rows["n"] / max(len(table), 1)
+    rows = rows.rename(columns={"n": "patients"}).set_index("reason")
+    return _suppress(rows, count_columns=["patients"],
+                     percent_columns={"% of patients": "patients"}, decimals=0)
+
+
+def followup_plot(records, *, measure: str = "pore", landmark_days: int = 182,
+                  window_days: int = 45, ax=None):
+    """Histogram of the days from the first session to the landmark rating (included patients)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from .ratings import landmark_ratings
+
+    table = landmark_ratings(records, measure, landmark_days=landmark_days,
+                             window_days=window_days)
+    table = table[table["status"] == "included"]
+    if ax is None:
+        _, ax = plt.subplots()
+    sns.histplot(data=table, x="followup_days", binwidth=7, ax=ax)
+    ax.axvline(landmark_days, color="black", ls="--", lw=1)
+    ax.set(xlabel="days from first session to landmark rating", ylabel="patients",
+           title=f"Landmark ratings (target day {landmark_days} ± {window_days})")
+    return ax
+
+
+# ---- notebook 02: attendance
+
+_METRIC_NAMES = {"n_sessions": "sessions", "sessions_per_month": "sessions a month",
+                 "interval_cv": "interval CV", "longest_gap": "longest gap (days)",
+                 "lapses": "lapses (gaps > 45 days)", "coverage": "coverage (share of days)",
+                 "adherence": "on-schedule adherence"}
+
+
+def describe_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Median, quartiles and mean of each attendance metric, with the patients it is known for."""
+    from .privacy import suppress_count
+
+    rows = []
+    for col, name in _METRIC_NAMES.items():
+        if col not in metrics:
+            continue
+        x = metrics[col].astype("float64").dropna()
+        q = x.quantile([0.25, 0.5, 0.75]) if len(x) else pd.Series([float("nan")] * 3)
+        rows.append({"metric": name, "patients": suppress_count(len(x)),
+                     "median": q.iloc[1], "25%": q.iloc[0], "75%": q.iloc[2], "mean": x.mean()})
+    return pd.DataFrame(rows).set_index("metric").round(2)
+
+
+def adherence_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """By frequency group: patients, loading completed, on schedule (≥ 80 % of due sessions on
+    time), median adherence and coverage. Counts below 5 suppressed (and their percentages)."""
+    m = metrics.copy()
+    if "frequency" not in m:
+        m["frequency"] = frequency_group(m["sessions_per_month"])
+    m["maintenance"] = m["phase_reached"].astype("str") == "maintenance"
+    m["on_schedule"] = m["adherence"] >= 0.8
+    g = m.groupby("frequency", observed=False)
+    out = pd.DataFrame({
+        "patients": g.size(),
+        "loading completed": g["maintenance"].sum().astype("int64"),
+        "on schedule": g["on_schedule"].sum().astype("int64"),
+        "median adherence": g["adherence"].median().round(2),
+        "median coverage": g["coverage"].median().round(2)})
+    total = pd.DataFrame({"patients": [len(m)], "loading completed": [int(m["maintenance"].sum())],
+                          "on schedule": [int(m["on_schedule"].sum())],
+                          "median adherence": [round(m["adherence"].median(), 2)],
+                          "median coverage": [round(m["coverage"].median(), 2)]}, index=["All"])
+    out = pd.concat([out, total])
+    out.index = out.index.astype("str")
+    out.index.name = "frequency"
+    out.insert(2, "% loading completed", 100 * out["loading completed"] / out["patients"])
+    out.insert(4, "% on schedule", 100 * out["on schedule"] / out["patients"])
+    return _suppress(out, count_columns=["patients", "loading completed", "on schedule"],
+                     percent_columns={"% loading completed": "loading completed",
+                                      "% on schedule": "on schedule"}, decimals=0)
+
+
+def protocol_choices() -> dict:
+    """Protocols offered in notebook 02: the clinic's, and three alternatives."""
+    from .attendance import Protocol
+
+    return {"clinic: 3 monthly, then every 3 months": Protocol(),
+            "6 monthly, then every 3 months": Protocol(loading_sessions=6),
+            "3 monthly, then every 2 months": Protocol(maintenance_interval=61,
+                                                       maintenance_tolerance=14),
+            "monthly throughout": Protocol(loading_sessions=1, loading_interval=28,
+                                           maintenance_interval=28, maintenance_tolerance=7)}
+
+
+def attendance_view(records, *, landmark_days: int = 182, protocol: str | None = None):
+    """Notebook 02's explorer view: adherence by frequency group and the frequency histogram."""
+    from .plots import frequency_distribution
+
+    choices = protocol_choices()
+    if protocol is not None and protocol not in choices:
+        raise RecordsError(f"The value for `protocol` must be one of {list(choices)}, but "
+                           f"{protocol!r} was passed.")
+    metrics = attendance_metrics(records, landmark_days=landmark_days,
+                                 protocol=choices.get(protocol))
+    ax = frequency_distribution(metrics)
+    ax.set_title(f"Sessions a month over the first {landmark_days} days")
+    return adherence_table(metrics), ax
+
+
+# ---- notebook 03: outcomes and attendance
+
+
+def _analysis(records, measure, landmark_days=182, region="face", rater="clinician"):
+    from .models import analysis_table
+
+    return analysis_table(records, measure, landmark_days=landmark_days, region=region,
+                          rater=rater)
+
+
+def _landmark_effects(records, measure, landmark_days=182, region="face", rater="clinician",
+                      consistency=True):
+    from .models import adjusted_effect, consistency_effect, naive_effect
+
+    with _quiet():  # the models explain what they could not estimate in `note`
+        table = _analysis(records, measure, landmark_days, region, rater)
+        parts = [naive_effect(table), adjusted_effect(table)]
+        if consistency:
+            parts.append(consistency_effect(table))
+    out = pd.concat(parts, ignore_index=True)
+    keep = out["term"].isin(["sessions_per_month", *_consistency_terms()])
+    return out[keep].reset_index(drop=True), table
+
+
+def _consistency_terms() -> dict[str, str]:
+    from .models import CONSISTENCY_METRICS
+
+    return dict(CONSISTENCY_METRICS)
+
+
+def landmark_effects(records, *, measure: str = "pore", landmark_days: int = 182,
+                     region: str = "face", rater: str = "clinician",
+                     consistency: bool = True) -> pd.DataFrame:
+    """Naive, adjusted and (optionally) adjusted+consistency rows of frequency (tidy results of
+    :mod:`outcomes.models`, terms ``sessions_per_month`` and the consistency metric)."""
+    return _landmark_effects(records, measure, landmark_days, region, rater, consistency)[0]
+
+
+def effects_view(records, *, measure: str = "pore", region: str = "face",
+                 rater: str = "clinician", landmark_days: int = 182) -> pd.DataFrame:
+    """Naive vs adjusted effect of +1 session a month (and of regularity), for reading."""
+    return present(landmark_effects(records, measure=measure, landmark_days=landmark_days,
+                                    region=region, rater=rater))
+
+
+def _describe(records, row, table, landmark_days):
+    from .models import describe_effect
+
+    return describe_effect(row, records.measures[table.attrs["measure"]],
+                           table.attrs.get("covariates", ()), landmark_days=landmark_days)
+
+
+def effect_sentence(records, *, measure: str = "pore", landmark_days: int = 182) -> Text:
+    """The adjusted and the naive estimate in plain words."""
+    res, table = _landmark_effects(records, measure, landmark_days, consistency=False)
+    lines = [f"- **{name}:** {_describe(records, row, table, landmark_days)}"
+             for name, row in (("Adjusted", res.iloc[1]), ("Naive", res.iloc[0]))]
+    return Text("\n".join(lines))
+
+
+def dose_response_plot(records, *, measure: str = "pore", landmark_days: int = 182, ax=None):
+    """Adjusted dose–response curve (spline) with its 95 % band and the patients' rug."""
+    from .robustness import dose_response
+    from .robustness import dose_response_plot as draw
+
+    with _quiet():
+        table = _analysis(records, measure, landmark_days)
+        ax = draw(dose_response(table), table=table, ax=ax)
+    m = records.measures[measure]
+    ax.set_title(f"{m.label.split(' (')[0]}: improvement at day {landmark_days}")
+    return ax
+
+
+def dose_response_knee(table: pd.DataFrame) -> float:
+    """Where to compare the slopes of the dose–response curve: one session a month when the
+    records reach both sides of it (5th–95th percentile), else their median rounded to 0.05."""
+    x = table["sessions_per_month"].dropna()
+    low, high = x.quantile(0.05), x.quantile(0.95)
+    return 1.0 if low < 1.0 < high else round(float(x.median()) * 20) / 20
+
+
+def _slopes(table: pd.DataFrame) -> pd.DataFrame:
+    from .robustness import dose_response_slopes
+
+    return dose_response_slopes(table, knee=dose_response_knee(table))
+
+
+def dose_response_table(records, *, measure: str = "pore", landmark_days: int = 182
+                        ) -> pd.DataFrame:
+    """Average slope of the dose–response curve below and above the knee
+    (:func:`dose_response_knee`): is each extra session worth less beyond it?"""
+    return present(_slopes(_analysis(records, measure, landmark_days)))
+
+
+def measures_table(records, *, landmark_days: int = 182) -> pd.DataFrame:
+    """Naive and adjusted effect of +1 session a month for every measure with ratings."""
+    a = records.assessments
+    parts = [landmark_effects(records, measure=m, landmark_days=landmark_days, consistency=False)
+             for m in records.measures if m in a and a[m].notna().any()]
+    return present(pd.concat(parts, ignore_index=True))
+
+
+def _adjusted_or_note(records, measure, landmark_days, region="face", rater="clinician"):
+    from .models import adjusted_effect
+
+    try:
+        table = _analysis(records, measure, landmark_days, region, rater)
+        row = adjusted_effect(table).iloc[[0]]
+    except RecordsError as exc:
+        return pd.DataFrame({"measure": [measure], "model": ["adjusted"],
+                             "term": ["sessions_per_month"], "n": [0], "note": [str(exc)]}), None
+    return row, table
+
+
+def regions_table(records, *, measure: str = "pore", landmark_days: int = 182) -> pd.DataFrame:
+    """Adjusted effect of +1 session a month on each region's rating (regions with ratings)."""
+    from .ratings import REGIONS
+
+    present_regions = set(records.assessments["region"].astype("str"))
+    rows = []
+    for region in [r for r in REGIONS if r in present_regions]:
+        row, _ = _adjusted_or_note(records, measure, landmark_days, region=region)
+        rows.append(row.assign(region=region))
+    out = pd.concat(rows, ignore_index=True)
+    shown = present(out).reset_index()
+    shown.insert(0, "region", out["region"].to_numpy())
+    return shown.drop(columns=["model", "what"]).set_index("region")
+
+
+def raters_table(records, *, measure: str = "pore", landmark_days: int = 182) -> pd.DataFrame:
+    """Adjusted effect per rater, and how each rater's improvements agree with the clinician's.
+
+    ``agreement with clinician`` is the Pearson correlation of the improvement rated by this rater
+    and by the clinician, over patients included under both (with its n).
+    """
+    from .ratings import RATERS
+
+    present_raters = set(records.assessments["rater"].astype("str"))
+    rows, tables = [], {}
+    for rater in [r for r in RATERS if r in present_raters]:
+        row, table = _adjusted_or_note(records, measure, landmark_days, rater=rater)
+        rows.append(row.assign(rater=rater))
+        tables[rater] = table
+    out = pd.concat(rows, ignore_index=True)
+    shown = present(out).reset_index()
+    shown.insert(0, "rater", out["rater"].to_numpy())
+    shown = shown.drop(columns=["model", "what"]).set_index("rater")
+    agreement = []
+    for rater in shown.index:
+        ref, other = tables.get("clinician"), tables.get(rater)
+        if rater == "clinician" or ref is None or other is None:
+            agreement.append("–")
+            continue
+        both = ref[["patient_id", "improvement"]].merge(
+            other[["patient_id", "improvement"]], on="patient_id")
+        r = both["improvement_x"].corr(both["improvement_y"]) if len(both) >= 5 else float("nan")
+        agreement.append(f"r = {_fmt(r)} (n = {len(both)})" if len(both) >= 5 else
+                         "fewer than 5 patients rated by both")
+    shown["agreement with clinician"] = agreement
+    return shown
+
+
+# ---- notebook 04: robustness
+
+
+def robustness_table(result: pd.DataFrame, *, count_columns=("n", "n_interim")) -> pd.DataFrame:
+    """A robustness result for reading: numbers rounded, patient counts below 5 suppressed."""
+    out = result.copy()
+    out.attrs = {}
+    drop = [c for c in ("measure", "std_error") if c in out]
+    out = out.drop(columns=drop)
+    for c in out.columns:
+        if c not in count_columns and pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].round(3)
+    if "p_value" in out:
+        out["p_value"] = out["p_value"].map(_p)
+    counts = [c for c in count_columns if c in out]
+    for c in counts:  # float: missing counts stay NaN (shown empty)
+        out[c] = out[c].astype("float64")
+    return _suppress(out, count_columns=counts, percent_columns=[]) if counts else out
+
+
+# ---- notebook 05: clinic summary
+
+
+def _plural(n: int, word: str) -> str:
+    from .privacy import suppress_count
+
+    return f"{suppress_count(n)} {word}{'' if n == 1 else 's'}"
+
+
+def records_overview(records, *, measure: str = "pore", landmark_days: int = 182) -> Text:
+    """The records in three sentences: patients, rows set aside, patients analysed."""
+    from .ratings import landmark_ratings
+
+    table = landmark_ratings(records, measure, landmark_days=landmark_days)
+    n_all, n_in = len(table), int((table["status"] == "included").sum())
+    src = f"**{records.source.name}**" if getattr(records, "source", None) else "the records"
+    m = records.measures[measure]
+    lines = [
+        (f"- {src}: {_plural(records.sessions['patient_id'].nunique(), 'patient')} with "
+        f"{_plural(len(records.sessions), 'session')} and "
+        f"{_plural(len(records.assessments), 'rating occasion')}."),
+        (f"- {_plural(records.n_quarantined, 'input row')} could not be used and "
+         f"{'was' if records.n_quarantined == 1 else 'were'} set aside (notebook 1 lists them)."
+         if records.n_quarantined else "- Every input row could be used (none set aside)."),
+        (f"- Measure: **{m.label}**, from {m.min:g} to {m.max:g}, {m.better} is better"
+         + (" (grades: 0 none, 1 mild, 2 moderate, 3 marked, 4 severe)"
+            if (m.min, m.max, m.better) == (0, 4, "lower") else "")
+         + "; an improvement is counted so that positive = better."),
+        (f"- {_plural(n_in, 'patient')} of {_plural(n_all, 'patient').split(' ')[0]} had a rating "
+        f"before their first session and one about {landmark_days} days later (±45 days): "
+        "they are the patients the findings are about.")]
+    return Text("\n".join(lines))
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Collect the warnings of a computation instead of printing them (they are summarised in
+    plain words where it matters, never shown as raw warnings in a notebook or the report)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
+
+
+def _unsure(row) -> str:
+    if pd.isna(row["ci_low"]) or pd.isna(row["ci_high"]) or row["ci_low"] <= 0 <= row["ci_high"]:
+        return " The interval includes zero, so the records are also compatible with no difference."
+    return ""
+
+
+#: below this many analysed patients the summary says the estimates are very uncertain
+FEW_PATIENTS = 50
+
+
+def _ci(row, digits: int = 2) -> str:
+    return f"{_fmt(row['estimate'], digits)} (95% CI {_fmt(row['ci_low'], digits)} to " \
+           f"{_fmt(row['ci_high'], digits)})"
+
+
+def key_findings(records, *, measure: str = "pore", landmark_days: int = 182) -> Text:
+    """The findings in plain language, every estimate with its 95 % CI."""
+    from .models import adjusted_effect, consistency_effect, naive_effect
+    from .robustness import ipw_effect
+
+    with _quiet() as caught:
+        table = _analysis(records, measure, landmark_days)
+        out = _findings(records, table, landmark_days, adjusted_effect, consistency_effect,
+                        naive_effect, ipw_effect)
+    if len(table) < FEW_PATIENTS:
+        out.insert(0, f"**Few patients.** Only {_plural(len(table), 'patient')} could be "
+                      "analysed: the estimates below are very uncertain and may change a lot "
+                      "with more records.")
+    if caught:
+        out.append("**Technical note.** Some models could not use every adjustment with these "
+                   "records (for example a covariate with too few patients in a group); the "
+                   "numbers above remain valid but are less precise.")
+    return Text("\n\n".join(f"{i}. {line}" for i, line in enumerate(out, 1)))
+
+
+def _findings(records, table, landmark_days, adjusted_effect, consistency_effect, naive_effect,
+              ipw_effect) -> list[str]:
+    m = records.measures[table.attrs["measure"]]
+    adj = adjusted_effect(table).iloc[0]
+    naive = naive_effect(table).iloc[0]
+    cons = consistency_effect(table)
+    cons = cons[cons["term"].isin(list(_consistency_terms()))]
+    out = [f"**How often.** {_describe(records, adj, table, landmark_days)}",
+           f"**The raw comparison.** {_describe(records, naive, table, landmark_days)}"]
+    if len(cons):
+        out.append(f"**How regularly.** {_regularity_sentence(cons.iloc[0])}")
+    try:
+        ipw = ipw_effect(table, exposure="regular", measure=m).iloc[0]
+        if pd.notna(ipw["estimate"]):
+            out.append(f"**Regular attenders** (sessions covering at least 80% of the days) "
+                       f"improved by {_ci(ipw)} grades more than the others (negative = less), "
+                       f"comparing like with like by weighting (IPW).{_unsure(ipw)}")
+    except RecordsError:
+        pass
+    try:
+        knee = dose_response_knee(table)
+        slopes = _slopes(table)
+        below, above, diff = slopes.iloc[0], slopes.iloc[1], slopes.iloc[2]
+        flat = diff["ci_high"] < 0
+        out.append(f"**Does more always help?** Up to {knee:g} sessions a month, each extra "
+                   f"session a month went with {_ci(below)} grades more improvement; beyond "
+                   f"{knee:g}, with {_ci(above)}. "
+                   + ("The benefit flattens: extra sessions beyond that rate add less."
+                      if flat else "The records cannot tell whether the benefit flattens."))
+    except RecordsError:
+        pass
+    resp = table["responder"].astype("float64").mean()
+    mic = m.minimal_important_change
+    out.append(f"**Responders.** {100 * resp:.0f}% of the patients analysed improved by at least "
+               f"{mic:g} grade{'s' if mic != 1 else ''} (the smallest change that matters) by "
+               f"day {landmark_days}.")
+    return out
+
+
+#: consistency metrics for which a higher value means *more* regular attendance
+_MORE_REGULAR_IS_HIGHER = {"coverage", "adherence"}
+_METRIC_WORDS = {"interval_cv": "the interval CV (the spread of the gaps between sessions "
+                                "relative to their mean; 0 = perfectly even)",
+                 "coverage": "coverage (the share of days covered by a session in the last month)",
+                 "adherence": "on-schedule adherence (the share of sessions due under the clinic's "
+                              "protocol that came on time)",
+                 "longest_gap": "the longest gap between sessions",
+                 "lapses": "lapses (gaps longer than 45 days)"}
+
+
+def _regularity_sentence(row) -> str:
+    """Plain words for the consistency coefficient of the adjusted+consistency model."""
+    term = row["term"]
+    if pd.isna(row["estimate"]):
+        return ("The records are too few to separate how regularly from how often patients "
+                "came.")
+    unit = _consistency_terms().get(term, "per unit").replace("per ", "each ", 1)
+    clear = not (row["ci_low"] <= 0 <= row["ci_high"])
+    regular_helps = (row["estimate"] > 0) == (term in _MORE_REGULAR_IS_HIGHER)
+    verdict = ("The records cannot tell whether regular attendance matters beyond how often "
+               "patients come." if not clear else
+               "More regular attendance went with more improvement, beyond how often patients "
+               "came." if regular_helps else
+               "More regular attendance went with less improvement, which is unexpected: "
+               "look at notebook 4 before drawing conclusions.")
+    return (f"The regularity of visits is measured by {_METRIC_WORDS.get(term, term)}. At the "
+            f"same number of sessions a month, {unit} went with {_ci(row, 3)} grades more "
+            f"improvement. {verdict}")
+
+
+def caveats(records, *, measure: str = "pore", landmark_days: int = 182) -> Text:
+    """What the findings cannot say, with the numbers from these records."""
+    from .models import adjusted_effect
+    from .privacy import suppress_count
+    from .ratings import landmark_ratings
+    from .robustness import adjusted_e_value, dropout_comparison
+
+    table = landmark_ratings(records, measure, landmark_days=landmark_days)
+    n_out = int((table["status"] != "included").sum())
+    lines = [("- **Records, not a trial.** Nobody was assigned at random to come more or less "
+             "often, so these are associations adjusted for what the records contain (baseline "
+             "grade, age, smoking, sun exposure, skin type…). Anything else that differs between "
+             "frequent and infrequent patients — home skincare not recorded, motivation — can "
+             "still bias them.")]
+    try:
+        with _quiet():
+            table_a = _analysis(records, measure, landmark_days)
+            adj = adjusted_effect(table_a).iloc[0]
+            ev = adjusted_e_value(table_a).iloc[0]
+        if _unsure(adj) or pd.isna(ev["e_value"]):
+            lines.append("- **No clear effect to explain away.** The adjusted effect's confidence "
+                         "interval includes zero, so the records cannot rule out that frequency "
+                         "makes no difference.")
+        else:
+            lines.append(f"- **How strong would a hidden factor need to be?** To explain the "
+                         f"adjusted effect away, an unrecorded factor would have to be linked to "
+                         f"both frequency and improvement by a risk ratio of about "
+                         f"{ev['e_value']:.1f} each (E-value; {ev['e_value_ci']:.1f} to move the "
+                         "confidence interval to include no effect). 1 means no hidden factor is "
+                         "needed; 2 or more is a strong factor.")
+    except (RecordsError, KeyError):
+        pass
+    lines.append(f"- **Patients left out.** {suppress_count(n_out)} of {len(table)} patients had "
+                 "no rating before the first session or none near the landmark, and are not in "
+                 "the estimates.")
+    try:
+        with _quiet():
+            drop = dropout_comparison(records, measure, landmark_days=landmark_days)
+        diff = drop[drop["group"] == "stopped - reached"].iloc[0]
+        adj = drop[drop["group"] == "stopped - reached (adjusted)"]
+        if pd.notna(diff.get("interim_mean")):
+            raw = diff.rename({"interim_mean": "estimate"})
+            text = (f"  By their last rating before the landmark, patients who stopped coming had "
+                    f"improved {_ci(raw)} grades relative to those who stayed (negative = less).")
+            if len(adj) and pd.notna(adj.iloc[0].get("interim_mean")):
+                a = adj.iloc[0].rename({"interim_mean": "estimate"})
+                worse = a["ci_high"] < 0
+                text += (f" For the sessions and time they had had, the difference is {_ci(a)}: "
+                         + ("they were responding worse, so the findings describe patients who "
+                            "stay and are likely too optimistic for everyone who starts."
+                            if worse else "the records do not show that they were responding "
+                            "worse to the treatment they had received."))
+            lines.append(text)
+    except (RecordsError, KeyError, IndexError):
+        pass
+    lines += [("- **Ratings are judgements.** Grades are given by clinicians who know how often the "
+              "patient came; patients' own ratings (notebook 3) are a check."),
+              ]
+    if records.n_quarantined:
+        lines.append(f"- **{suppress_count(records.n_quarantined)} input rows were set aside** as "
+                     "unusable (notebook 1); fixing them at the source may change the numbers.")
+    return Text("\n".join(lines))

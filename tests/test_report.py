@@ -1,0 +1,341 @@
+"""`outcomes report` and the helpers behind the notebooks (outcomes.report, outcomes.widgets).
+
+The end-to-end report is built once (module fixture) from a copy of the demo records with three
+rows that must be quarantined, so that the report has a count below 5 to suppress.
+"""
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from outcomes import cli, report, widgets
+from outcomes.errors import RecordsError
+from outcomes.records import REJECT_COLUMNS, from_frames, load_records
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "data" / "demo"
+
+
+# ---------------------------------------------------------------------------------------------
+# the report, end to end
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    records = tmp_path_factory.mktemp("records") / "my clinic"
+    shutil.copytree(DEMO, records)
+    with open(records / "assessments.csv", "a", encoding="utf-8") as fh:  # 3 impossible grades
+        fh.write("P0001,2025-01-05,face,clinician,9.0,2.0\n"
+                 "P0002,2025-01-05,face,clinician,7.5,2.0\n"
+                 "P0003,2025-01-05,face,clinician,-3.0,2.0\n")
+    out = tmp_path_factory.mktemp("out") / "sub" / "summary.html"
+    path = report.build_report(records, out)
+    return path, path.read_text(encoding="utf-8"), records
+
+
+def test_report_is_one_html_file_with_embedded_figures(built):
+    path, html, _ = built
+    assert path.is_file() and path.suffix == ".html"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["summary.html"]  # no temp, no assets
+    assert html.lstrip().lower().startswith("<!doctype html>")
+    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) >= 1
+
+
+def test_report_links_nothing_local_or_remote(built):
+    _, html, records = built
+    assert not re.search(r'src="(?!data:)', html)           # every src is embedded data
+    assert "<script src" not in html and "<link" not in html
+    assert 'src="file:' not in html and "file://" not in html
+    assert str(records) not in html and str(ROOT) not in html  # no local paths at all
+
+
+def test_report_hides_the_code(built):
+    _, html, _ = built
+    for code in ("load_records(", "notebook_setup()", "from outcomes", "records_path =",
+                 "report.key_findings"):
+        assert code not in html
+    assert '<div class="highlight' not in html and "In&nbsp;[" not in html
+
+
+def test_report_states_the_findings_with_confidence_intervals(built):
+    _, html, _ = built
+    for text in ("Key findings", "Each additional session a month went with", "95% CI",
+                 "Caveats", "Records, not a trial"):
+        assert text in html
+    assert len(re.findall(r"95% CI −?\d+\.\d+ to −?\d+\.\d+", html)) >= 3
+
+
+def test_report_suppresses_small_counts(built):
+    _, html, _ = built
+    assert "&lt;5 input rows" in html                   # 3 quarantined rows, shown as <5
+    assert not re.search(r"\b3 input rows", html)
+
+
+def test_report_on_another_measure_and_landmark(tmp_path):
+    out = report.build_report(DEMO, tmp_path / "texture.html", measure="texture",
+                              landmark_days=120)
+    html = out.read_text(encoding="utf-8")
+    assert "Skin texture" in html and "day 120" in html
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"measure": "wrinkles"}, "`measure` must be one of"),
+    ({"landmark_days": 10}, "`landmark_days`"),
+])
+def test_bad_options_are_records_errors(tmp_path, kwargs, message):
+    with pytest.raises(RecordsError, match=message):
+        report.build_report(DEMO, tmp_path / "r.html", **kwargs)
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_missing_folder_and_wrong_suffix(tmp_path):
+    with pytest.raises(RecordsError, match="no such records folder"):
+        report.build_report(tmp_path / "nowhere", tmp_path / "r.html")
+    with pytest.raises(RecordsError, match="ending in .html"):
+        report.build_report(DEMO, tmp_path / "r.pdf")
+
+
+def test_a_failed_run_leaves_the_previous_report_untouched(tmp_path, monkeypatch):
+    target = tmp_path / "summary.html"
+    target.write_text("previous report")
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("cell failed")
+
+    monkeypatch.setattr(report, "to_html", boom)
+    monkeypatch.setattr(report, "execute_summary", lambda *a, **k: nbformat.v4.new_notebook())
+    with pytest.raises(RuntimeError):
+        report.build_report(DEMO, target)
+    assert target.read_text() == "previous report"
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.html"]
+
+
+def test_cli_passes_the_options(tmp_path, monkeypatch, capsys):
+    seen = {}
+
+    def fake(records_dir, output_html, *, measure, landmark_days):
+        seen.update(dir=records_dir, out=output_html, measure=measure, days=landmark_days)
+        Path(output_html).write_text("x")
+        return Path(output_html)
+
+    monkeypatch.setattr(report, "build_report", fake)
+    out = tmp_path / "r.html"
+    assert cli.main(["report", "somewhere", "-o", str(out), "--measure", "texture",
+                     "--landmark-days", "120"]) == 0
+    assert seen == {"dir": "somewhere", "out": str(out), "measure": "texture", "days": 120}
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_kernel_is_this_interpreter():
+    km = report._kernel_manager_class()(kernel_name="python3")
+    assert km.kernel_spec.argv[0] == sys.executable
+
+
+def test_to_html_hides_code_and_embeds_images():
+    png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU"
+           "5ErkJggg==")
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("secret_code_here = 1")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": png,
+                                                                  "text/plain": "<Figure>"})]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title"), cell]
+    html = report.to_html(nb)
+    assert "secret_code_here" not in html
+    assert f"data:image/png;base64,{png}" in html
+    assert "<script" not in html
+
+
+# ---------------------------------------------------------------------------------------------
+# the helpers the notebooks call
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_records(DEMO)
+
+
+def _records_with_rejects(reasons, n=20):
+    ids = [f"P{i:02d}" for i in range(n)]
+    sessions = pd.DataFrame({"patient_id": ids, "date": "2024-01-01",
+                             "treatment": "microneedling"})
+    assessments = pd.DataFrame({"patient_id": ids, "date": "2024-01-01", "pore": 3.0})
+    rec = from_frames(sessions, assessments)
+    rows = [{"file": "assessments.csv", "line": n + 2 + i, "column": "pore", "value": "9",
+             "reason": r} for i, r in enumerate(reasons)]
+    rec.rejects = pd.DataFrame(rows, columns=REJECT_COLUMNS)
+    rec.input_rows = {"sessions": n, "assessments": n + len(reasons), "patients": n}
+    return rec
+
+
+def test_frequency_groups_are_half_open():
+    got = report.frequency_group(pd.Series([0.0, 0.49, 0.5, 0.99, 1.0, 3.0]))
+    assert list(got.astype("str")) == ["under 0.5 a month", "under 0.5 a month",
+                                       "0.5 to 1 a month", "0.5 to 1 a month",
+                                       "1 or more a month", "1 or more a month"]
+
+
+def test_present_formats_estimates_and_suppresses_patients():
+    tidy = pd.DataFrame({"measure": "pore", "model": ["naive", "adjusted"],
+                         "term": "sessions_per_month", "estimate": [1.234, -0.0001],
+                         "ci_low": [0.5, -0.2], "ci_high": [2.0, 0.3], "p_value": [0.0004, 0.5],
+                         "n": [120, 3], "note": ""})
+    out = report.present(tidy)
+    assert list(out.index) == ["naive (no adjustment)", "adjusted"]
+    assert list(out["estimate (95% CI)"]) == ["1.23 (0.50 to 2.00)", "0.00 (−0.20 to 0.30)"]
+    assert list(out["p"]) == ["<0.001", "0.500"]
+    assert list(out["patients"]) == ["120", "<5"]
+
+
+def test_load_summary_accounts_for_every_row():
+    rec = _records_with_rejects(["out of scale"] * 6)
+    out = report.load_summary(rec)
+    assert out.loc["assessments"].to_dict() == {"rows read": "26", "loaded": "20",
+                                                "set aside": "6"}
+    assert out.loc["sessions", "set aside"] == "0"
+
+
+def test_quarantine_reasons_counts_and_suppresses():
+    rec = _records_with_rejects(["out of scale"] * 9 + ["bad date"] * 2 + ["duplicate"] * 7)
+    out = report.quarantine_reasons(rec)["rows"].droplevel("file")
+    # 2 is shown as <5; the next smallest (7) is hidden too, or 18 - 9 - 7 would reveal it
+    assert out.to_dict() == {"out of scale": "9", "duplicate": "hidden", "bad date": "<5"}
+    assert isinstance(report.quarantine_reasons(_records_with_rejects([])), report.Text)
+
+
+def test_followup_table_counts_patients(demo):
+    from outcomes.ratings import landmark_ratings
+
+    table = landmark_ratings(demo, "pore")
+    out = report.followup_table(demo, measure="pore")
+    n_in = int((table["status"] == "included").sum())
+    assert out.loc["included (baseline and landmark)", "patients"] == str(n_in)
+    shown = [v for v in out["patients"] if v.isdigit()]
+    assert all(int(v) >= 5 or int(v) == 0 for v in shown)
+
+
+def test_cohort_table_suppresses_small_cells(demo):
+    out = report.cohort_table(demo)
+    assert out.loc[("n", ""), "Overall"] == str(len(demo.sessions["patient_id"].unique()))
+    cells = out.drop(columns="Missing").to_numpy().ravel()
+    counts = [int(m.group(1)) for c in cells if (m := re.match(r"^(\d+) \(", str(c)))]
+    assert counts and min(counts) >= 5
+    assert "<5" in set(cells)
+
+
+def test_adherence_table_counts_match_the_metrics(demo):
+    metrics = report.attendance_metrics(demo, landmark_days=182)
+    out = report.adherence_table(metrics)
+    assert out.loc["All", "patients"] == str(len(metrics))
+    expected = int((metrics["adherence"] >= 0.8).sum())
+    assert out.loc["All", "on schedule"] == str(expected)
+
+
+def test_attendance_window_is_the_first_landmark_days(demo):
+    m = report.attendance_metrics(demo, landmark_days=91)
+    assert (m["window_days"] <= 91).all()
+    assert (m["end"] - m["start"]).dt.days.max() == 91
+
+
+def test_key_findings_give_the_adjusted_effect_with_its_ci(demo):
+    from outcomes.models import adjusted_effect, analysis_table
+
+    row = adjusted_effect(analysis_table(demo, "pore")).iloc[0]
+    text = str(report.key_findings(demo, measure="pore"))
+    ci = f"{row['estimate']:.2f} (95% CI {row['ci_low']:.2f} to {row['ci_high']:.2f})"
+    assert ci.replace("-", "−") in text
+
+
+def test_semicolon_hides_results_without_history():
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    ip = InteractiveShell.instance()
+    try:
+        with capture_output() as before:
+            ip.run_cell("40 + 2;", store_history=False)
+        report._semicolon_without_history(ip)
+        with capture_output() as after:
+            ip.run_cell("40 + 2;", store_history=False)
+            ip.run_cell("40 + 3", store_history=False)
+    finally:
+        InteractiveShell.clear_instance()
+    assert "42" in before.stdout          # the IPython behaviour the hook corrects
+    assert "42" not in after.stdout and "43" in after.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# widgets
+
+
+class TestExplorer:
+    def test_draws_the_default_view_and_redraws_on_change(self):
+        calls = []
+        box = widgets.explorer(lambda a, b: calls.append((a, b)), a=[91, 182, 273],
+                               b=["x", "y"], defaults={"a": 182})
+        assert calls == [(182, "x")]
+        box.controls["b"].value = "y"
+        box.controls["a"].value = 273
+        assert calls[-2:] == [(182, "y"), (273, "y")]
+
+    def test_control_types(self):
+        import ipywidgets as w
+
+        box = widgets.explorer(lambda a, b: None, a=[1, 2, 3], b=["x"], render=False)
+        assert isinstance(box.controls["a"], w.SelectionSlider)
+        assert isinstance(box.controls["b"], w.Dropdown)
+        assert box.children[1].__class__ is w.Output
+
+    def test_bad_choices_and_defaults(self):
+        with pytest.raises(RecordsError, match="non-empty list"):
+            widgets.explorer(lambda a: None, a=[])
+        with pytest.raises(RecordsError, match="must be one of"):
+            widgets.explorer(lambda a: None, a=[1, 2, 3], defaults={"a": 4})
+        with pytest.raises(RecordsError, match="do not exist"):
+            widgets.explorer(lambda a: None, a=[1], defaults={"z": 1})
+
+    def test_a_records_error_is_shown_not_raised(self, capsys):
+        def view(a):
+            raise RecordsError("too few patients")
+
+        widgets.explorer(view, a=["x"])
+        assert "too few patients" in capsys.readouterr().out
+
+    def test_effects_explorer_offers_what_the_records_hold(self, demo):
+        box = widgets.effects_explorer(demo, landmarks=(120, 182))
+        c = box.controls
+        assert list(c["measure"].options) == ["pore", "texture"]
+        assert c["region"].options[0] == "face" and c["rater"].options[0] == "clinician"
+        assert c["landmark_days"].value == 182
+
+    def test_attendance_explorer_protocols(self, demo):
+        box = widgets.attendance_explorer(demo, landmarks=(91, 182))
+        assert list(box.controls["protocol"].options) == list(report.protocol_choices())
+        box.controls["protocol"].value = "monthly throughout"  # redraws without error
+
+
+def test_attendance_view_rejects_an_unknown_protocol(demo):
+    with pytest.raises(RecordsError, match="`protocol` must be one of"):
+        report.attendance_view(demo, protocol="weekly")
+
+
+def test_regions_table_lists_regions_present(demo):
+    out = report.regions_table(demo, measure="pore")
+    present = set(demo.assessments["region"].astype("str"))
+    assert out.index[0] == "face" and set(out.index) == present
+    assert np.all([("to" in v) or v == "not estimable" for v in out["estimate (95% CI)"]])
+
+
+def test_report_on_few_patients_says_so_and_prints_no_warnings(tmp_path):
+    from outcomes.synthetic import simulate
+
+    records = simulate(20, seed=3).write(tmp_path / "tiny")
+    html = report.build_report(records, tmp_path / "tiny.html").read_text(encoding="utf-8")
+    assert "Few patients." in html
+    assert "Warning" not in html and "Traceback" not in html
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in html
