@@ -13,7 +13,7 @@ import sys
 
 from .errors import RecordsError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 # sub-command → module holding run_<command>(args)
 _HANDLERS = {

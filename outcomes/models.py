@@ -864,7 +864,7 @@ def plot_trajectories(records: Records, measure: str, *, groups: int = 3, treatm
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
     sns.lineplot(data=data, x="month", y="value", hue="frequency", errorbar=("ci", 95),
-                 marker="o", ax=ax)
+                 seed=0, marker="o", ax=ax)
     m = records.measures[measure]
     ax.set_xlabel("months since first session")
     ax.set_ylabel(f"{m.label} ({m.better} is better)")

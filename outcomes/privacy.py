@@ -1027,8 +1027,9 @@ def suppress_small_counts(table, *, threshold: int = 5, count_columns=None, perc
     _check_threshold(threshold)
     frame = table.to_frame() if isinstance(table, pd.Series) else table.copy()
     counts, pairs = _suppression_columns(frame, count_columns, percent_columns)
-    values = frame[counts].apply(pd.to_numeric, errors="coerce") if counts else pd.DataFrame(
-        index=frame.index)
+    # float64: nullable Int64 counts with missing cells would give NA-valued masks
+    values = (frame[counts].apply(lambda c: pd.to_numeric(c, errors="coerce").astype("float64"))
+              if counts else pd.DataFrame(index=frame.index))
     _check_counts(values)
     primary = (values >= 1) & (values < threshold)
     hidden = _secondary(values, primary.copy())

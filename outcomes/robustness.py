@@ -1326,7 +1326,7 @@ def regression_to_mean_plot(table: pd.DataFrame, *, ax=None):
     ax = _axes(ax)
     df = table[["baseline", "landmark"]].astype("float64").dropna()
     df["change"] = df["landmark"] - df["baseline"]
-    sns.regplot(data=df, x="baseline", y="change", ax=ax, x_jitter=0.05, y_jitter=0.05,
+    sns.regplot(data=df, x="baseline", y="change", ax=ax, x_jitter=0.05, y_jitter=0.05, seed=0,
                 scatter_kws={"alpha": 0.3, "s": 12}, line_kws={"color": "C1"})
     ax.axhline(0, color="grey", lw=1)
     ax.set(xlabel="baseline rating", ylabel="landmark − baseline",
@@ -1334,10 +1334,17 @@ def regression_to_mean_plot(table: pd.DataFrame, *, ax=None):
     return ax
 
 
+def _labelled(groups: pd.Series, counts: pd.Series) -> pd.Series:
+    """Group labels with their size, counts under 5 shown as "<5" (privacy.suppress_count)."""
+    from .privacy import suppress_count
+
+    return groups.astype("str") + " (n=" + counts.map(lambda n: suppress_count(int(n))) + ")"
+
+
 def indication_plot(result: pd.DataFrame, *, ax=None):
     """Mean baseline rating (95 % CI) by frequency group from :func:`confounding_by_indication`."""
     g = result[result["group"] != "trend"].rename(columns={"baseline_mean": "estimate"})
-    ax = _forest(g, g["group"] + " (n=" + g["n"].astype(str) + ")", ax,
+    ax = _forest(g, _labelled(g["group"], g["n"]), ax,
                  "Baseline rating by sessions per month", "mean baseline rating (95% CI)",
                  ref=float(np.nanmean(g["estimate"])))
     return ax
@@ -1347,6 +1354,6 @@ def dropout_plot(result: pd.DataFrame, *, ax=None):
     """Interim improvement (95 % CI) of stayers, stoppers and the other groups."""
     g = result[(result["group"] != "stopped - reached") & (result["n_interim"] > 0)]
     g = g.rename(columns={"interim_mean": "estimate"})
-    return _forest(g, g["group"] + " (n=" + g["n_interim"].astype(int).astype(str) + ")", ax,
+    return _forest(g, _labelled(g["group"], g["n_interim"]), ax,
                    "Drop-out: last rating before the landmark window",
                    "interim improvement (95% CI)")

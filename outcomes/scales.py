@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RecordsError
 
-__all__ = ["Measure", "DEFAULT_MEASURES", "read_scales", "default_measures"]
+__all__ = ["DEFAULT_MEASURES", "Measure", "default_measures", "read_scales"]
 
 _DIRECTIONS = ("lower", "higher")
 

@@ -22,7 +22,7 @@ def test_unknown_option_is_a_usage_error():
 
 
 def test_records_error_is_printed_plainly_and_exits_1(monkeypatch, capsys):
-    import outcomes.records as records
+    from outcomes import records
 
     def boom(args):
         raise RecordsError("sessions.csv: the column `date` is missing. Add it.")

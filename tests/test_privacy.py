@@ -512,3 +512,17 @@ class TestSuppression:
         assert suppress_count(None) == ""
         with pytest.raises(ValueError, match="count"):
             suppress_count(-1)
+
+
+def test_suppression_accepts_nullable_integer_counts_with_missing_cells():
+    """Int64 counts with a missing cell (e.g. after a merge) are suppressed, the gap stays blank."""
+    import pandas as pd
+
+    from outcomes.privacy import suppress_small_counts
+
+    t = pd.DataFrame({"group": ["a", "b", "c", "d"],
+                      "n": pd.array([12, 3, pd.NA, 40], dtype="Int64")})
+    out = suppress_small_counts(t, count_columns=["n"])
+    assert out["n"].tolist()[1] == "<5"
+    assert out["n"].tolist()[2] == ""
+    assert out["n"].tolist()[0] in ("12", "hidden") and out["n"].tolist()[3] in ("40", "hidden")

@@ -578,3 +578,16 @@ def _table(records):
     from outcomes import models
 
     return models.analysis_table(records, "pore")
+
+
+def test_group_sizes_in_plot_labels_are_suppressed_below_five():
+    """The forest plots label groups with their size; a group of 3 must read 'n=<5'."""
+    import pandas as pd
+
+    result = pd.DataFrame({"group": ["low", "middle", "high", "trend"], "n": [40, 25, 3, 68],
+                           "baseline_mean": [3.0, 3.2, 3.6, None],
+                           "ci_low": [2.8, 3.0, 3.1, None], "ci_high": [3.2, 3.4, 4.1, None]})
+    ax = rb.indication_plot(result)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert "high (n=<5)" in labels and "low (n=40)" in labels
+    assert not any("n=3)" in label for label in labels)
