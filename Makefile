@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test unit notebooks report lab bench clean
+.PHONY: setup test unit notebooks notebooks-run report lab bench clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,14 @@ notebooks: $(STAMP)
 	  MPLBACKEND=Agg $(PY) -m pytest -q --nbval --nbval-current-env \
 	    --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider notebooks; \
 	else echo "no notebooks yet"; fi
+
+## notebooks-run: re-execute every notebook in place (do it whenever the code they show changes,
+## then commit them with their fresh outputs; `make notebooks` then compares against them)
+notebooks-run: $(STAMP)
+	cd notebooks && for nb in 0*.ipynb; do \
+	  MPLBACKEND=Agg ../$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=300 --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; \
+	done
 
 ## report: reports/summary.html from the demo records
 report: $(STAMP)
