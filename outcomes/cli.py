@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("dir", metavar="DIR")
     demo.add_argument("--patients", type=int, default=None, help="number of patients")
     demo.add_argument("--seed", type=int, default=None, help="random seed")
+    demo.add_argument("--with-mistakes", action="store_true",
+                      help="plant a dozen typical export mistakes (to see what check sets aside)")
 
     check = sub.add_parser("check", help="load, validate and summarise the records in DIR")
     check.add_argument("dir", metavar="DIR")

@@ -284,6 +284,11 @@ def _empty_rows(measure: str, model: str, terms: Sequence[str], n: int, note: st
                          "std_error": np.nan, "p_value": np.nan, "n": n, "note": note})
 
 
+#: fewer patients than this per regression coefficient gets a plain warning in ``note``
+#: (the usual rule of thumb for linear models, e.g. Harrell, Regression Modeling Strategies §4.4)
+_MIN_PER_COEFFICIENT = 10
+
+
 def _ols(table: pd.DataFrame, *, model: str, main: Sequence[str], covariates: Sequence[str],
          report: Sequence[str], all_terms: bool, note: str = "",
          extra_columns: dict[str, np.ndarray] | None = None) -> tuple[pd.DataFrame, object]:
@@ -308,6 +313,10 @@ def _ols(table: pd.DataFrame, *, model: str, main: Sequence[str], covariates: Se
                       "of the other terms")])), None
     if dropped:
         notes.append("redundant columns dropped: " + ", ".join(dropped))
+    if n < _MIN_PER_COEFFICIENT * design.shape[1]:
+        notes.append(f"only {n / design.shape[1]:.1f} patients per coefficient ({n} patients, "
+                     f"{design.shape[1]} coefficients; {_MIN_PER_COEFFICIENT} or more is the "
+                     "usual rule): the estimate is unstable, collect more records")
     y = data["improvement"].to_numpy(dtype="float64")
     fit = sm.OLS(y, design).fit(cov_type="HC3", use_t=True)
     terms = [c for c in design.columns if c != "Intercept"] if all_terms else [

@@ -34,6 +34,7 @@ __all__ = [
     "ASSESSMENT_COLUMNS",
     "DEMO_PATIENTS",
     "DEMO_SEED",
+    "MISTAKES",
     "PATIENT_COLUMNS",
     "SESSION_COLUMNS",
     "SimParams",
@@ -42,6 +43,7 @@ __all__ = [
     "protocol_response",
     "run_demo",
     "simulate",
+    "write_with_mistakes",
 ]
 
 #: The shipped demo (``data/demo``): number of patients and seed.
@@ -1168,7 +1170,81 @@ def run_demo(args) -> int:
         raise RecordsError(f"The value for `--patients` must be a positive integer, but {n!r} "
                            "was passed.")
     sim = simulate(n, seed=seed)
-    path = sim.write(args.dir)
+    if getattr(args, "with_mistakes", False):
+        planted = write_with_mistakes(args.dir, sim)
+        print(f"planted {len(planted)} mistakes (see outcomes.synthetic.MISTAKES); "
+              "`outcomes check` sets each aside")
+    path = sim.write(args.dir) if not getattr(args, "with_mistakes", False) else Path(args.dir)
     print(f"wrote synthetic records of {n} patients ({len(sim.sessions)} sessions, "
           f"{len(sim.assessments)} assessments, seed {seed}) to {path}")
     return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# The demo with mistakes: what a real export's problems look like, at known lines
+# --------------------------------------------------------------------------------------------------
+
+#: Mistakes planted by :func:`write_with_mistakes`: (file, data row after which the bad row is
+#: inserted, column, bad value or None for an exact copy of the row above, what went wrong). Each
+#: bad row is a copy of the row above it with one cell changed, the way a typo or a double entry
+#: happens at a reception desk, so the clean demo rows are all still there.
+MISTAKES: tuple[tuple[str, int, str, str | None, str], ...] = (
+    ("sessions.csv", 120, "date", "2024-02-30", "a date that does not exist"),
+    ("sessions.csv", 480, "date", "15/03/2024", "a day-first date in one cell"),
+    ("sessions.csv", 910, "date", "2099-05-01", "a date in the future"),
+    ("sessions.csv", 1333, "depth_mm", "-1.0", "a negative needle depth"),
+    ("sessions.csv", 1777, "depth_mm", "15", "15 mm typed for 1.5 mm"),
+    ("sessions.csv", 2210, "patient_id", "", "no patient id"),
+    ("sessions.csv", 2650, "date", None, "the same session entered twice"),
+    ("assessments.csv", 700, "pore", "5", "a grade above the 0-4 scale"),
+    ("assessments.csv", 2900, "texture", "mild", "a word instead of a grade"),
+    ("assessments.csv", 4400, "patient_id", "P9999", "a patient not in the records"),
+    ("assessments.csv", 6100, "date", "1989-12-31", "a date before 1990"),
+    ("assessments.csv", 7700, "region", "neck", "a region the scale does not cover"),
+    ("patients.csv", 250, "smoker", "sometimes",
+     "the patient above entered again, with a smoking status outside never/former/current"),
+)
+
+
+def write_with_mistakes(path: str | Path, simulation: Simulation | None = None) -> pd.DataFrame:
+    """Write the demo records with the :data:`MISTAKES` planted, and return where they are.
+
+    The clean demo (or ``simulation``) is written as by :meth:`Simulation.write`; then each
+    planted row is inserted, as text, after its template row. The loader must set aside exactly
+    these rows and load every other one, so this folder shows a clinic lead what quarantine looks
+    like (notebook 01) and tests the loader against lines known in advance.
+
+    Returns
+    -------
+    DataFrame
+        ``file``, ``line`` (spreadsheet line of the bad row, header = 1), ``column``, ``value``,
+        ``mistake`` — one row per planted mistake.
+    """
+    sim = demo_simulation() if simulation is None else simulation
+    path = sim.write(path)
+    planted = []
+    for file in ("sessions.csv", "assessments.csv", "patients.csv"):
+        plan = sorted((m for m in MISTAKES if m[0] == file), key=lambda m: m[1])
+        if plan:
+            planted += _plant(path / file, plan)
+    return pd.DataFrame(planted, columns=["file", "line", "column", "value", "mistake"])
+
+
+def _plant(file: Path, plan) -> list[tuple]:
+    header, *rows = file.read_text(encoding="utf-8").splitlines()
+    columns = header.split(",")
+    out, planted, todo = [header], [], list(plan)
+    for i, row in enumerate(rows):
+        out.append(row)
+        while todo and todo[0][1] == i:
+            _, _, column, value, mistake = todo.pop(0)
+            cells = row.split(",")
+            shown = cells[columns.index(column)] if value is None else value
+            if value is not None:
+                cells[columns.index(column)] = value
+            out.append(",".join(cells))
+            planted.append((file.name, len(out), column, shown, mistake))
+    if todo:
+        raise ValueError(f"{file.name} has too few rows for the planted mistakes")
+    file.write_bytes(("\n".join(out) + "\n").encode("utf-8"))
+    return planted

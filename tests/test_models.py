@@ -352,3 +352,13 @@ class TestPlots:
         assert isinstance(plot_trajectories(demo_records, "pore"), matplotlib.axes.Axes)
         table = out.attrs["tables"]["pore"]
         assert isinstance(plot_dose_response(table), matplotlib.axes.Axes)
+
+
+def test_too_few_patients_per_coefficient_is_said_in_the_note():
+    """A 30-patient clinic with ~15 adjusted coefficients gets a plain warning; the
+    single-coefficient naive model on the same patients does not."""
+    records = simulate(60, seed=11).to_records()
+    table = analysis_table(records, "pore")
+    adj = adjusted_effect(table)
+    assert adj["note"].str.contains("patients per coefficient").all()
+    assert not naive_effect(table)["note"].str.contains("patients per coefficient").any()
