@@ -37,12 +37,14 @@ __all__ = [
     "MISTAKES",
     "PATIENT_COLUMNS",
     "SESSION_COLUMNS",
+    "TRAPS",
     "SimParams",
     "Simulation",
     "demo_simulation",
     "protocol_response",
     "run_demo",
     "simulate",
+    "truth_check",
     "write_with_mistakes",
 ]
 
@@ -1248,3 +1250,61 @@ def _plant(file: Path, plan) -> list[tuple]:
         raise ValueError(f"{file.name} has too few rows for the planted mistakes")
     file.write_bytes(("\n".join(out) + "\n").encode("utf-8"))
     return planted
+
+
+# --------------------------------------------------------------------------------------------------
+# How close are the estimates to the truth? (only a simulated clinic can tell)
+# --------------------------------------------------------------------------------------------------
+
+#: The traps :func:`truth_check` switches off one at a time: label → SimParams fields set to zero.
+TRAPS: dict[str, dict[str, float]] = {
+    "informative drop-out": {"dropout_nonresponder": 0.0},
+    "confounding by indication": {"confounding": 0.0},
+    "flare and noise at baseline": {"baseline_flare_mean": 0.0, "baseline_noise_sd": 0.0},
+    "consistency effect": {"consistency_bunch": 0.0, "consistency_lapse": 0.0},
+    "rater noise and rounding": {"rater_sd": 0.0, "clinician_bias_sd": 0.0, "rating_step": 0.0},
+}
+
+
+def truth_check(n_patients: int = DEMO_PATIENTS, *, seed: int = DEMO_SEED,
+                params: SimParams | None = None, measures=("pore", "texture"),
+                traps: bool = True) -> pd.DataFrame:
+    """Naive and adjusted estimates beside the simulator's truth, with each trap switched off in turn.
+
+    For the clinic ``simulate(n_patients, seed=seed, params=params)`` (the demo by default) and
+    then for the same clinic with each entry of :data:`TRAPS` set to zero, and with all of them off,
+    this fits :func:`outcomes.models.naive_effect` and :func:`~outcomes.models.adjusted_effect` and
+    sets them beside the truth ``frequency_effect_analysed`` (the interventional effect of one more
+    session a month among the patients analysed, see :func:`simulate`).
+
+    Returns
+    -------
+    DataFrame
+        ``scenario`` ("as simulated", "without <trap>", "without any trap"), ``measure``, ``truth``,
+        ``naive``, ``adjusted``, ``ci_low``, ``ci_high`` (of the adjusted estimate), ``bias``
+        (adjusted − truth), ``covers`` (the adjusted 95 % CI contains the truth), ``n``.
+    """
+    from .models import adjusted_effect, analysis_table, naive_effect
+
+    base = params or SimParams()
+    scenarios = {"as simulated": base}
+    if traps:
+        scenarios |= {f"without {name}": dataclasses.replace(base, **fields)
+                      for name, fields in TRAPS.items()}
+        scenarios["without any trap"] = base.without_traps()
+    rows = []
+    for label, p in scenarios.items():
+        sim = simulate(n_patients, seed=seed, params=p)
+        records = sim.to_records()
+        truth = sim.truth.set_index(["measure", "estimand"])["value"]
+        for m in measures:
+            table = analysis_table(records, m)
+            adj = adjusted_effect(table).set_index("term").loc["sessions_per_month"]
+            t = float(truth[(m, "frequency_effect_analysed")])
+            rows.append({"scenario": label, "measure": m, "truth": t,
+                         "naive": float(naive_effect(table)["estimate"].iloc[0]),
+                         "adjusted": float(adj["estimate"]), "ci_low": float(adj["ci_low"]),
+                         "ci_high": float(adj["ci_high"]), "bias": float(adj["estimate"]) - t,
+                         "covers": bool(adj["ci_low"] <= t <= adj["ci_high"]),
+                         "n": int(adj["n"])})
+    return pd.DataFrame(rows)

@@ -402,3 +402,22 @@ class TestDemo:
         assert rec.n_quarantined == 0
         assert rec.loaded_rows["patients"] == DEMO_PATIENTS
         assert set(rec.measures) >= {"pore", "texture"}
+
+
+class TestTruthCheck:
+    def test_linear_scenario_estimate_sits_on_the_planted_truth(self):
+        from outcomes.synthetic import SimParams, truth_check
+
+        out = truth_check(500, seed=4, params=SimParams.linear(beta=0.5), traps=False)
+        assert list(out["scenario"].unique()) == ["as simulated"]
+        assert np.allclose(out["truth"], 0.5)
+        assert out["covers"].all()
+        assert (out["bias"].abs() < 3 * (out["ci_high"] - out["ci_low"]) / 3.92).all()
+
+    def test_every_trap_is_switched_off_in_turn(self):
+        from outcomes.synthetic import TRAPS, truth_check
+
+        out = truth_check(200, seed=2, measures=("pore",))
+        expected = ["as simulated", *[f"without {t}" for t in TRAPS], "without any trap"]
+        assert out["scenario"].tolist() == expected
+        assert np.allclose(out["bias"], out["adjusted"] - out["truth"])
