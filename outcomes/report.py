@@ -992,7 +992,13 @@ def caveats(records, *, measure: str = "pore", landmark_days: int = 182) -> Text
              "often, so these are associations adjusted for what the records contain (baseline "
              "grade, age, smoking, sun exposure, skin type…). Anything else that differs between "
              "frequent and infrequent patients — home skincare not recorded, motivation — can "
-             "still bias them.")]
+             "still bias them."),
+             ("- **How and how often go together.** Patients whose sessions were bunched or "
+              "interrupted tend both to come less often and to get less from each session, and "
+              "patients who see no change tend to stop coming. Both make frequency look more "
+              "helpful than it is, and adjusting for the starting grade does not remove them: in "
+              "simulated clinics where the truth is known, the adjusted effect came out above it "
+              "(notebook 4). Read it as an upper estimate, with the regularity finding as a check.")]
     try:
         with _quiet():
             table_a = _analysis(records, measure, landmark_days)
