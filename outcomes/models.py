@@ -74,8 +74,8 @@ __all__ = [
     "effects",
     "mixed_effect",
     "naive_effect",
-    "plot_dose_response",
     "plot_effects",
+    "plot_improvement_by_frequency",
     "plot_trajectories",
     "run_effects",
 ]
@@ -881,9 +881,10 @@ def plot_trajectories(records: Records, measure: str, *, groups: int = 3, treatm
     return ax
 
 
-def plot_dose_response(table: pd.DataFrame, *, ax=None):
-    """Improvement against sessions per month (one dot per patient) with the naive OLS line.
-    Returns the Axes."""
+def plot_improvement_by_frequency(table: pd.DataFrame, *, ax=None):
+    """Improvement against sessions per month (one dot per patient) with the naive OLS line —
+    the raw view. For the adjusted dose-response curve see
+    :func:`outcomes.robustness.dose_response_plot`. Returns the Axes."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 

@@ -19,8 +19,8 @@ from outcomes.models import (
     effects,
     mixed_effect,
     naive_effect,
-    plot_dose_response,
     plot_effects,
+    plot_improvement_by_frequency,
     plot_trajectories,
 )
 from outcomes.records import from_frames
@@ -351,7 +351,7 @@ class TestPlots:
         assert isinstance(plot_effects(out), matplotlib.axes.Axes)
         assert isinstance(plot_trajectories(demo_records, "pore"), matplotlib.axes.Axes)
         table = out.attrs["tables"]["pore"]
-        assert isinstance(plot_dose_response(table), matplotlib.axes.Axes)
+        assert isinstance(plot_improvement_by_frequency(table), matplotlib.axes.Axes)
 
 
 def test_too_few_patients_per_coefficient_is_said_in_the_note():
