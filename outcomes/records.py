@@ -2,11 +2,26 @@
 
 How the loader works
 --------------------
-Every table is read with all columns as text (CSV through ``pyarrow.csv`` with dictionary-encoded
-string columns; Parquet and ``.xlsx`` values are turned into the same form), then each column is
-validated on its *unique values* (a session table of a million rows holds a few thousand distinct
-dates, a few distinct treatments and depths) and the verdicts are spread back to the rows with one
-vectorised ``take``. Python-level work per row happens only for the few rows that have a problem.
+Every rule is decided on a column's *unique values* (a session table of a million rows holds a
+few thousand distinct dates and a handful of treatments) and spread back to the rows with one
+vectorised ``take``; Python-level work per row happens only for the few rows with a problem. This
+general path reads every cell as text (CSV through ``pyarrow.csv``; Parquet and ``.xlsx`` values
+are turned into the same form), so that a message can quote the cell exactly as written.
+
+Three shortcuts make clean records load fast, each proven to give the general path's result
+(``tests/test_records.py::TestFastPathsMatchGeneralPath`` compares them on clean, messy and
+one-odd-cell folders):
+
+* **typed CSV read**: date columns are read as dates, number columns as numbers and categories as
+  dictionaries during the reader's parallel parse. pyarrow's date parser accepts only
+  ``YYYY-MM-DD`` (a subset of the text rules), and a typed column is used only when every value
+  passes the checks (no ``nan``/``inf``, no empty required date, all within range); otherwise the
+  table is read again as text and takes the general path.
+* **columns used as read**: a text column whose bytes show that normalisation cannot change it
+  (ASCII, no whitespace, no empty strings, no capitals where lower-cased) is handed over without
+  encoding; a cheap byte check also clears it of e-mail and phone-number shapes.
+* **work in threads**: each table's columns are encoded in a worker pool while the next file is
+  read (Arrow's kernels release the GIL).
 
 Rules
 -----
@@ -194,6 +209,11 @@ class _Raw:
     malformed: list[tuple[int, str]] = field(default_factory=list)
     #: column → (lower, Future of its _Col), encoded ahead in worker threads (see _prefetch)
     prefetched: dict = field(default_factory=dict)
+    #: for a CSV read with typed date/number columns: reads the file again all as text (the
+    #: general path), used when a typed column is not provably clean (see :class:`_Retext`)
+    retext: object = None
+    #: column → result of :func:`_is_plain` (cached: the prefetch and the checks both ask)
+    plain: dict = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -258,7 +278,57 @@ def _has_quote_after_header(path: Path) -> bool:
         return start < 0 or mm.find(b'"', start) >= 0
 
 
-def _read_csv(path: Path, table: str) -> _Raw:
+#: read known date and number columns of CSV files typed (date32/float64) during the parse and
+#: use them as read when every value is valid; False: always the general all-text path (the tests
+#: compare both)
+_TYPED_READ = True
+
+
+class _Retext(Exception):
+    """A typed column holds a value the fast path cannot vouch for: validate the text instead."""
+
+
+def _typed_columns(table: str, names: list[str], measures) -> dict[str, pa.DataType]:
+    """Column types of the fast read: dates, numbers, dictionary-encoded categories."""
+    known = _KINDS[table]
+    out = {}
+    for n in names:
+        kind = known.get(n)
+        if kind == "date":
+            out[n] = pa.date32()
+        elif kind in ("category", "skin_type"):
+            # few distinct values: the reader's dictionary builder runs in its parallel parse,
+            # cheaper than encoding the column afterwards on one core (benchmarks/load.py)
+            out[n] = pa.dictionary(pa.int32(), pa.string())
+        elif kind == "number" or (table == "assessments" and n in (measures or {})):
+            out[n] = pa.float64()
+    return out
+
+
+def _read_csv(path: Path, table: str, measures=None) -> _Raw:
+    """Read one CSV table: typed date/number columns when they parse, else all as text.
+
+    The typed read is only a faster way to the same result: pyarrow's ISO date parser accepts
+    a subset of what the text path accepts (``YYYY-MM-DD``, surrounding spaces), and its number
+    parser accepts what the text path accepts plus ``nan``/``inf``, which the typed checks
+    refuse. Any conversion error, and any typed value the checks refuse, sends the table to the
+    all-text path, so messages always quote the cell as written.
+    """
+    if _TYPED_READ:
+        names = list(_check_headers(path.name, _csv_header(path))) if path.stat().st_size else []
+        typed = _typed_columns(table, names, measures)
+        if typed:
+            try:
+                raw = _read_csv_text(path, table, typed)
+            except (RecordsError, pa.ArrowInvalid):
+                pass  # the all-text read reports the problem, or reads the file
+            else:
+                raw.retext = lambda: _read_csv_text(path, table)
+                return raw
+    return _read_csv_text(path, table)
+
+
+def _read_csv_text(path: Path, table: str, typed: dict | None = None) -> _Raw:
     file = path.name
     if path.stat().st_size == 0:
         raise RecordsError(f"{file}: the file is empty. It needs a header line with the column "
@@ -266,8 +336,8 @@ def _read_csv(path: Path, table: str) -> _Raw:
     header = _csv_header(path)
     headers = _check_headers(file, header)
     names = list(headers)
-    # plain strings: the CSV reader's own dictionary builder measured ~2x slower than reading
-    # strings and encoding each whole column once afterwards (see benchmarks/load.py)
+    # plain strings: for columns of many distinct values (ids, dates as text) the CSV reader's
+    # own dictionary builder measured ~2x slower than encoding each whole column afterwards
     text = pa.string()
     # a value can only span lines inside quotes: without any quote after the header line the
     # reader may split the file at every newline (measured ~25% faster on large files)
@@ -285,7 +355,8 @@ def _read_csv(path: Path, table: str) -> _Raw:
                                            skip_rows=1),
             parse_options=pacsv.ParseOptions(newlines_in_values=multiline, ignore_empty_lines=False,
                                              invalid_row_handler=handler),
-            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, text),
+            convert_options=pacsv.ConvertOptions(column_types={n: (typed or {}).get(n, text)
+                                                               for n in names},
                                                  strings_can_be_null=True, null_values=[""],
                                                  quoted_strings_can_be_null=True))
 
@@ -295,6 +366,8 @@ def _read_csv(path: Path, table: str) -> _Raw:
             bad.clear()
             data = read(False)
     except pa.ArrowInvalid as exc:
+        if typed:
+            raise
         if "utf8" in str(exc).lower():
             raise RecordsError(_encoding_message(file)) from None
         raise RecordsError(f"{file}: cannot be read as CSV ({exc}). Check quotes and "
@@ -389,7 +462,7 @@ def _read_sheet(ws, file: str, table: str) -> _Raw:
     return _Raw(table, file, columns, headers, np.asarray(lines, dtype=np.int64), malformed)
 
 
-def _find_tables(folder: Path) -> dict[str, _Raw]:
+def _find_tables(folder: Path, measures=None) -> dict[str, _Raw]:
     if not folder.exists():
         raise RecordsError(f"There is no records folder at {str(folder)!r}. Pass the folder that "
                            "holds sessions.csv and assessments.csv (`outcomes demo DIR` writes "
@@ -425,7 +498,9 @@ def _find_tables(folder: Path) -> dict[str, _Raw]:
                                f"({', '.join(names)}). Keep only one of them.")
         if files:
             p = files[0]
-            raws[t] = _read_csv(p, t) if p.suffix.lower() == ".csv" else _read_parquet(p, t)
+            raws[t] = (_read_csv(p, t, measures) if p.suffix.lower() == ".csv"
+                       else _read_parquet(p, t))
+            _prefetch({t: raws[t]})  # encode this table's columns while the next is read
         elif t in sheets:
             raws[t] = sheets[t]
     for t in ("sessions", "assessments"):
@@ -468,20 +543,26 @@ def _indices(d) -> np.ndarray:
 
 def _encode(col) -> tuple[np.ndarray, pa.Array]:
     """Row codes (-1 = missing) and the unique values of a column."""
-    if isinstance(col, pa.ChunkedArray) and pa.types.is_dictionary(col.type) and col.num_chunks:
-        # chunks share one dictionary after Table.unify_dictionaries(): concatenate the indices
-        first = col.chunk(0).dictionary
-        if all(ch.dictionary.equals(first) for ch in col.chunks[1:2]):
-            indices = pa.chunked_array([ch.indices for ch in col.chunks])
-            return _indices(indices), first
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks() if col.num_chunks else pa.array([], type=col.type)
-    if pa.types.is_dictionary(col.type):
-        return _indices(col.indices), col.dictionary
-    if pa.types.is_null(col.type):
-        return np.full(len(col), -1, dtype=np.int32), pa.array([], type=pa.string())
-    enc = pc.dictionary_encode(col)
-    return _indices(enc.indices), enc.dictionary
+    if isinstance(col, pa.ChunkedArray) and pa.types.is_dictionary(col.type):
+        if not col.num_chunks:
+            return np.zeros(0, dtype=np.int32), pa.array([], type=col.type.value_type)
+        # chunks (CSV blocks, Parquet row groups) may each have their own dictionary
+        col = pa.table({"c": col}).unify_dictionaries().column(0)
+        values = col.chunk(0).dictionary
+        idx = _indices(pa.chunked_array([ch.indices for ch in col.chunks],
+                                        type=col.type.index_type))
+    else:
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks() if col.num_chunks else pa.array([], type=col.type)
+        if pa.types.is_null(col.type):
+            return np.full(len(col), -1, dtype=np.int32), pa.array([], type=pa.string())
+        if not pa.types.is_dictionary(col.type):
+            enc = pc.dictionary_encode(col)
+            return _indices(enc.indices), enc.dictionary
+        idx, values = _indices(col.indices), col.dictionary
+    if pc.count_distinct(values, mode="all").as_py() < len(values):
+        return _recode(idx, values)  # a dictionary may repeat a value
+    return idx, values
 
 
 def _recode(idx: np.ndarray, values: pa.Array) -> tuple[np.ndarray, pa.Array]:
@@ -499,6 +580,9 @@ class _Col:
         self.raw_text = _to_text(raw)
         self.typed = raw if not (pa.types.is_string(raw.type)
                                  or pa.types.is_large_string(raw.type)) else None
+        if self.typed is None and _is_plain(self.raw_text, lower=lower):
+            self.idx, self.values = self.raw_idx, self.raw_text  # nothing to normalise
+            return
         t = pc.utf8_trim_whitespace(self.raw_text)
         if lower:
             t = pc.utf8_lower(t)
@@ -518,6 +602,117 @@ class _Col:
     def count(self) -> np.ndarray:
         """Rows per unique (trimmed) value."""
         return np.bincount(self.idx + 1, minlength=len(self.values) + 1)[1:]  # code -1 → bin 0
+
+
+#: hand columns over as read when they provably need no normalisation (False: encode every
+#: column, the general path; the tests compare both)
+_PLAIN = True
+_ASCII_SPACE = (b" ", b"\t", b"\n", b"\r", b"\x0b", b"\x0c")
+_UPPER = bytes(range(65, 91))
+#: first bytes a phone-number-shaped value can start with (see identifiers._PHONE_CHARS)
+_PHONE_START = np.zeros(256, dtype=bool)
+_PHONE_START[list(b"+0123456789().-/ \t\n\r\x0b\x0c")] = True
+
+
+def _string_chunks(arr):
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    return [c for c in chunks if len(c)]
+
+
+def _is_plain(arr, *, lower: bool = False) -> bool:
+    """True when normalisation cannot change any cell of a string column.
+
+    That is: ASCII only (so no Unicode space or case), no ASCII whitespace at all (so nothing to
+    strip and no spaces around ``;``), no empty strings (empty cells are already nulls) and, when
+    the column is lower-cased, no upper-case letters. A cheap, conservative proof on the bytes:
+    a column it cannot vouch for takes the general path, which gives the same result.
+    """
+    if not _PLAIN or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return False
+    for chunk in _string_chunks(arr):
+        if chunk.null_count == len(chunk):
+            continue
+        data = chunk.buffers()[2]
+        b = data.to_pybytes() if data is not None else b""
+        if not b.isascii() or any(w in b for w in _ASCII_SPACE):
+            return False
+        if lower and len(b.translate(None, _UPPER)) != len(b):
+            return False
+        if pc.min(pc.binary_length(chunk)).as_py() == 0:
+            return False
+    return True
+
+
+def _may_hold_identifiers(arr) -> bool:
+    """False when no cell of a plain string column can look like an e-mail or a phone number.
+
+    E-mails need an ``@``; phone-shaped values start with a digit, ``+``, ``(``, ``.``, ``-``
+    or ``/`` (:data:`identifiers._PHONE_CHARS`). True means "look closer", not "found".
+    """
+    for chunk in _string_chunks(arr):
+        data = chunk.buffers()[2]
+        if data is None:
+            continue
+        if b"@" in data.to_pybytes():
+            return True
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if pa.types.is_large_string(
+            chunk.type) else np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
+        starts = offsets[:-1][offsets[1:] > offsets[:-1]]
+        if _PHONE_START[np.frombuffer(data, dtype=np.uint8)[starts]].any():
+            return True
+    return False
+
+
+def _take_rows(arr, rows: np.ndarray) -> pa.Array:
+    """A few rows of a (chunked) column, without concatenating its chunks first.
+
+    (Arrow's take on a chunked string column measured ~10 ms on a million rows, most of it
+    joining the chunks; slicing each chunk that holds a wanted row costs microseconds.)
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    if not isinstance(arr, pa.ChunkedArray):
+        return arr.take(pa.array(rows))
+    if arr.num_chunks == 0:
+        return pa.array([], type=arr.type)
+    bounds = np.cumsum([0] + [len(c) for c in arr.chunks])
+    which = np.searchsorted(bounds, rows, side="right") - 1
+    parts = [arr.chunk(int(c)).take(pa.array(rows[which == c] - bounds[c]))
+             for c in np.unique(which)]
+    taken = pa.concat_arrays(parts) if parts else pa.array([], type=arr.type)
+    order = np.argsort(np.argsort(which, kind="stable"), kind="stable")  # back to rows' order
+    return taken.take(pa.array(order))
+
+
+class _Plain:
+    """A column used as read: text that needs no normalisation, or typed dates/numbers whose
+    every value passed the checks (see :func:`_is_plain`, :func:`_check_dates`)."""
+
+    def __init__(self, arr, kind: str):
+        self.arr = arr
+        self.kind = kind  # "text", "date" or "number"
+
+    def missing(self) -> np.ndarray:
+        if self.arr.null_count == 0:
+            return np.zeros(len(self.arr), dtype=bool)
+        return np.asarray(self.arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+
+    def cells(self, rows: np.ndarray) -> list:
+        return ["" if v is None else str(v) for v in _to_text(_take_rows(self.arr, rows)).to_pylist()]
+
+    def key(self) -> tuple[np.ndarray, int] | None:
+        """Small non-negative integer per row (0 = missing) and its bound, when cheap."""
+        if self.kind != "date" or len(self.arr) == self.arr.null_count:
+            return None
+        mm = pc.min_max(self.arr.cast(pa.int32()))
+        lo, hi = mm["min"].as_py(), mm["max"].as_py()
+        days = pc.fill_null(pc.subtract(self.arr.cast(pa.int32()), lo - 1), 0)
+        return days.to_numpy(), hi - lo + 2
+
+    def at(self, rows: np.ndarray) -> np.ndarray:
+        """Codes of the values at ``rows`` (equal values, equal codes; missing is a value)."""
+        taken = _take_rows(self.arr, rows)
+        return pd.factorize(np.asarray(taken.to_numpy(zero_copy_only=False), dtype=object),
+                            use_na_sentinel=False)[0]
 
 
 @dataclass
@@ -658,10 +853,14 @@ class _Table:
         self.parsed: dict[str, np.ndarray] = {}  # date/number column → unique values that parsed
         self.out: dict[str, object] = {}  # name → callable(rows) → array-like
 
+    def plain(self, name: str, *, lower: bool = False) -> bool:
+        """Whether the text column ``name`` can be used as read (see :func:`_is_plain`)."""
+        return _raw_is_plain(self.raw, name, lower)
+
     def col(self, name: str, *, lower: bool = False) -> _Col:
         if name not in self.cols:
             ready = self.raw.prefetched.pop(name, None)
-            if ready is not None and ready[0] == lower:
+            if ready is not None and ready[0] == lower and ready[1].result() is not _AS_READ:
                 self.cols[name] = ready[1].result()
             else:
                 self.cols[name] = _Col(self.raw.columns[name], lower=lower)
@@ -705,7 +904,45 @@ def _example(t: _Table, name: str, row: int) -> str:
     return f"{t.cols[name].cells(np.array([row]))[0]!r} on line {t.raw.lines[row]}"
 
 
+def _typed_ok(t: _Table, name: str, check) -> np.ndarray | None:
+    """The values of a typed column from a CSV read when ``check`` passes them all.
+
+    ``None`` when the column is not such a column; raises :class:`_Retext` when a value fails,
+    so the table is validated again from its text and every message quotes the cell as written.
+    """
+    arr = t.raw.columns[name]
+    if t.raw.retext is None or not (pa.types.is_date32(arr.type)
+                                    or pa.types.is_floating(arr.type)):
+        return None
+    values = check(arr)
+    if values is None:
+        raise _Retext(name)
+    t.cols[name] = _Plain(arr, "date" if pa.types.is_date32(arr.type) else "number")
+    return values
+
+
+def _whole_or_rows(values: np.ndarray):
+    return lambda rows, d=values: rows.take(d)
+
+
 def _check_dates(t: _Table, name: str, today, required=True) -> None:
+    def clean(arr):
+        if required and arr.null_count:
+            return None
+        days = np.asarray(arr.cast(pa.timestamp("s")).to_numpy(zero_copy_only=False),
+                          dtype="datetime64[s]")
+        if arr.null_count < len(arr):
+            mm = pc.min_max(arr)
+            lo = np.datetime64(mm["min"].as_py(), "s")
+            hi = np.datetime64(mm["max"].as_py(), "s")
+            if lo < np.datetime64(EARLIEST_DATE, "s") or hi > today:
+                return None
+        return days
+
+    days = _typed_ok(t, name, clean)
+    if days is not None:
+        t.out[name] = _whole_or_rows(days)
+        return
     col = t.col(name)
     v = _date_verdict(col, name, required, today)
     first = t.majority(name, v, "YYYY-MM-DD")
@@ -716,10 +953,19 @@ def _check_dates(t: _Table, name: str, today, required=True) -> None:
                            "23/11/2024 or 11/23/2024 puts the day or the month first.")
     t.flag_verdict(name, v, parsed=True)
     idx = col.idx
-    t.out[name] = lambda rows, d=v.values, i=idx: d[i[rows]]
+    t.out[name] = lambda rows, d=v.values, i=idx: d[rows.take(i)]
 
 
 def _check_number(t: _Table, name: str, lo, hi, out_reason, hint="") -> None:
+    def clean(arr):
+        vals = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=float)  # null → NaN
+        inside = (vals >= lo) & (vals <= hi)  # False for NaN: a literal 'nan' counts as bad
+        return vals if len(vals) - np.count_nonzero(inside) == arr.null_count else None
+
+    vals = _typed_ok(t, name, clean)
+    if vals is not None:
+        t.out[name] = _whole_or_rows(vals)
+        return
     col = t.col(name)
     v = _number_verdict(col, lo, hi, out_reason)
     first = t.majority(name, v, "not a number")
@@ -729,17 +975,29 @@ def _check_number(t: _Table, name: str, lo, hi, out_reason, hint="") -> None:
                            f"e.g. 1.5.{hint}")
     t.flag_verdict(name, v, parsed=True)
     idx = col.idx
-    t.out[name] = lambda rows, d=v.values, i=idx: d[i[rows]]
+    t.out[name] = lambda rows, d=v.values, i=idx: d[rows.take(i)]
 
 
 def _check_text(t: _Table, name: str, *, required=False, areas=False) -> None:
     if name not in t.raw.columns:
         t.out[name] = lambda rows: pd.array([pd.NA] * len(rows), dtype="str")
         return
+    if t.plain(name, lower=areas):
+        arr = t.raw.columns[name]
+        if required:
+            missing = arr.is_null().to_numpy(zero_copy_only=False) if arr.null_count else []
+            t.flag(np.flatnonzero(missing), name, f"empty {name}")
+        if name != "patient_id":
+            t.cols[name] = _Plain(arr, "text")
+        # (patient_id also needs its codes, for duplicates and across tables: t.col() fetches
+        # them when first asked, so the encoding, running in a worker, is not waited for here)
+        t.out[name] = lambda rows, a=arr: rows.filter(a).to_pandas()
+        return
     col = t.col(name, lower=areas)
     if areas and len(col.values):
-        col.idx, col.values = _recode(col.idx, pc.replace_substring_regex(
-            col.values, r"\s*;\s*", ";"))
+        joined = pc.replace_substring_regex(col.values, r"\s*;\s*", ";")
+        if not joined.equals(col.values):
+            col.idx, col.values = _recode(col.idx, joined)
     if required:
         missing = np.flatnonzero(col.idx < 0)
         t.flag(missing, name, f"empty {name}")
@@ -748,23 +1006,14 @@ def _check_text(t: _Table, name: str, *, required=False, areas=False) -> None:
     if (_DIRECT_TEXT and idx is col.raw_idx and values is col.raw_text and t.n
             and (arr.type == pa.string() or arr.type == pa.large_string())):
         # no cell changed in normalisation: the loaded column is the file's column itself
-        t.out[name] = lambda rows, a=arr, n=t.n: _rows_of(a, rows, n).to_pandas()
+        t.out[name] = lambda rows, a=arr: rows.filter(a).to_pandas()
     else:
-        t.out[name] = lambda rows, d=values, i=idx: _strings(d, i[rows])
+        t.out[name] = lambda rows, d=values, i=idx: _strings(d, rows.take(i))
 
 
 #: hand unchanged text columns over as read (False: rebuild them from the unique values, the
 #: general path; the tests compare both)
 _DIRECT_TEXT = True
-
-
-def _rows_of(arr, rows: np.ndarray, n: int):
-    """``arr`` at ``rows`` (increasing positions, as :func:`_finish` passes them)."""
-    if len(rows) == n:
-        return arr
-    mask = np.zeros(n, dtype=bool)
-    mask[rows] = True
-    return pc.filter(arr, pa.array(mask))
 
 
 def _strings(d: pa.Array, codes: np.ndarray):
@@ -788,17 +1037,24 @@ def _check_category(t: _Table, name: str, **kw) -> None:
     v, cats = _category_verdict(col, name, allowed, default=default, **kw)
     t.flag_verdict(name, v)
     idx = col.idx
+    # the codes are in range by construction: pandas need not check a million of them
     t.out[name] = lambda rows, d=v.values, i=idx, c=cats: pd.Categorical.from_codes(
-        d[i[rows]], categories=pd.Index(c, dtype="str"))
+        d[rows.take(i)], categories=pd.Index(c, dtype="str"), validate=False)
 
 
 def _check_identifier_values(t: _Table) -> None:
     for name in t.raw.columns:
-        col = t.col(name, lower=name in CATEGORIES or name == "treatment")
+        col = t.cols.get(name)
+        if isinstance(col, _Plain):
+            if col.kind != "text" or not _may_hold_identifiers(col.arr):
+                continue
+            col = _Col(col.arr)  # look closer, on the unique values
+        else:
+            col = t.col(name, lower=name in CATEGORIES or name == "treatment")
         values = col.values
         if name in t.parsed:  # valid dates and numbers are neither e-mails nor phone numbers
             values = pc.if_else(pa.array(t.parsed[name]), _NULL_STR, _to_text(values))
-        if not len(values):
+        if not len(values) or not _may_hold_identifiers(_to_text(values)):
             continue
         for kind, mask_fn in (("e-mail addresses", email_mask), ("phone numbers", phone_mask)):
             hit = mask_fn(values)
@@ -829,42 +1085,89 @@ def _start(raw: _Raw, table: str, known: dict[str, str]) -> tuple[_Table, list[s
     return t, extra
 
 
+def _missing(col) -> np.ndarray:
+    return col.missing() if isinstance(col, _Plain) else col.idx < 0
+
+
 def _blank(t: _Table) -> np.ndarray:
     blank = np.ones(t.n, dtype=bool)
-    for name in t.raw.columns:
-        blank &= t.col(name).idx < 0
+    # columns used as read first: a column without a missing cell settles it at once
+    names = sorted(t.raw.columns, key=lambda n: not isinstance(t.cols.get(n), _Plain))
+    for name in names:
+        col = t.cols.get(name) or t.col(name)
+        if isinstance(col, _Plain) and col.arr.null_count == 0:
+            return np.zeros(t.n, dtype=bool)
+        blank &= _missing(col)
     return blank
+
+
+def _dup_key(col) -> tuple[np.ndarray, int] | None:
+    """Small non-negative integer per row (0 = missing) and its bound, when one is at hand."""
+    if isinstance(col, _Plain):
+        return col.key()
+    return col.idx + 1, len(col.values) + 1
 
 
 def _duplicates(t: _Table, skip: np.ndarray) -> None:
     """Quarantine repeats of an earlier identical row (the first stays)."""
-    names = list(t.cols)
+    _flag_duplicates(t, _find_duplicates(t, skip))
+
+
+def _flag_duplicates(t: _Table, found) -> None:
+    if found is not None:
+        rows, values = found
+        t.dup[rows] = True
+        t.flag(rows, "(row)", "exact duplicate of an earlier row", values)
+
+
+def _find_duplicates(t: _Table, skip: np.ndarray):
+    """Rows repeating an earlier identical row, and "same as line N" for each (or None)."""
+    if "patient_id" in t.raw.columns:
+        t.col("patient_id")
+    # patient_id first: with the date, it makes the candidate key of few rows
+    names = sorted(t.cols, key=lambda n: n != "patient_id")
     if t.n < 2 or not names:
-        return
-    a, b = t.cols[names[0]], t.cols[names[1]] if len(names) > 1 else t.cols[names[0]]
-    key = (a.idx.astype(np.int64) + 1) * (len(b.values) + 2) + (b.idx + 1)
+        return None
+    # candidates: rows equal in (up to) two columns with integer codes at hand; then compare all
+    keys = [k for k in (_dup_key(t.cols[n]) for n in names) if k is not None][:2]
+    span = int(np.prod([b for _, b in keys], dtype=float)) if keys else 1
+    # int32 keys sort twice as fast; rows to skip get distinct negative keys
+    key = np.zeros(t.n, dtype=np.int32 if span + t.n < 2**31 else np.int64)
+    for codes, bound in keys:  # in place: fresh large arrays cost page faults
+        key *= bound
+        key += codes
     if skip.any():
-        key = np.where(skip, -1 - np.arange(t.n), key)
+        key[skip] = -1 - np.flatnonzero(skip)
     # rows whose key occurs more than once: sort the keys (a vectorised sort is several times
     # faster than a hash table on a million rows) and look the repeated keys up
     ordered = np.sort(key)
     repeated = ordered[1:][ordered[1:] == ordered[:-1]]
     if len(repeated) == 0:
-        return
-    cand = np.flatnonzero(pc.is_in(pa.array(key), value_set=pa.array(np.unique(repeated)))
-                          .to_numpy(zero_copy_only=False))
+        return None
+    repeated = np.unique(repeated)
+    # rows holding a repeated key: a bitmap on the low 20 bits narrows a million rows to a
+    # few (a gather, ~10x faster than a hash lookup per row), then the exact test on those
+    low = (1 << 20) - 1
+    mark = np.zeros(low + 1, dtype=bool)
+    mark[repeated & low] = True
+    maybe = np.flatnonzero(mark[key & low])
+    cand = maybe[np.isin(key[maybe], repeated)]  # increasing row positions
     if len(cand) == 0:
-        return
-    frame = pd.DataFrame({n: t.cols[n].idx[cand] for n in names})
-    repeat = frame.duplicated(keep="first").to_numpy()
-    if not repeat.any():
-        return
-    group = frame.groupby(names, sort=False).ngroup().to_numpy()
-    first_pos = pd.Series(cand).groupby(group).transform("first").to_numpy()
-    rows = cand[repeat]
-    values = [f"same as line {x}" for x in t.raw.lines[first_pos[repeat]]]
-    t.dup[rows] = True
-    t.flag(rows, "(row)", "exact duplicate of an earlier row", values)
+        return None
+    # compare whole rows among the candidates: sort them by every column, then by position,
+    # so that each run of identical rows starts with its first occurrence in the file
+    codes = np.column_stack([t.cols[n].at(cand) if isinstance(t.cols[n], _Plain)
+                             else t.cols[n].idx[cand] for n in names]).astype(np.int64)
+    order = np.lexsort([np.arange(len(cand))] + [codes[:, j] for j in
+                                                  reversed(range(codes.shape[1]))])
+    ranked = codes[order]
+    starts = np.ones(len(cand), dtype=bool)
+    starts[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
+    if starts.all():
+        return None
+    first = order[starts][np.cumsum(starts) - 1]  # per sorted row: its run's first member
+    rows, firsts = cand[order[~starts]], cand[first[~starts]]
+    return rows, [f"same as line {x}" for x in t.raw.lines[firsts]]
 
 
 def _validate_sessions(raw: _Raw, today) -> tuple[_Table, list[str]]:
@@ -899,7 +1202,7 @@ def _validate_assessments(raw: _Raw, measures: dict[str, Measure], today):
         _check_number(t, name, m.min, m.max, f"outside the {name} scale {m.min:g}–{m.max:g}", hint)
     empty = np.ones(t.n, dtype=bool)
     for name in present:
-        empty &= t.cols[name].idx < 0
+        empty &= _missing(t.cols[name])
     t.flag(np.flatnonzero(empty), ",".join(present), "no rating in any measure column")
     return t, extra, present
 
@@ -919,12 +1222,37 @@ def _validate_patients(raw: _Raw) -> tuple[_Table, list[str]]:
             v = _skin_verdict(col)
             t.flag_verdict(name, v)
             t.out[name] = lambda rows, d=v.values, i=col.idx: pd.arrays.IntegerArray(
-                np.asarray(d.data[i[rows]]), np.asarray(d.mask[i[rows]]))
+                np.asarray(d.data[rows.take(i)]), np.asarray(d.mask[rows.take(i)]))
         elif kind == "category":
             _check_category(t, name)
         else:
             _check_text(t, name)
     return t, extra
+
+
+class _Rows:
+    """The rows a table keeps, as a mask; selecting with it costs nothing when all are kept."""
+
+    def __init__(self, mask: np.ndarray):
+        self.mask = mask
+        self.n = int(np.count_nonzero(mask))
+        self.all = self.n == len(mask)
+        self._arrow = None
+
+    def __len__(self) -> int:
+        return self.n
+
+    def take(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (one per row of the file) at the kept rows."""
+        return values if self.all else values[self.mask]
+
+    def filter(self, arr):
+        """An Arrow column at the kept rows."""
+        if self.all:
+            return arr
+        if self._arrow is None:
+            self._arrow = pa.array(self.mask)
+        return pc.filter(arr, self._arrow)
 
 
 def _finish(t: _Table, blank: np.ndarray, order: list[str]) -> tuple[pd.DataFrame, list]:
@@ -938,8 +1266,7 @@ def _finish(t: _Table, blank: np.ndarray, order: list[str]) -> tuple[pd.DataFram
         bad[rows[real & (rows >= 0)]] = True
         if len(frame):
             problems.append(frame.drop(columns="_row"))
-    keep = np.flatnonzero(~bad)
-    t.keep = keep
+    t.keep = keep = _Rows(~bad)
     data = {}
     for name in order:
         if name in t.out:
@@ -972,42 +1299,97 @@ def _prefetch(raws: dict[str, _Raw]) -> None:
     normalisation (``lower``) and otherwise encodes again; an error raised while encoding
     surfaces where the column is first used, as without prefetching.
     """
-    if sum(r.n for r in raws.values()) < _PREFETCH_ROWS or (os.cpu_count() or 1) < 2:
+    if (os.cpu_count() or 1) < 2:
         return
     pool = _pool()
+    tasks = []
     for table, raw in raws.items():
+        if raw.n < _PREFETCH_ROWS or raw.prefetched:
+            continue
+        kinds = _KINDS.get(table, {})
         for name, arr in raw.columns.items():
             lower = name in _LOWERED.get(table, ())
-            raw.prefetched[name] = (lower, pool.submit(_Col, arr, lower=lower))
+            if raw.retext is not None and (pa.types.is_date32(arr.type)
+                                           or pa.types.is_floating(arr.type)):
+                continue  # typed and used as read when clean
+            may_be_plain = kinds.get(name, "text") in ("id", "text") and name != "patient_id"
+            tasks.append((raw.n, raw, name, arr, lower, may_be_plain))
+    # the largest columns first, so that no worker is left with a long one at the end
+    for _n, raw, name, arr, lower, may_be_plain in sorted(tasks, key=lambda x: -x[0]):
+        raw.prefetched[name] = (lower, pool.submit(_prepare, arr, lower, may_be_plain))
+
+
+#: what a prefetch task returns for a column that is used as read (see _is_plain)
+_AS_READ = object()
+
+
+def _prepare(arr, lower: bool, may_be_plain: bool):
+    if may_be_plain and _is_plain(arr, lower=lower):
+        return _AS_READ
+    return _Col(arr, lower=lower)
+
+
+_KINDS = {"sessions": SESSION_COLUMNS, "assessments": ASSESSMENT_COLUMNS,
+          "patients": PATIENT_COLUMNS}
+
+
+def _raw_is_plain(raw: _Raw, name: str, lower: bool) -> bool:
+    ready = raw.prefetched.get(name)
+    if ready is not None and ready[0] == lower and (name, lower) not in raw.plain:
+        raw.plain[name, lower] = ready[1].result() is _AS_READ
+    if (name, lower) not in raw.plain:
+        raw.plain[name, lower] = _is_plain(raw.columns[name], lower=lower)
+    return raw.plain[name, lower]
+
+
+def _validated(raws: dict[str, _Raw], table: str, validate):
+    """``validate(raw)``; again on the all-text read when a typed column was not clean."""
+    try:
+        return validate(raws[table])
+    except _Retext:
+        raws[table] = raws[table].retext()
+        return validate(raws[table])
 
 
 def _assemble(raws: dict[str, _Raw], measures: dict[str, Measure], *, source=None,
               strict=False) -> Records:
     today = np.datetime64(_dt.date.today(), "s")
     _prefetch(raws)
-    s, s_extra = _validate_sessions(raws["sessions"], today)
-    a, a_extra, present = _validate_assessments(raws["assessments"], measures, today)
-    p, p_extra = (_validate_patients(raws["patients"]) if "patients" in raws else (None, []))
+    validators = {"sessions": lambda r: _validate_sessions(r, today),
+                  "assessments": lambda r: _validate_assessments(r, measures, today),
+                  "patients": _validate_patients}
+    # (running the tables side by side in threads measured slower: most of this work holds the
+    # GIL, and the encodings already run in the prefetch pool)
+    staged = {t: _table_stage(raws, t, validators[t]) for t in TABLES if t in raws}
+    (s, s_extra, *_), s_blank = staged["sessions"]
+    (a, a_extra, present), a_blank = staged["assessments"]
+    (p, p_extra), p_blank = staged.get("patients", ((None, []), None))
+    # after every table's own checks: the patient_id codes are encoded in a worker meanwhile
+    s_dups, a_dups = _find_duplicates(s, s_blank), _find_duplicates(a, a_blank)
+    p_dups = _find_duplicates(p, p_blank) if p is not None else None
     tables = [x for x in (s, a, p) if x is not None]
-    for t, extra in zip(tables, (s_extra, a_extra, p_extra)):
-        for name in extra:
-            _check_text(t, name)
-        _check_identifier_values(t)
-    blanks = {t.raw.table: _blank(t) for t in tables}
+    blanks = {"sessions": s_blank, "assessments": a_blank, "patients": p_blank}
     # assessments of unknown patients
-    known = [s.cols["patient_id"].values] + ([p.cols["patient_id"].values] if p else [])
-    aid = a.cols["patient_id"]
-    ok = pc.is_in(aid.values, value_set=pa.concat_arrays(known)).to_numpy(zero_copy_only=False)
+    aid = a.col("patient_id")
+    ok = np.zeros(len(aid.values), dtype=bool)
+    for known in [p, s] if p is not None else [s]:
+        rest = np.flatnonzero(~ok)
+        if not len(rest):
+            break
+        asked = aid.values if len(rest) == len(ok) else aid.values.take(pa.array(rest))
+        ok[rest] = pc.is_in(asked, value_set=known.col("patient_id").values).to_numpy(
+            zero_copy_only=False)
     unknown = np.append(~ok, False)[aid.idx] & ~blanks["assessments"]
     a.flag(np.flatnonzero(unknown), "patient_id", "patient_id in neither sessions nor patients")
-    for t in tables:
-        _duplicates(t, blanks[t.raw.table])
+    for t, found in ((s, s_dups), (a, a_dups), (p, p_dups)):
+        if t is not None:
+            _flag_duplicates(t, found)
     if p is not None:
         _conflicting_patients(p, blanks["patients"])
-    frames, problems = {}, []
     orders = {"sessions": [*SESSION_COLUMNS, *s_extra],
               "assessments": [*ASSESSMENT_COLUMNS, *present, *a_extra],
               "patients": [*PATIENT_COLUMNS, *p_extra]}
+    frames, problems = {}, []
     for t in tables:
         frames[t.raw.table], found = _finish(t, blanks[t.raw.table], orders[t.raw.table])
         problems += found
@@ -1034,8 +1416,18 @@ def _assemble(raws: dict[str, _Raw], measures: dict[str, Measure], *, source=Non
                    added_patients=added)
 
 
+def _table_stage(raws: dict[str, _Raw], table: str, validate):
+    """One table's own checks (before the tables meet), and its blank rows."""
+    checked = _validated(raws, table, validate)
+    t, extra = checked[0], checked[1]
+    for name in extra:
+        _check_text(t, name)
+    _check_identifier_values(t)
+    return checked, _blank(t)
+
+
 def _conflicting_patients(p: _Table, blank: np.ndarray) -> None:
-    col = p.cols["patient_id"]
+    col = p.col("patient_id")
     live = (col.idx >= 0) & ~p.dup & ~blank
     counts = np.bincount(col.idx[live], minlength=len(col.values))
     clash = np.flatnonzero(live & (np.append(counts, 0)[col.idx] > 1))
@@ -1043,26 +1435,26 @@ def _conflicting_patients(p: _Table, blank: np.ndarray) -> None:
 
 
 def _used_ids(t: _Table) -> pa.Array:
-    col = t.cols["patient_id"]
-    k = len(col.values)
-    if len(t.keep) == t.n:  # every row kept, so none has an empty patient_id
-        counts = np.bincount(col.idx, minlength=k)
-    else:
-        dropped = np.ones(t.n, dtype=bool)
-        dropped[t.keep] = False
-        gone = col.idx[dropped]
-        counts = col.count() - np.bincount(gone[gone >= 0], minlength=k)
-    codes = np.flatnonzero(counts)
+    """The patient_ids of the rows kept (a boolean mark per code: no counting needed)."""
+    col = t.col("patient_id")
+    present = np.zeros(len(col.values) + 1, dtype=bool)  # code -1 (missing) marks the last slot
+    present[t.keep.take(col.idx)] = True
+    codes = np.flatnonzero(present[:-1])
     return col.values.take(pa.array(codes, type=pa.int64()))
 
 
 def _patients_frame(frames, s: _Table, a: _Table, p: _Table | None) -> tuple[pd.DataFrame, int]:
     """The patients table plus a row (covariates missing) per patient seen only elsewhere."""
-    seen = pc.unique(pa.concat_arrays([_used_ids(s), _used_ids(a)]))
+    used = pa.concat_arrays([_used_ids(s), _used_ids(a)])
     if p is None:
+        seen = pc.unique(used)
         return pd.DataFrame({"patient_id": _strings(seen, np.arange(len(seen)))}), len(seen)
     listed = frames["patients"]
-    new = seen.filter(pc.invert(pc.is_in(seen, value_set=_used_ids(p))))
+    kept = p.keep.take(p.col("patient_id").idx)
+    if len(kept) and np.bincount(kept).max() > 1:
+        raise RecordsError("the loaded patients table repeats a patient_id. This is a bug "
+                           "in outcomes; please report it with the file.")
+    new = pc.unique(used.filter(pc.invert(pc.is_in(used, value_set=_used_ids(p)))))
     if len(new) == 0:
         return listed, 0
     extra = listed.iloc[:0].reindex(range(len(new)))
@@ -1074,12 +1466,9 @@ def _postcondition(table: str, frame: pd.DataFrame, measures) -> None:
     """Validate the loaded table against its pandera schema (a guard against loader bugs)."""
     import pandera.errors
 
-    sample = frame.iloc[:_CONTRACT_ROWS]  # a view; the loader's own checks cover every row
-    # uniqueness needs the whole column
-    if (table == "patients" and len(frame) > _CONTRACT_ROWS
-            and frame["patient_id"].duplicated().any()):
-        raise RecordsError("the loaded patients table repeats a patient_id. This is a bug "
-                           "in outcomes; please report it with the file.")
+    # a view; the loader's own checks cover every row, and _patients_frame checks that no
+    # patient_id repeats in the whole table
+    sample = frame.iloc[:_CONTRACT_ROWS]
     try:
         table_schema(table, measures).validate(sample, lazy=False)
     except (pandera.errors.SchemaError, pandera.errors.SchemaErrors) as exc:
@@ -1127,8 +1516,8 @@ def load_records(path: str | Path, strict: bool = False) -> Records:
         identifiers, and with ``strict=True`` on any row problem.
     """
     folder = Path(path)
-    raws = _find_tables(folder)
-    measures = read_scales(folder / "dataset.toml")
+    measures = read_scales(folder / "dataset.toml") if folder.is_dir() else None
+    raws = _find_tables(folder, measures)
     return _assemble(raws, measures, source=folder, strict=strict)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import string
 
 import numpy as np
@@ -537,3 +538,197 @@ class TestShortcutsMatchGeneralPath:
         got = rec.rejects.query("table == 'sessions' and reason == "
                                 "'exact duplicate of an earlier row'")["line"]
         assert sorted(got) == sorted(np.flatnonzero(expected) + 2)
+
+
+# ----------------------------------------------------------------------------------------------
+# the fast paths (typed CSV read, columns used as read) give what the general path gives
+
+
+def _clean_folder(folder, n=30_000, seed=5):
+    """A large folder of valid records (several CSV read blocks): the fast paths carry it.
+
+    Still holds what clean exports hold: empty optional cells, categories in mixed case (those
+    are always normalised), exact duplicate rows, a patient seen only in sessions and an
+    assessment of an unknown patient (row problems that do not touch the typed columns).
+    """
+    rng = np.random.default_rng(seed)
+    pid = np.array([f"P{i:05d}" for i in range(2000)], dtype=object)
+    day = np.datetime64("2019-01-01") + rng.integers(0, 1500, n)
+    cols = {"patient_id": pid[rng.integers(0, 2000, n)], "date": day.astype(str),
+            "treatment": rng.choice(["microneedling", "Hydrafacial", "chemical peel"], n),
+            "depth_mm": rng.choice(["0.5", "1.0", "1.50", "", "2"], n),
+            "areas": rng.choice(["nose;chin", "forehead", "", "cheeks;nose"], n),
+            "clinician_id": rng.choice(["C1", "C22", ""], n)}
+    rows = [",".join(r) for r in zip(*cols.values())]
+    rows[200:200] = rows[:40]  # exact duplicates
+    rows.append("P99999,2020-03-01,laser,,nose,C1")  # seen only in sessions
+    s = ",".join(cols) + "\n" + "\n".join(rows) + "\n"
+    m = n // 3
+    arows = [f"{pid[i]},{d},{r},{g},{h}" for i, d, r, g, h in zip(
+        rng.integers(0, 2000, m), (np.datetime64("2019-01-01") + rng.integers(0, 1500, m))
+        .astype(str), rng.choice(["face", "Nose", ""], m), rng.choice(["1", "2.5", "", "4"], m),
+        rng.choice(["0", "3.5", "1e0"], m))]
+    a = ("patient_id,date,region,pore,texture\n" + "\n".join(arows)
+         + "\nP77777,2020-01-01,face,1,1\n")
+    prows = [f"{p},{rng.integers(18, 80)},{rng.choice(['F', 'm', ''])},"
+             f"{rng.choice(['2', 'III', ''])},never,low,{rng.choice(['7', '6.5', ''])},basic,"
+             f"enlarged,K{rng.integers(1, 3)}" for p in pid]
+    p = PATIENTS.splitlines()[0] + "\n" + "\n".join(prows) + "\n"
+    return write(folder, sessions=s, assessments=a, patients=p)
+
+
+@pytest.fixture(scope="module")
+def clean_folder(tmp_path_factory):
+    return _clean_folder(tmp_path_factory.mktemp("clean"))
+
+
+def _general(monkeypatch, folder, **flags):
+    import outcomes.records as R
+
+    with monkeypatch.context() as m:
+        for name, value in {"_TYPED_READ": False, "_PLAIN": False, **flags}.items():
+            m.setattr(R, name, value)
+        return load_records(folder)
+
+
+class TestFastPathsMatchGeneralPath:
+    def test_fast_paths_carry_a_clean_folder(self, clean_folder, monkeypatch):
+        import outcomes.records as R
+
+        retexts, plain = [], []
+        real_validated, real_plain = R._validated, R._Plain.__init__
+
+        def validated(raws, table, validate):
+            before = raws[table]
+            out = real_validated(raws, table, validate)
+            retexts.append(raws[table] is not before)
+            return out
+
+        def plain_init(self, arr, kind):
+            plain.append(kind)
+            real_plain(self, arr, kind)
+
+        monkeypatch.setattr(R, "_validated", validated)
+        monkeypatch.setattr(R._Plain, "__init__", plain_init)
+        rec = load_records(clean_folder)
+        assert retexts == [False, False, False]  # no table went back to the text read
+        assert {"date", "number", "text"} <= set(plain)
+        # the 40 planted duplicates (and any a random draw repeated), one unknown patient
+        assert set(rec.rejects["reason"]) == {"exact duplicate of an earlier row",
+                                              "patient_id in neither sessions nor patients"}
+        assert rec.quarantined_rows["sessions"] >= 40
+        assert rec.quarantined_rows["assessments"] >= 1 and rec.quarantined_rows["patients"] == 0
+        assert rec.added_patients == 1
+
+    @pytest.mark.parametrize("flags", [{}, {"_TYPED_READ": True}, {"_PLAIN": True},
+                                       {"_PREFETCH_ROWS": 0}])
+    def test_clean_folder_same_as_general_path(self, clean_folder, monkeypatch, flags):
+        _same_records(load_records(clean_folder), _general(monkeypatch, clean_folder, **flags))
+
+    def test_messy_folder_same_as_general_path(self, folder, monkeypatch):
+        _same_records(load_records(folder), _general(monkeypatch, folder))
+
+    @pytest.mark.parametrize("table, column, value", [
+        ("sessions", "depth_mm", "inf"), ("sessions", "depth_mm", "nan"),
+        ("sessions", "depth_mm", "1e400"), ("sessions", "depth_mm", "  "),
+        ("sessions", "depth_mm", "7"), ("sessions", "depth_mm", "-0.5"),
+        ("sessions", "depth_mm", " 1.5 "), ("sessions", "date", "1985-01-01"),
+        ("sessions", "date", "2999-01-01"), ("sessions", "date", ""),
+        ("sessions", "date", " 2024-01-05 "), ("sessions", "date", "2024-01-05 10:30"),
+        ("sessions", "treatment", " Laser "), ("sessions", "areas", "Nose ; Chin"),
+        ("sessions", "clinician_id", " C1"), ("sessions", "clinician_id", "ann@x.org"),
+        ("sessions", "patient_id", " P001"), ("sessions", "patient_id", ""),
+        ("assessments", "pore", "NaN"), ("assessments", "pore", "9"),
+        ("assessments", "date", "2024-02-30"), ("assessments", "region", "ELBOW"),
+        ("patients", "age", "inf"), ("patients", "age", "200"),
+        ("patients", "sleep_hours", "-1"), ("patients", "clinic_id", "K 1"),
+        ("patients", "clinic_id", "+44 20 7946 0958"),
+    ])
+    def test_one_odd_cell_same_as_general_path(self, tmp_path, monkeypatch, table, column,
+                                               value):
+        folder = _clean_folder(tmp_path, n=3000)
+        path = folder / f"{table}.csv"
+        lines = path.read_text().splitlines()
+        header = lines[0].split(",")
+        cells = lines[500].split(",")
+        cells[header.index(column)] = value
+        lines[500] = ",".join(cells)
+        path.write_text("\n".join(lines) + "\n")
+        try:
+            fast = load_records(folder)
+        except RecordsError as exc:
+            with pytest.raises(RecordsError) as general:
+                _general(monkeypatch, folder)
+            assert str(general.value) == str(exc)
+            return
+        _same_records(fast, _general(monkeypatch, folder))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=string.printable + "\u00a0éÉ ;@+(")),
+                min_size=1, max_size=30), st.booleans())
+def test_is_plain_is_sound(values, lower):
+    """A column the byte check passes is one normalisation leaves unchanged."""
+    import pyarrow as pa
+
+    from outcomes.records import _is_plain
+
+    values = [None if v == "" else v for v in values]  # the CSV reader reads "" as missing
+    arr = pa.chunked_array([pa.array(values[:5], pa.string()), pa.array(values[5:], pa.string())])
+    if _is_plain(arr, lower=lower):
+        for v in values:
+            if v is not None:
+                norm = v.strip()
+                norm = norm.lower() if lower else norm
+                assert norm == v and norm != ""
+                assert re.sub(r"\s*;\s*", ";", norm) == v
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789+-() ./@abcxP", min_size=1)),
+                min_size=1, max_size=30))
+def test_may_hold_identifiers_is_sound(values):
+    """A column the byte check clears holds nothing the identifier guard would stop."""
+    import pyarrow as pa
+
+    from outcomes.identifiers import email_mask, phone_mask
+    from outcomes.records import _may_hold_identifiers
+
+    arr = pa.chunked_array([pa.array(values[:3], pa.string()), pa.array(values[3:], pa.string())])
+    if not _may_hold_identifiers(arr):
+        flat = pa.array(values, pa.string())
+        assert not email_mask(flat).any() and not phone_mask(flat).any()
+
+
+def test_take_rows_matches_take_across_chunks():
+    import pyarrow as pa
+
+    from outcomes.records import _take_rows
+
+    rng = np.random.default_rng(2)
+    chunks = [pa.array([f"v{i}-{j}" for j in range(n)], pa.string())
+              for i, n in enumerate([5, 0, 7, 3, 9])]
+    arr = pa.chunked_array(chunks)
+    for rows in (np.array([0, 23, 5, 6, 12, 11]), rng.integers(0, 24, 50), np.array([], int)):
+        assert _take_rows(arr, rows).to_pylist() == arr.take(pa.array(rows, pa.int64())).to_pylist()
+
+
+def test_parquet_chunks_with_different_dictionaries(tmp_path):
+    """Row groups may each carry their own dictionary: codes must follow each one."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = write(tmp_path, sessions=None)
+    kinds = ["microneedling", "hydrafacial", "laser"]
+    chunks = []
+    for order in ([0, 1, 2], [0, 1, 2], [2, 0, 1]):  # the third differs from the first two
+        d = pa.array([kinds[i] for i in order])
+        chunks.append(pa.DictionaryArray.from_arrays(pa.array([0, 1, 2], pa.int32()), d))
+    n = 9
+    table = pa.table({"patient_id": pa.array(["P001", "P002", "P003"] * 3),
+                      "date": pa.array([f"2024-01-{d:02d}" for d in range(1, n + 1)]),
+                      "treatment": pa.chunked_array(chunks)})
+    pq.write_table(table, folder / "sessions.parquet", row_group_size=3)
+    rec = load_records(folder)
+    expected = [kinds[i] for order in ([0, 1, 2], [0, 1, 2], [2, 0, 1]) for i in order]
+    assert rec.sessions["treatment"].astype(str).tolist() == expected
