@@ -58,6 +58,7 @@ import io
 import json
 import os
 import re
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -462,7 +463,30 @@ def _read_sheet(ws, file: str, table: str) -> _Raw:
     return _Raw(table, file, columns, headers, np.asarray(lines, dtype=np.int64), malformed)
 
 
-def _find_tables(folder: Path, measures=None) -> dict[str, _Raw]:
+#: a sessions file at least this large has the other tables read in a background thread
+_BACKGROUND_BYTES = 4 << 20
+_READER = None
+
+
+def _reader():
+    global _READER
+    if _READER is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcomes-read")
+    return _READER
+
+
+def _read_table_file(path: Path, table: str, measures) -> _Raw:
+    raw = (_read_csv(path, table, measures) if path.suffix.lower() == ".csv"
+           else _read_parquet(path, table))
+    _prefetch({table: raw})  # encode this table's columns while the next is read
+    return raw
+
+
+def _find_tables(folder: Path, measures=None) -> dict:
+    """The tables of a records folder: a :class:`_Raw` each, or a Future of one (read in the
+    background; :func:`_assemble` waits for it)."""
     if not folder.exists():
         raise RecordsError(f"There is no records folder at {str(folder)!r}. Pass the folder that "
                            "holds sessions.csv and assessments.csv (`outcomes demo DIR` writes "
@@ -488,8 +512,13 @@ def _find_tables(folder: Path, measures=None) -> dict[str, _Raw]:
         raise RecordsError(f"{folder.name}: found {len(workbooks)} .xlsx workbooks "
                            f"({', '.join(w.name for w in workbooks)}). Keep one workbook with "
                            "the sheets sessions, assessments and patients.")
-    raws: dict[str, _Raw] = {}
+    raws: dict = {}
     sheets = _read_workbook(workbooks[0]) if workbooks else {}
+    # on large records the smaller tables are read in the background while the sessions are
+    # validated (see _assemble, which keeps the order in which errors are reported)
+    first = found["sessions"][0] if found["sessions"] else None
+    background = (first is not None and first.stat().st_size >= _BACKGROUND_BYTES
+                  and (os.cpu_count() or 1) >= 2)
     for t in TABLES:
         files = found[t]
         if len(files) + (t in sheets) > 1:
@@ -497,10 +526,11 @@ def _find_tables(folder: Path, measures=None) -> dict[str, _Raw]:
             raise RecordsError(f"{folder.name}: the {t} table is in several files "
                                f"({', '.join(names)}). Keep only one of them.")
         if files:
-            p = files[0]
-            raws[t] = (_read_csv(p, t, measures) if p.suffix.lower() == ".csv"
-                       else _read_parquet(p, t))
-            _prefetch({t: raws[t]})  # encode this table's columns while the next is read
+            if background and t != "sessions":
+                _pool()  # created here, not in two threads at once
+                raws[t] = _reader().submit(_read_table_file, files[0], t, measures)
+            else:
+                raws[t] = _read_table_file(files[0], t, measures)
         elif t in sheets:
             raws[t] = sheets[t]
     for t in ("sessions", "assessments"):
@@ -1231,25 +1261,51 @@ def _validate_patients(raw: _Raw) -> tuple[_Table, list[str]]:
 
 
 class _Rows:
-    """The rows a table keeps, as a mask; selecting with it costs nothing when all are kept."""
+    """The rows a table keeps, as a mask; selecting with it costs nothing when all are kept.
+
+    When only a few rows are dropped (the usual case: a handful of bad lines in a large file),
+    the kept rows are a few long runs: copying the runs (NumPy) or slicing them (Arrow, no copy
+    at all) is several times faster than selecting with the mask.
+    """
+
+    #: up to this many dropped rows, NumPy columns are copied run by run
+    FEW = 4096
+    #: up to this many, Arrow columns are sliced run by run (each run becomes a chunk)
+    FEW_ARROW = 64
 
     def __init__(self, mask: np.ndarray):
         self.mask = mask
         self.n = int(np.count_nonzero(mask))
         self.all = self.n == len(mask)
         self._arrow = None
+        dropped = len(mask) - self.n
+        self.runs = None
+        if 0 < dropped <= self.FEW:
+            gone = np.flatnonzero(~mask)
+            starts = np.append(0, gone + 1)
+            stops = np.append(gone, len(mask))
+            self.runs = [(int(a), int(b)) for a, b in zip(starts, stops) if b > a]
 
     def __len__(self) -> int:
         return self.n
 
     def take(self, values: np.ndarray) -> np.ndarray:
         """``values`` (one per row of the file) at the kept rows."""
-        return values if self.all else values[self.mask]
+        if self.all:
+            return values
+        if self.runs is not None:
+            return np.concatenate([values[a:b] for a, b in self.runs] or [values[:0]])
+        return values[self.mask]
 
     def filter(self, arr):
         """An Arrow column at the kept rows."""
         if self.all:
             return arr
+        if self.runs is not None and len(self.runs) <= self.FEW_ARROW + 1:
+            pieces = [arr.slice(a, b - a) for a, b in self.runs]
+            chunks = [c for piece in pieces for c in
+                      (piece.chunks if isinstance(piece, pa.ChunkedArray) else [piece]) if len(c)]
+            return pa.chunked_array(chunks, type=arr.type)
         if self._arrow is None:
             self._arrow = pa.array(self.mask)
         return pc.filter(arr, self._arrow)
@@ -1267,10 +1323,12 @@ def _finish(t: _Table, blank: np.ndarray, order: list[str]) -> tuple[pd.DataFram
         if len(frame):
             problems.append(frame.drop(columns="_row"))
     t.keep = keep = _Rows(~bad)
-    data = {}
-    for name in order:
-        if name in t.out:
-            data[name] = t.out[name](keep)
+    names = [n for n in order if n in t.out]
+    if keep.all or t.n < _PREFETCH_ROWS or (os.cpu_count() or 1) < 2:
+        data = {name: t.out[name](keep) for name in names}
+    else:  # copying the kept rows of each column: NumPy and Arrow kernels, in the workers
+        work = {name: _pool().submit(t.out[name], keep) for name in names}
+        data = {name: f.result() for name, f in work.items()}
     return pd.DataFrame(data, copy=False), problems  # the columns are fresh: no copy
 
 
@@ -1304,7 +1362,7 @@ def _prefetch(raws: dict[str, _Raw]) -> None:
     pool = _pool()
     tasks = []
     for table, raw in raws.items():
-        if raw.n < _PREFETCH_ROWS or raw.prefetched:
+        if not isinstance(raw, _Raw) or raw.n < _PREFETCH_ROWS or raw.prefetched:
             continue
         kinds = _KINDS.get(table, {})
         for name, arr in raw.columns.items():
@@ -1316,7 +1374,8 @@ def _prefetch(raws: dict[str, _Raw]) -> None:
             tasks.append((raw.n, raw, name, arr, lower, may_be_plain))
     # the largest columns first, so that no worker is left with a long one at the end
     for _n, raw, name, arr, lower, may_be_plain in sorted(tasks, key=lambda x: -x[0]):
-        raw.prefetched[name] = (lower, pool.submit(_prepare, arr, lower, may_be_plain))
+        raw.prefetched[name] = (lower, pool.submit(_prepare, arr, lower, may_be_plain),
+                                may_be_plain)
 
 
 #: what a prefetch task returns for a column that is used as read (see _is_plain)
@@ -1335,7 +1394,7 @@ _KINDS = {"sessions": SESSION_COLUMNS, "assessments": ASSESSMENT_COLUMNS,
 
 def _raw_is_plain(raw: _Raw, name: str, lower: bool) -> bool:
     ready = raw.prefetched.get(name)
-    if ready is not None and ready[0] == lower and (name, lower) not in raw.plain:
+    if ready is not None and ready[0] == lower and ready[2] and (name, lower) not in raw.plain:
         raw.plain[name, lower] = ready[1].result() is _AS_READ
     if (name, lower) not in raw.plain:
         raw.plain[name, lower] = _is_plain(raw.columns[name], lower=lower)
@@ -1360,13 +1419,28 @@ def _assemble(raws: dict[str, _Raw], measures: dict[str, Measure], *, source=Non
                   "patients": _validate_patients}
     # (running the tables side by side in threads measured slower: most of this work holds the
     # GIL, and the encodings already run in the prefetch pool)
-    staged = {t: _table_stage(raws, t, validators[t]) for t in TABLES if t in raws}
+    staged = {}
+    try:
+        staged["sessions"] = _table_stage(raws, "sessions", validators["sessions"])
+    finally:
+        # the other tables may still be being read: a problem found reading them was found
+        # first (as when the files were read one after the other), so it is raised first
+        for t in TABLES:
+            if isinstance(raws.get(t), Future):
+                raws[t] = raws[t].result()
     (s, s_extra, *_), s_blank = staged["sessions"]
+    # the sessions' duplicates (mostly NumPy sorting, which releases the GIL) in the reader
+    # thread, idle by now, while the other tables are checked here
+    s_dups = (_reader().submit(_find_duplicates, s, s_blank) if s.n >= _PREFETCH_ROWS
+              and (os.cpu_count() or 1) >= 2 else None)
+    for t in ("assessments", "patients"):
+        if t in raws:
+            staged[t] = _table_stage(raws, t, validators[t])
     (a, a_extra, present), a_blank = staged["assessments"]
     (p, p_extra), p_blank = staged.get("patients", ((None, []), None))
-    # after every table's own checks: the patient_id codes are encoded in a worker meanwhile
-    s_dups, a_dups = _find_duplicates(s, s_blank), _find_duplicates(a, a_blank)
+    a_dups = _find_duplicates(a, a_blank)
     p_dups = _find_duplicates(p, p_blank) if p is not None else None
+    s_dups = s_dups.result() if s_dups is not None else _find_duplicates(s, s_blank)
     tables = [x for x in (s, a, p) if x is not None]
     blanks = {"sessions": s_blank, "assessments": a_blank, "patients": p_blank}
     # assessments of unknown patients

@@ -621,7 +621,9 @@ class TestFastPathsMatchGeneralPath:
         assert rec.added_patients == 1
 
     @pytest.mark.parametrize("flags", [{}, {"_TYPED_READ": True}, {"_PLAIN": True},
-                                       {"_PREFETCH_ROWS": 0}])
+                                       {"_PREFETCH_ROWS": 0},
+                                       {"_PREFETCH_ROWS": 0, "_BACKGROUND_BYTES": 0},
+                                       {"_PREFETCH_ROWS": 10**12, "_BACKGROUND_BYTES": 10**12}])
     def test_clean_folder_same_as_general_path(self, clean_folder, monkeypatch, flags):
         _same_records(load_records(clean_folder), _general(monkeypatch, clean_folder, **flags))
 
@@ -732,3 +734,40 @@ def test_parquet_chunks_with_different_dictionaries(tmp_path):
     rec = load_records(folder)
     expected = [kinds[i] for order in ([0, 1, 2], [0, 1, 2], [2, 0, 1]) for i in order]
     assert rec.sessions["treatment"].astype(str).tolist() == expected
+
+
+@pytest.mark.parametrize("background", [0, 10**12])
+def test_background_read_reports_the_same_error_first(tmp_path, monkeypatch, background):
+    """A read problem in a later file still wins over a problem found validating the sessions
+    (as when the files were read one after the other)."""
+    import outcomes.records as R
+
+    monkeypatch.setattr(R, "_BACKGROUND_BYTES", background)
+    monkeypatch.setattr(R, "_PREFETCH_ROWS", 0)
+    folder = write(tmp_path, sessions=SESSIONS.replace("treatment", "what"))
+    (folder / "assessments.csv").write_bytes(ASSESSMENTS.encode("utf-16"))
+    with pytest.raises(RecordsError, match="UTF-16"):
+        load_records(folder)
+    (folder / "assessments.csv").write_text(ASSESSMENTS)
+    with pytest.raises(RecordsError, match="required column"):
+        load_records(folder)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.booleans(), min_size=0, max_size=300), st.integers(0, 3))
+def test_kept_rows_select_like_a_mask(keep, few):
+    """Run-by-run copying and slicing select exactly what the mask selects."""
+    import pyarrow as pa
+
+    from outcomes.records import _Rows
+
+    mask = np.array(keep, dtype=bool)
+    rows = _Rows(mask)
+    rows.FEW, rows.FEW_ARROW = (0, 0, 8, 300)[few], (0, 2, 8, 300)[few]
+    rows.__init__(mask)
+    values = np.arange(len(mask)) * 10
+    assert rows.take(values).tolist() == values[mask].tolist()
+    arr = pa.chunked_array([pa.array([str(v) for v in values[:7]], pa.string()),
+                            pa.array([str(v) for v in values[7:]], pa.string())])
+    assert rows.filter(arr).to_pylist() == [str(v) for v in values[mask]]
+    assert len(rows) == int(mask.sum())
