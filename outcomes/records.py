@@ -15,8 +15,9 @@ one-odd-cell folders):
 * **typed CSV read**: date columns are read as dates, number columns as numbers and categories as
   dictionaries during the reader's parallel parse. pyarrow's date parser accepts only
   ``YYYY-MM-DD`` (a subset of the text rules), and a typed column is used only when every value
-  passes the checks (no ``nan``/``inf``, no empty required date, all within range); otherwise the
-  table is read again as text and takes the general path.
+  passes the checks (no ``nan``/``inf``, no empty required date, all within range); otherwise
+  that column is read again as text and takes the general path (a value the reader cannot
+  convert at all sends the whole table to the all-text read).
 * **columns used as read**: a text column whose bytes show that normalisation cannot change it
   (ASCII, no whitespace, no empty strings, no capitals where lower-cased) is handed over without
   encoding; a cheap byte check also clears it of e-mail and phone-number shapes.
@@ -210,9 +211,9 @@ class _Raw:
     malformed: list[tuple[int, str]] = field(default_factory=list)
     #: column → (lower, Future of its _Col), encoded ahead in worker threads (see _prefetch)
     prefetched: dict = field(default_factory=dict)
-    #: for a CSV read with typed date/number columns: reads the file again all as text (the
-    #: general path), used when a typed column is not provably clean (see :class:`_Retext`)
-    retext: object = None
+    #: typed date/number column of a CSV read → a function reading that column again as text,
+    #: for when the column is not provably clean (see :func:`_typed_ok`)
+    texts: dict = field(default_factory=dict)
     #: column → result of :func:`_is_plain` (cached: the prefetch and the checks both ask)
     plain: dict = field(default_factory=dict)
 
@@ -285,10 +286,6 @@ def _has_quote_after_header(path: Path) -> bool:
 _TYPED_READ = True
 
 
-class _Retext(Exception):
-    """A typed column holds a value the fast path cannot vouch for: validate the text instead."""
-
-
 def _typed_columns(table: str, names: list[str], measures) -> dict[str, pa.DataType]:
     """Column types of the fast read: dates, numbers, dictionary-encoded categories."""
     known = _KINDS[table]
@@ -312,8 +309,9 @@ def _read_csv(path: Path, table: str, measures=None) -> _Raw:
     The typed read is only a faster way to the same result: pyarrow's ISO date parser accepts
     a subset of what the text path accepts (``YYYY-MM-DD``, surrounding spaces), and its number
     parser accepts what the text path accepts plus ``nan``/``inf``, which the typed checks
-    refuse. Any conversion error, and any typed value the checks refuse, sends the table to the
-    all-text path, so messages always quote the cell as written.
+    refuse. A conversion error sends the table to the all-text read; a typed column holding a
+    value the checks refuse is read again as text and takes the general path alone (see
+    :func:`_typed_ok`), so messages always quote the cell as written.
     """
     if _TYPED_READ:
         names = list(_check_headers(path.name, _csv_header(path))) if path.stat().st_size else []
@@ -324,12 +322,24 @@ def _read_csv(path: Path, table: str, measures=None) -> _Raw:
             except (RecordsError, pa.ArrowInvalid):
                 pass  # the all-text read reports the problem, or reads the file
             else:
-                raw.retext = lambda: _read_csv_text(path, table)
+                exact = [n for n, kind in typed.items() if not pa.types.is_dictionary(kind)]
+                again: dict = {}
+
+                def text_of(name):
+                    # the first column found unclean has all the typed ones read again as text
+                    # in one pass (a read costs a whole tokenisation of the file)
+                    if not again:
+                        again.update(_read_csv_text(path, table, only=exact).columns)
+                    return again[name]
+
+                raw.texts.update({n: (lambda n=n: text_of(n)) for n in exact})
                 return raw
     return _read_csv_text(path, table)
 
 
-def _read_csv_text(path: Path, table: str, typed: dict | None = None) -> _Raw:
+def _read_csv_text(path: Path, table: str, typed: dict | None = None,
+                   only: list[str] | None = None) -> _Raw:
+    """Read one CSV table, all as text except the ``typed`` columns; ``only``: these columns."""
     file = path.name
     if path.stat().st_size == 0:
         raise RecordsError(f"{file}: the file is empty. It needs a header line with the column "
@@ -358,6 +368,7 @@ def _read_csv_text(path: Path, table: str, typed: dict | None = None) -> _Raw:
                                              invalid_row_handler=handler),
             convert_options=pacsv.ConvertOptions(column_types={n: (typed or {}).get(n, text)
                                                                for n in names},
+                                                 include_columns=only,
                                                  strings_can_be_null=True, null_values=[""],
                                                  quoted_strings_can_be_null=True))
 
@@ -384,7 +395,7 @@ def _read_csv_text(path: Path, table: str, typed: dict | None = None) -> _Raw:
         lines = np.setdiff1d(all_lines, skipped, assume_unique=True)
     else:
         lines = np.arange(2, n + 2, dtype=np.int64)
-    return _Raw(table, file, {c: data.column(i) for i, c in enumerate(names)}, headers, lines,
+    return _Raw(table, file, {c: data.column(c) for c in (only or names)}, headers, lines,
                 malformed)
 
 
@@ -937,16 +948,20 @@ def _example(t: _Table, name: str, row: int) -> str:
 def _typed_ok(t: _Table, name: str, check) -> np.ndarray | None:
     """The values of a typed column from a CSV read when ``check`` passes them all.
 
-    ``None`` when the column is not such a column; raises :class:`_Retext` when a value fails,
-    so the table is validated again from its text and every message quotes the cell as written.
+    ``None`` when the column is not such a column, and when a value fails: the column is then
+    read again as text and takes the general path (which finds the cells and quotes them).
     """
     arr = t.raw.columns[name]
-    if t.raw.retext is None or not (pa.types.is_date32(arr.type)
-                                    or pa.types.is_floating(arr.type)):
+    if name not in t.raw.texts:
         return None
     values = check(arr)
     if values is None:
-        raise _Retext(name)
+        text = t.raw.texts.pop(name)()
+        if len(text) != t.n:  # the file changed while being read
+            raise RecordsError(f"{t.file}: the file changed while it was being read. Load it "
+                               "again.")
+        t.raw.columns[name] = text
+        return None
     t.cols[name] = _Plain(arr, "date" if pa.types.is_date32(arr.type) else "number")
     return values
 
@@ -1367,8 +1382,7 @@ def _prefetch(raws: dict[str, _Raw]) -> None:
         kinds = _KINDS.get(table, {})
         for name, arr in raw.columns.items():
             lower = name in _LOWERED.get(table, ())
-            if raw.retext is not None and (pa.types.is_date32(arr.type)
-                                           or pa.types.is_floating(arr.type)):
+            if name in raw.texts:
                 continue  # typed and used as read when clean
             may_be_plain = kinds.get(name, "text") in ("id", "text") and name != "patient_id"
             tasks.append((raw.n, raw, name, arr, lower, may_be_plain))
@@ -1400,14 +1414,6 @@ def _raw_is_plain(raw: _Raw, name: str, lower: bool) -> bool:
         raw.plain[name, lower] = _is_plain(raw.columns[name], lower=lower)
     return raw.plain[name, lower]
 
-
-def _validated(raws: dict[str, _Raw], table: str, validate):
-    """``validate(raw)``; again on the all-text read when a typed column was not clean."""
-    try:
-        return validate(raws[table])
-    except _Retext:
-        raws[table] = raws[table].retext()
-        return validate(raws[table])
 
 
 def _assemble(raws: dict[str, _Raw], measures: dict[str, Measure], *, source=None,
@@ -1492,7 +1498,7 @@ def _assemble(raws: dict[str, _Raw], measures: dict[str, Measure], *, source=Non
 
 def _table_stage(raws: dict[str, _Raw], table: str, validate):
     """One table's own checks (before the tables meet), and its blank rows."""
-    checked = _validated(raws, table, validate)
+    checked = validate(raws[table])
     t, extra = checked[0], checked[1]
     for name in extra:
         _check_text(t, name)

@@ -595,23 +595,23 @@ class TestFastPathsMatchGeneralPath:
     def test_fast_paths_carry_a_clean_folder(self, clean_folder, monkeypatch):
         import outcomes.records as R
 
-        retexts, plain = [], []
-        real_validated, real_plain = R._validated, R._Plain.__init__
+        reads, plain = [], []
+        real_read, real_plain = R._read_csv_text, R._Plain.__init__
 
-        def validated(raws, table, validate):
-            before = raws[table]
-            out = real_validated(raws, table, validate)
-            retexts.append(raws[table] is not before)
-            return out
+        def read(path, table, typed=None, only=None):
+            reads.append((table, typed is not None, only))
+            return real_read(path, table, typed, only)
 
         def plain_init(self, arr, kind):
             plain.append(kind)
             real_plain(self, arr, kind)
 
-        monkeypatch.setattr(R, "_validated", validated)
+        monkeypatch.setattr(R, "_read_csv_text", read)
         monkeypatch.setattr(R._Plain, "__init__", plain_init)
         rec = load_records(clean_folder)
-        assert retexts == [False, False, False]  # no table went back to the text read
+        # one typed read per table, nothing read again as text
+        assert sorted(reads) == [("assessments", True, None), ("patients", True, None),
+                                 ("sessions", True, None)]
         assert {"date", "number", "text"} <= set(plain)
         # the 40 planted duplicates (and any a random draw repeated), one unknown patient
         assert set(rec.rejects["reason"]) == {"exact duplicate of an earlier row",
@@ -771,3 +771,19 @@ def test_kept_rows_select_like_a_mask(keep, few):
                             pa.array([str(v) for v in values[7:]], pa.string())])
     assert rows.filter(arr).to_pylist() == [str(v) for v in values[mask]]
     assert len(rows) == int(mask.sum())
+
+
+def test_a_bad_typed_value_sends_only_its_column_back_to_text(tmp_path, monkeypatch):
+    """An out-of-range depth is read again as text alone; the message quotes it as written."""
+    import outcomes.records as R
+
+    reads = []
+    real_read = R._read_csv_text
+    monkeypatch.setattr(R, "_read_csv_text", lambda path, table, typed=None, only=None: (
+        reads.append((table, only)) or real_read(path, table, typed, only)))
+    folder = write(tmp_path, sessions=add_rows(SESSIONS, "P003,2024-03-01,laser,15.0,nose,C1"))
+    rec = load_records(folder)
+    assert reads.count(("sessions", ["date", "depth_mm"])) == 1  # one more read, not two
+    assert ("sessions", None) in reads and len(reads) == 4
+    row = rec.rejects.iloc[0]
+    assert (row.line, row.column, row.value) == (7, "depth_mm", "15.0")
