@@ -481,11 +481,18 @@ _READER = None
 
 def _reader():
     global _READER
-    if _READER is None:
+    _READER = _executor(_READER, 1, "outcomes-read")
+    return _READER[1]
+
+
+def _executor(current, workers: int, name: str):
+    """``(pid, ThreadPoolExecutor)``, a new one in a forked child (its threads did not survive
+    the fork: tasks submitted to the parent's executor would never run)."""
+    if current is None or current[0] != os.getpid():
         from concurrent.futures import ThreadPoolExecutor
 
-        _READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcomes-read")
-    return _READER
+        current = (os.getpid(), ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name))
+    return current
 
 
 def _read_table_file(path: Path, table: str, measures) -> _Raw:
@@ -1357,12 +1364,8 @@ _PREFETCH_ROWS = 50_000
 
 def _pool():
     global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1),
-                                   thread_name_prefix="outcomes-load")
-    return _POOL
+    _POOL = _executor(_POOL, min(8, os.cpu_count() or 1), "outcomes-load")
+    return _POOL[1]
 
 
 def _prefetch(raws: dict[str, _Raw]) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import string
+import time
 
 import numpy as np
 import pandas as pd
@@ -787,3 +789,30 @@ def test_a_bad_typed_value_sends_only_its_column_back_to_text(tmp_path, monkeypa
     assert ("sessions", None) in reads and len(reads) == 4
     row = rec.rejects.iloc[0]
     assert (row.line, row.column, row.value) == (7, "depth_mm", "15.0")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
+def test_load_in_a_forked_child(clean_folder, monkeypatch):
+    """Worker threads do not survive a fork: a child process must not wait on them forever."""
+    import outcomes.records as R
+
+    monkeypatch.setattr(R, "_BACKGROUND_BYTES", 0)
+    monkeypatch.setattr(R, "_PREFETCH_ROWS", 0)
+    load_records(clean_folder)  # the parent's thread pools exist now
+    assert R._POOL is not None and R._READER is not None
+    pid = os.fork()
+    if pid == 0:  # child: load, and exit 0 only if it worked
+        code = 1
+        try:
+            code = 0 if load_records(clean_folder).loaded_rows["sessions"] > 0 else 1
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    pytest.fail("load_records hung in a forked child")
