@@ -647,6 +647,10 @@ class TestFastPathsMatchGeneralPath:
         ("patients", "age", "inf"), ("patients", "age", "200"),
         ("patients", "sleep_hours", "-1"), ("patients", "clinic_id", "K 1"),
         ("patients", "clinic_id", "+44 20 7946 0958"),
+        # what pyarrow's number parser reads: accepted by the text rules too, or not finite
+        ("sessions", "depth_mm", "1e309"), ("sessions", "depth_mm", "+.5"),
+        ("sessions", "depth_mm", "infinity"), ("sessions", "depth_mm", "\t1"),
+        ("patients", "age", "5."), ("patients", "age", "0x10"),
     ])
     def test_one_odd_cell_same_as_general_path(self, tmp_path, monkeypatch, table, column,
                                                value):
