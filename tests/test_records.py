@@ -642,6 +642,7 @@ class TestFastPathsMatchGeneralPath:
         ("sessions", "treatment", " Laser "), ("sessions", "areas", "Nose ; Chin"),
         ("sessions", "clinician_id", " C1"), ("sessions", "clinician_id", "ann@x.org"),
         ("sessions", "patient_id", " P001"), ("sessions", "patient_id", ""),
+        ("sessions", "patient_id", "ann@x.org"), ("assessments", "patient_id", "07700 900123"),
         ("assessments", "pore", "NaN"), ("assessments", "pore", "9"),
         ("assessments", "date", "2024-02-30"), ("assessments", "region", "ELBOW"),
         ("patients", "age", "inf"), ("patients", "age", "200"),
