@@ -751,10 +751,10 @@ class _Plain:
         """Small non-negative integer per row (0 = missing) and its bound, when cheap."""
         if self.kind != "date" or len(self.arr) == self.arr.null_count:
             return None
-        mm = pc.min_max(self.arr.cast(pa.int32()))
+        days = self.arr.cast(pa.int32())
+        mm = pc.min_max(days)
         lo, hi = mm["min"].as_py(), mm["max"].as_py()
-        days = pc.fill_null(pc.subtract(self.arr.cast(pa.int32()), lo - 1), 0)
-        return days.to_numpy(), hi - lo + 2
+        return pc.fill_null(pc.subtract(days, lo - 1), 0).to_numpy(), hi - lo + 2
 
     def at(self, rows: np.ndarray) -> np.ndarray:
         """Codes of the values at ``rows`` (equal values, equal codes; missing is a value)."""
@@ -973,10 +973,6 @@ def _typed_ok(t: _Table, name: str, check) -> np.ndarray | None:
     return values
 
 
-def _whole_or_rows(values: np.ndarray):
-    return lambda rows, d=values: rows.take(d)
-
-
 def _check_dates(t: _Table, name: str, today, required=True) -> None:
     def clean(arr):
         if required and arr.null_count:
@@ -993,7 +989,7 @@ def _check_dates(t: _Table, name: str, today, required=True) -> None:
 
     days = _typed_ok(t, name, clean)
     if days is not None:
-        t.out[name] = _whole_or_rows(days)
+        t.out[name] = lambda rows, d=days: rows.take(d)
         return
     col = t.col(name)
     v = _date_verdict(col, name, required, today)
@@ -1016,7 +1012,7 @@ def _check_number(t: _Table, name: str, lo, hi, out_reason, hint="") -> None:
 
     vals = _typed_ok(t, name, clean)
     if vals is not None:
-        t.out[name] = _whole_or_rows(vals)
+        t.out[name] = lambda rows, d=vals: rows.take(d)
         return
     col = t.col(name)
     v = _number_verdict(col, lo, hi, out_reason)
@@ -1160,12 +1156,9 @@ def _dup_key(col) -> tuple[np.ndarray, int] | None:
     return col.idx + 1, len(col.values) + 1
 
 
-def _duplicates(t: _Table, skip: np.ndarray) -> None:
-    """Quarantine repeats of an earlier identical row (the first stays)."""
-    _flag_duplicates(t, _find_duplicates(t, skip))
-
-
 def _flag_duplicates(t: _Table, found) -> None:
+    """Quarantine repeats of an earlier identical row (the first stays): ``found`` is what
+    :func:`_find_duplicates` returned."""
     if found is not None:
         rows, values = found
         t.dup[rows] = True
@@ -1423,30 +1416,25 @@ def _assemble(raws: dict[str, _Raw], measures: dict[str, Measure], *, source=Non
               strict=False) -> Records:
     today = np.datetime64(_dt.date.today(), "s")
     _prefetch(raws)
-    validators = {"sessions": lambda r: _validate_sessions(r, today),
-                  "assessments": lambda r: _validate_assessments(r, measures, today),
-                  "patients": _validate_patients}
     # (running the tables side by side in threads measured slower: most of this work holds the
     # GIL, and the encodings already run in the prefetch pool)
-    staged = {}
     try:
-        staged["sessions"] = _table_stage(raws, "sessions", validators["sessions"])
+        (s, s_extra), s_blank = _table_stage(raws["sessions"],
+                                             lambda r: _validate_sessions(r, today))
     finally:
         # the other tables may still be being read: a problem found reading them was found
         # first (as when the files were read one after the other), so it is raised first
         for t in TABLES:
             if isinstance(raws.get(t), Future):
                 raws[t] = raws[t].result()
-    (s, s_extra, *_), s_blank = staged["sessions"]
     # the sessions' duplicates (mostly NumPy sorting, which releases the GIL) in the reader
     # thread, idle by now, while the other tables are checked here
     s_dups = (_reader().submit(_find_duplicates, s, s_blank) if s.n >= _PREFETCH_ROWS
               and (os.cpu_count() or 1) >= 2 else None)
-    for t in ("assessments", "patients"):
-        if t in raws:
-            staged[t] = _table_stage(raws, t, validators[t])
-    (a, a_extra, present), a_blank = staged["assessments"]
-    (p, p_extra), p_blank = staged.get("patients", ((None, []), None))
+    (a, a_extra, present), a_blank = _table_stage(
+        raws["assessments"], lambda r: _validate_assessments(r, measures, today))
+    (p, p_extra), p_blank = (_table_stage(raws["patients"], _validate_patients)
+                             if "patients" in raws else ((None, []), None))
     a_dups = _find_duplicates(a, a_blank)
     p_dups = _find_duplicates(p, p_blank) if p is not None else None
     s_dups = s_dups.result() if s_dups is not None else _find_duplicates(s, s_blank)
@@ -1499,9 +1487,9 @@ def _assemble(raws: dict[str, _Raw], measures: dict[str, Measure], *, source=Non
                    added_patients=added)
 
 
-def _table_stage(raws: dict[str, _Raw], table: str, validate):
+def _table_stage(raw: _Raw, validate):
     """One table's own checks (before the tables meet), and its blank rows."""
-    checked = validate(raws[table])
+    checked = validate(raw)
     t, extra = checked[0], checked[1]
     for name in extra:
         _check_text(t, name)
