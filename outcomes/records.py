@@ -952,15 +952,16 @@ def _example(t: _Table, name: str, row: int) -> str:
     return f"{t.cols[name].cells(np.array([row]))[0]!r} on line {t.raw.lines[row]}"
 
 
-def _typed_ok(t: _Table, name: str, check) -> np.ndarray | None:
-    """The values of a typed column from a CSV read when ``check`` passes them all.
+def _typed_ok(t: _Table, name: str, check) -> bool:
+    """Use a typed column of a CSV read as read when ``check`` passes all its values (``check``
+    returns the loaded values, or None).
 
-    ``None`` when the column is not such a column, and when a value fails: the column is then
-    read again as text and takes the general path (which finds the cells and quotes them).
+    False when the column is not such a column, and when a value fails: the column is then read
+    again as text and takes the general path (which finds the cells and quotes them).
     """
     arr = t.raw.columns[name]
     if name not in t.raw.texts:
-        return None
+        return False
     values = check(arr)
     if values is None:
         text = t.raw.texts.pop(name)()
@@ -968,9 +969,10 @@ def _typed_ok(t: _Table, name: str, check) -> np.ndarray | None:
             raise RecordsError(f"{t.file}: the file changed while it was being read. Load it "
                                "again.")
         t.raw.columns[name] = text
-        return None
+        return False
     t.cols[name] = _Plain(arr, "date" if pa.types.is_date32(arr.type) else "number")
-    return values
+    t.out[name] = lambda rows, d=values: rows.take(d)
+    return True
 
 
 def _check_dates(t: _Table, name: str, today, required=True) -> None:
@@ -987,9 +989,7 @@ def _check_dates(t: _Table, name: str, today, required=True) -> None:
                 return None
         return days
 
-    days = _typed_ok(t, name, clean)
-    if days is not None:
-        t.out[name] = lambda rows, d=days: rows.take(d)
+    if _typed_ok(t, name, clean):
         return
     col = t.col(name)
     v = _date_verdict(col, name, required, today)
@@ -1010,9 +1010,7 @@ def _check_number(t: _Table, name: str, lo, hi, out_reason, hint="") -> None:
         inside = (vals >= lo) & (vals <= hi)  # False for NaN: a literal 'nan' counts as bad
         return vals if len(vals) - np.count_nonzero(inside) == arr.null_count else None
 
-    vals = _typed_ok(t, name, clean)
-    if vals is not None:
-        t.out[name] = lambda rows, d=vals: rows.take(d)
+    if _typed_ok(t, name, clean):
         return
     col = t.col(name)
     v = _number_verdict(col, lo, hi, out_reason)
