@@ -991,14 +991,22 @@ def _check_dates(t: _Table, name: str, today, required=True) -> None:
 
     if _typed_ok(t, name, clean):
         return
+    _parsed_column(t, name, lambda col: _date_verdict(col, name, required, today), "YYYY-MM-DD",
+                   lambda example: (
+                       f"{t.file}: most values in column {name!r} are not dates in the form "
+                       f"YYYY-MM-DD (e.g. {example}). Write dates as YYYY-MM-DD, e.g. "
+                       "2024-11-23; the loader does not guess whether 23/11/2024 or 11/23/2024 "
+                       "puts the day or the month first."))
+
+
+def _parsed_column(t: _Table, name: str, verdict, fragment: str, structural) -> None:
+    """The general path of a date or number column: verdicts on its unique values, a
+    structural error when most cells fail with ``fragment``, else the failing rows flagged."""
     col = t.col(name)
-    v = _date_verdict(col, name, required, today)
-    first = t.majority(name, v, "YYYY-MM-DD")
+    v = verdict(col)
+    first = t.majority(name, v, fragment)
     if first is not None:
-        raise RecordsError(f"{t.file}: most values in column {name!r} are not dates in the form "
-                           f"YYYY-MM-DD (e.g. {_example(t, name, first)}). Write dates as "
-                           "YYYY-MM-DD, e.g. 2024-11-23; the loader does not guess whether "
-                           "23/11/2024 or 11/23/2024 puts the day or the month first.")
+        raise RecordsError(structural(_example(t, name, first)))
     t.flag_verdict(name, v, parsed=True)
     idx = col.idx
     t.out[name] = lambda rows, d=v.values, i=idx: d[rows.take(i)]
@@ -1012,16 +1020,10 @@ def _check_number(t: _Table, name: str, lo, hi, out_reason, hint="") -> None:
 
     if _typed_ok(t, name, clean):
         return
-    col = t.col(name)
-    v = _number_verdict(col, lo, hi, out_reason)
-    first = t.majority(name, v, "not a number")
-    if first is not None:
-        raise RecordsError(f"{t.file}: most values in column {name!r} are not numbers (e.g. "
-                           f"{_example(t, name, first)}). Write numbers with a decimal point, "
-                           f"e.g. 1.5.{hint}")
-    t.flag_verdict(name, v, parsed=True)
-    idx = col.idx
-    t.out[name] = lambda rows, d=v.values, i=idx: d[rows.take(i)]
+    _parsed_column(t, name, lambda col: _number_verdict(col, lo, hi, out_reason), "not a number",
+                   lambda example: (
+                       f"{t.file}: most values in column {name!r} are not numbers (e.g. "
+                       f"{example}). Write numbers with a decimal point, e.g. 1.5.{hint}"))
 
 
 def _check_text(t: _Table, name: str, *, required=False, areas=False) -> None:
