@@ -93,6 +93,34 @@ class Protocol:
                                  f"from 0 to {interval - 1} (below the interval), but {tol!r} was "
                                  "passed.")
 
+    @classmethod
+    def every(cls, days: int, tolerance: int) -> Protocol:
+        """One session every ``days ± tolerance`` days from the first session on (no loading
+        phase): ``Protocol.every(61, 10)`` is "every two months"."""
+        return cls(loading_sessions=1, maintenance_interval=days, maintenance_tolerance=tolerance)
+
+    def window(self, received: int) -> tuple[int, int]:
+        """Days after the ``received``-th session (1 = the first) in which the next one is on time.
+
+        Returns ``(earliest, latest)``, both inclusive: ``interval ± tolerance`` with the loading
+        interval while ``received < loading_sessions`` and the maintenance interval afterwards —
+        the same rule :func:`patient_metrics` uses for adherence.
+        """
+        if received < self.loading_sessions:
+            interval, tol = self.loading_interval, self.loading_tolerance
+        else:
+            interval, tol = self.maintenance_interval, self.maintenance_tolerance
+        return interval - tol, interval + tol
+
+    def describe(self) -> str:
+        """The schedule in words, e.g. ``"3 sessions 28 ± 7 days apart, then one every 91 ± 21
+        days"``."""
+        maintenance = f"one every {self.maintenance_interval} ± {self.maintenance_tolerance} days"
+        if self.loading_sessions <= 1:
+            return maintenance
+        return (f"{self.loading_sessions} sessions {self.loading_interval} ± "
+                f"{self.loading_tolerance} days apart, then {maintenance}")
+
 
 # ---------------------------------------------------------------------------------------------------
 # shared preparation
