@@ -71,6 +71,26 @@ def build_parser() -> argparse.ArgumentParser:
     anon.add_argument("--drop-quasi", action="append", default=[], metavar="COL",
                       help="leave this quasi-identifier out of the k-anonymity check")
 
+    st = sub.add_parser("strategies", help="schedules compared as an emulated target trial")
+    st.add_argument("dir", metavar="DIR")
+    st.add_argument("--measure", default=None, help="measure (default: pore and texture)")
+    st.add_argument("--landmark-days", type=int, default=182)
+    st.add_argument("--window-days", type=int, default=45)
+    st.add_argument("--reference", default="every_2_months",
+                    help="the schedule the others are compared with (default every_2_months)")
+    st.add_argument("--strategy", action="append", default=[], metavar="NAME=SPEC",
+                    help="add a schedule, e.g. six_weekly=every:42,tolerance:7 or once=single "
+                         "(repeatable)")
+    st.add_argument("--treatment", action="append", default=None,
+                    help="count only these treatments (repeatable), e.g. microneedling")
+    st.add_argument("--min-followers", type=int, default=20,
+                    help="fewest followers for a schedule to get a number (default 20)")
+    st.add_argument("--boot", type=int, default=200, help="bootstrap replicates (default 200)")
+    st.add_argument("--seed", type=int, default=1, help="bootstrap seed (default 1)")
+    st.add_argument("--details", action="store_true", help="weights and sensitivity tables")
+    st.add_argument("--json", action="store_true", help="print a JSON list of result rows")
+    st.add_argument("--strict", action="store_true", help="any row problem is an error")
+
     rep = sub.add_parser("report", help="write the clinic summary report as one HTML file")
     rep.add_argument("dir", metavar="DIR")
     rep.add_argument("-o", "--output", required=True, metavar="FILE.html")
@@ -79,11 +99,60 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_strategies(args: argparse.Namespace) -> int:
+    """``outcomes strategies DIR ...``: the schedule comparison, in words or as JSON rows."""
+    import json
+    import math
+
+    from .records import load_records
+    from .schedules import compare_strategies, strategy_text
+    from .strategies import parse_strategy, read_strategies
+
+    records = load_records(args.dir, strict=args.strict)
+    strategies = read_strategies(None if records.source is None
+                                 else records.source / "dataset.toml")
+    for text in args.strategy:
+        s = parse_strategy(text)
+        strategies[s.name] = s
+    if args.measure is None:
+        measures = [m for m in ("pore", "texture") if m in records.assessments
+                    and m in records.measures] or sorted(
+            m for m in records.measures if m in records.assessments)
+    else:
+        measures = [args.measure]
+    rows, texts = [], []
+    for measure in measures:
+        comparison = compare_strategies(
+            records, measure=measure, landmark_days=args.landmark_days,
+            window_days=args.window_days, treatments=args.treatment, strategies=strategies,
+            reference=args.reference, min_followers=args.min_followers, boot=args.boot,
+            seed=args.seed, progress=sys.stderr.isatty() and not args.json)
+        rows += comparison.results.to_dict(orient="records")
+        texts.append(strategy_text(comparison, measure_label=records.measures[measure].label,
+                                   details=args.details))
+    if args.json:
+        def value(x):
+            if isinstance(x, float):
+                return None if not math.isfinite(x) else x
+            return x.item() if hasattr(x, "item") else x
+        print(json.dumps([{k: value(v) for k, v in r.items()} for r in rows], indent=1,
+                         ensure_ascii=False))
+    else:
+        print("\n\n".join(texts))
+    return 0
+
+
+_LOCAL = {"strategies": run_strategies}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    module = importlib.import_module(f"outcomes.{_HANDLERS[args.command]}")
-    handler = getattr(module, f"run_{args.command}")
+    if args.command in _LOCAL:
+        handler = _LOCAL[args.command]
+    else:
+        module = importlib.import_module(f"outcomes.{_HANDLERS[args.command]}")
+        handler = getattr(module, f"run_{args.command}")
     try:
         return int(handler(args) or 0)
     except RecordsError as exc:
