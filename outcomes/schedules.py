@@ -170,16 +170,20 @@ def follow_strategy(days: np.ndarray, horizon: np.ndarray, strategy: Strategy) -
 # fitting helpers (weighted, so that bootstrap replicates are case weights)
 # -------------------------------------------------------------------------------------------------
 
-def _logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, *, ridge: float = 1e-3,
-              iters: int = 30) -> tuple[np.ndarray, bool]:
+def _logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, *, ridge: float = 1e-6,
+              iters: int = 30, init: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
     """Weighted logistic regression by Newton–Raphson with a tiny ridge on the slopes (keeps the
-    fit finite under separation). Returns (coefficients, converged)."""
+    fit finite under separation). Returns (coefficients, converged). ``init`` starts from given
+    coefficients (the bootstrap starts from the fit to the data)."""
     p = X.shape[1]
-    beta = np.zeros(p)
     pen = np.full(p, ridge)
     pen[0] = 0.0
-    ybar = np.clip(np.average(y, weights=w) if w.sum() > 0 else 0.5, 1e-4, 1 - 1e-4)
-    beta[0] = math.log(ybar / (1 - ybar))
+    if init is not None:
+        beta = init.copy()
+    else:
+        beta = np.zeros(p)
+        ybar = np.clip(np.average(y, weights=w) if w.sum() > 0 else 0.5, 1e-4, 1 - 1e-4)
+        beta[0] = math.log(ybar / (1 - ybar))
     converged = False
     for _ in range(iters):
         eta = np.clip(X @ beta, -30, 30)
@@ -396,18 +400,22 @@ def _arm(trial: _Trial, strategy: Strategy, baseline_days: int) -> _Arm:
 
 
 def _estimate(trial: _Trial, arms: dict[str, _Arm], ltfu_X: np.ndarray, out_X: np.ndarray,
-              cw: np.ndarray, truncate: float | None, want_weights: bool = False) -> dict:
-    """Means under every strategy for patient case weights ``cw`` (1 for the data itself)."""
-    beta, _ = _logistic(ltfu_X, trial.observed.astype(float), cw)
+              cw: np.ndarray, truncate: float | None, want_weights: bool = False,
+              init: dict | None = None) -> dict:
+    """Means under every strategy for patient case weights ``cw`` (1 for the data itself);
+    ``init`` holds the coefficients of the fit to the data, as starting values."""
+    init = init or {}
+    beta, _ = _logistic(ltfu_X, trial.observed.astype(float), cw, init=init.get("_ltfu"))
     p_obs = _prob(ltfu_X, beta)
     res = {}
     for name, arm in arms.items():
         rw = cw[arm.row_patient]
         if arm.stay.all():
             p_stay = np.ones(len(arm.stay))
+            b = None
             conv = True
         else:
-            b, conv = _logistic(arm.step_X, arm.stay.astype(float), rw)
+            b, conv = _logistic(arm.step_X, arm.stay.astype(float), rw, init=init.get(name))
             p_stay = _prob(arm.step_X, b)
         logw = np.bincount(arm.row_patient, weights=-np.log(np.maximum(p_stay, 1e-12)),
                            minlength=len(cw))
@@ -422,7 +430,8 @@ def _estimate(trial: _Trial, arms: dict[str, _Arm], ltfu_X: np.ndarray, out_X: n
         y = trial.outcome[unc]
         cwu = cw[unc]
         tot = cwu * w_unc
-        entry = {"n_outcome": int(unc.sum()), "converged": conv}
+        entry = {"n_outcome": int(unc.sum()), "converged": conv,
+                 "beta": None if arm.stay.all() else b, "beta_ltfu": beta}
         if unc.sum() == 0 or tot.sum() <= 0:
             entry.update(dr=np.nan, ipw=np.nan, naive=np.nan)
         else:
@@ -607,7 +616,7 @@ def compare_strategies(records: Records, *, measure: str = "pore", landmark_days
     out_X = np.column_stack([np.ones(n), trial.baseline] +
                             ([trial.X] if trial.X.shape[1] else []))
     point = _estimate(trial, arms, ltfu_X, out_X, np.ones(n), truncate, want_weights=True)
-    reps = _bootstrap(trial, arms, ltfu_X, out_X, boot, seed, truncate, progress)
+    reps = _bootstrap(trial, arms, ltfu_X, out_X, boot, seed, truncate, progress, point)
     results = _results_table(measure, trial, arms, point, reps, reference, min_followers)
     notes += _notes(trial, arms, point)
     sens = _sensitivity(trial, strategies, reference, baseline_days, ltfu_X, out_X, truncate,
@@ -618,8 +627,12 @@ def compare_strategies(records: Records, *, measure: str = "pore", landmark_days
                               notes, settings, trial.excluded)
 
 
-def _bootstrap(trial, arms, ltfu_X, out_X, boot, seed, truncate, progress) -> dict[str, np.ndarray]:
+def _bootstrap(trial, arms, ltfu_X, out_X, boot, seed, truncate, progress, point
+               ) -> dict[str, np.ndarray]:
     n = len(trial.ids)
+    init = {name: e["beta"] for name, e in point.items() if e["beta"] is not None}
+    if point:
+        init["_ltfu"] = next(iter(point.values()))["beta_ltfu"]
     rng = np.random.default_rng(seed)
     out = {name: np.full((boot, 3), np.nan) for name in arms}
     iterator = range(boot)
@@ -628,7 +641,7 @@ def _bootstrap(trial, arms, ltfu_X, out_X, boot, seed, truncate, progress) -> di
         iterator = tqdm(iterator, desc="bootstrap", unit="replicate", leave=False)
     for b in iterator:
         cw = rng.multinomial(n, np.full(n, 1.0 / n)).astype(np.float64)
-        est = _estimate(trial, arms, ltfu_X, out_X, cw, truncate)
+        est = _estimate(trial, arms, ltfu_X, out_X, cw, truncate, init=init)
         for name, e in est.items():
             out[name][b] = (e["dr"], e["ipw"], e["n_outcome"])
     return out
