@@ -284,11 +284,15 @@ class _Trial:
 
 
 def _build_trial(records: Records, measure: str, *, landmark_days: int, window_days: int,
-                 baseline_days: int, treatments, region: str, rater: str) -> _Trial:
+                 baseline_days: int, treatments, region: str, rater: str,
+                 derived: dict | None = None) -> _Trial:
     m = check_measure(records, measure)
-    lm = landmark_ratings(records, measure, landmark_days=landmark_days, window_days=window_days,
-                          baseline_days=baseline_days, treatments=treatments, region=region,
-                          rater=rater)
+    derived = derived or {}
+    lm = derived.get("ratings")
+    if lm is None:
+        lm = landmark_ratings(records, measure, landmark_days=landmark_days,
+                              window_days=window_days, baseline_days=baseline_days,
+                              treatments=treatments, region=region, rater=rater)
     dates = [records.sessions["date"].max(), records.assessments["date"].max()]
     data_end = max(d for d in dates if pd.notna(d)) if any(pd.notna(d) for d in dates) else None
     has_t0 = lm["t0"].notna()
@@ -306,7 +310,9 @@ def _build_trial(records: Records, measure: str, *, landmark_days: int, window_d
     horizon = np.where(observed, lm["followup_days"].to_numpy(), float(landmark_days))
     t0 = lm.set_index("patient_id")["t0"]
 
-    s = select_sessions(records, treatments)
+    s = derived.get("sessions")
+    if s is None:
+        s = select_sessions(records, treatments)
     s = s[s["patient_id"].astype(str).isin(ids)]
     pc = code.reindex(s["patient_id"].astype(str)).to_numpy()
     day = (s["date"].to_numpy() - t0.reindex(s["patient_id"].astype(str)).to_numpy()
@@ -325,7 +331,9 @@ def _build_trial(records: Records, measure: str, *, landmark_days: int, window_d
     pos = np.arange(len(pc_h)) - starts[pc_h]
     days[pc_h, pos] = day_h
 
-    r = primary_ratings(records, measure, region=region, rater=rater)
+    r = derived.get("primary")
+    if r is None:
+        r = primary_ratings(records, measure, region=region, rater=rater)
     r = r[r["patient_id"].astype(str).isin(ids)]
     rc = code.reindex(r["patient_id"].astype(str)).to_numpy()
     rday = np.floor(((r["date"].to_numpy() - t0.reindex(r["patient_id"].astype(str)).to_numpy())
@@ -555,7 +563,8 @@ def compare_strategies(records: Records, *, measure: str = "pore", landmark_days
                        reference: str = "every_2_months", min_followers: int = 20,
                        boot: int = 200, seed: int = 1, truncate: float | None = 0.99,
                        region: str = "face", rater: str = "clinician", sensitivity: bool = True,
-                       progress: bool = False) -> ScheduleComparison:
+                       progress: bool = False, derived: dict | None = None
+                       ) -> ScheduleComparison:
     """Compare schedules as an emulated target trial (clone–censor–weight; module docstring).
 
     Parameters
@@ -585,6 +594,9 @@ def compare_strategies(records: Records, *, measure: str = "pore", landmark_days
         Also compute the contrasts with the grace windows halved and widened by half.
     progress : bool
         Show a progress bar over the bootstrap replicates (on standard error).
+    derived : dict, optional
+        Tables already derived for exactly these settings (``ratings``, ``sessions``,
+        ``primary``), as :class:`outcomes.analysis.Analysis` holds them; not recomputed.
 
     Returns
     -------
@@ -594,7 +606,7 @@ def compare_strategies(records: Records, *, measure: str = "pore", landmark_days
     _check_settings(strategies, reference, min_followers, boot, truncate, seed)
     trial = _build_trial(records, measure, landmark_days=landmark_days, window_days=window_days,
                          baseline_days=baseline_days, treatments=treatments, region=region,
-                         rater=rater)
+                         rater=rater, derived=derived)
     settings = dict(measure=measure, landmark_days=landmark_days, window_days=window_days,
                     baseline_days=baseline_days, treatments=treatments, reference=reference,
                     min_followers=min_followers, boot=boot, seed=seed, truncate=truncate,
