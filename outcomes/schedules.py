@@ -611,7 +611,8 @@ def compare_strategies(records: Records, *, measure: str = "pore", landmark_days
                     baseline_days=baseline_days, treatments=treatments, reference=reference,
                     min_followers=min_followers, boot=boot, seed=seed, truncate=truncate,
                     region=region, rater=rater,
-                    strategies={k: v.label for k, v in strategies.items()})
+                    strategies={k: v.label for k, v in strategies.items()},
+                    short={k: v.short() for k, v in strategies.items()})
     notes = []
     n = len(trial.ids)
     if n == 0:

@@ -94,6 +94,17 @@ class Strategy:
             return "a single session, none after it before the review"
         return self.protocol.describe()
 
+    def short(self) -> str:
+        """A compact description for figure labels, e.g. ``"3 × 28±7 d, then 91±21 d"``."""
+        p = self.protocol
+        if p is None:
+            return "first session only"
+        every = f"every {p.maintenance_interval}±{p.maintenance_tolerance} d"
+        if p.loading_sessions <= 1:
+            return every
+        return (f"{p.loading_sessions} × {p.loading_interval}±{p.loading_tolerance} d, then "
+                f"{every}")
+
     def window(self, received: int) -> tuple[int, int] | None:
         """Days after the ``received``-th session in which the next must come (inclusive), or
         ``None`` when the strategy allows no further session."""
