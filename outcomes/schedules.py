@@ -525,6 +525,24 @@ class ScheduleComparison:
     notes: list[str]
     settings: dict
     excluded: dict
+    replicates: dict = field(default_factory=dict)
+    point: dict = field(default_factory=dict)
+
+    def contrast(self, name: str, other: str) -> dict:
+        """Difference ``name − other`` of two strategies' doubly robust means with its bootstrap
+        95% CI (any pair, not only against the reference); NaN when either is not estimable."""
+        res = self.results.set_index("term")
+        for s in (name, other):
+            if s not in res.index or " - " in s:
+                raise RecordsError(f"The value for `name`/`other` must be one of "
+                                   f"{list(self.settings['strategies'])}, but {s!r} was passed.")
+        a, b = res.loc[name], res.loc[other]
+        if not (np.isfinite(a["estimate"]) and np.isfinite(b["estimate"])):
+            return {"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "std_error": np.nan}
+        lo, hi, se = (_ci(self.replicates[name] - self.replicates[other])
+                      if name in self.replicates else (np.nan,) * 3)
+        return {"estimate": float(a["estimate"] - b["estimate"]), "ci_low": lo, "ci_high": hi,
+                "std_error": se}
 
 
 def _check_settings(strategies: dict, reference: str, min_followers, boot, truncate, seed):
@@ -637,7 +655,11 @@ def compare_strategies(records: Records, *, measure: str = "pore", landmark_days
     return ScheduleComparison(results, _followers_table(trial, arms),
                               _weights_table(arms, point), _balance_table(trial, arms, point),
                               sens, _loss_table(trial), _protocol_table(settings, strategies),
-                              notes, settings, trial.excluded)
+                              notes, settings, trial.excluded,
+                              replicates={k: v[:, 0] for k, v in reps.items()},
+                              point={k: {"dr": v["dr"], "ipw": v["ipw"], "naive": v["naive"],
+                                         "n_outcome": v["n_outcome"]}
+                                     for k, v in point.items()})
 
 
 def _bootstrap(trial, arms, ltfu_X, out_X, boot, seed, truncate, progress, point
