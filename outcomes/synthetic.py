@@ -37,13 +37,17 @@ __all__ = [
     "MISTAKES",
     "PATIENT_COLUMNS",
     "SESSION_COLUMNS",
+    "STRATEGY_SCENARIOS",
     "TRAPS",
     "SimParams",
     "Simulation",
     "demo_simulation",
+    "follows_strategy",
     "protocol_response",
     "run_demo",
     "simulate",
+    "strategy_followers",
+    "strategy_truth",
     "truth_check",
     "write_with_mistakes",
 ]
@@ -1584,6 +1588,27 @@ def _strategy_scenarios(cls) -> dict[str, SimParams]:
         "ignorable_traps": dataclasses.replace(base, dropout_nonresponder=0.0),
         "all_traps": base,
     }
+
+
+#: Named clinics for benchmarking the schedule comparison (DESIGN §2b), from
+#: :meth:`SimParams.strategy_scenarios`. The strategies' truth (:func:`strategy_truth`) depends on
+#: the biology and the measurement only, so it is the same in every scenario with the same fading
+#: (the same seed gives the same patients): the scenarios differ in who follows which strategy.
+#:
+#: - ``simple``: the realistic biology without any trap of attendance — no confounding, no
+#:   attendance or loss driven by the ratings, no latent drop-out, no loss after stopping, no
+#:   fading and no consistency effect (saturation stays: it is how the skin responds). Rater
+#:   noise, the baseline flare and rounding stay too (the truth is on the recorded scale).
+#: - ``confounding``: + confounding by indication (worse-looking skin, more frequent patterns).
+#: - ``response_attendance``: + stopping / spacing out on the recorded ratings.
+#: - ``informative_loss``: + missed reviews after a recorded non-response and after stopping.
+#: - ``latent_dropout``: + biological non-responders stop after 2–3 sessions (not ignorable
+#:   given the records: the estimator is expected to be somewhat off here).
+#: - ``fading_saturation``: + fading without maintenance and the consistency effect.
+#: - ``ignorable_traps``: every trap that the recorded history explains (``all_traps`` without
+#:   the latent drop-out): an estimator with correct models should be unbiased here.
+#: - ``all_traps``: the realistic demo clinic, ``SimParams()``.
+STRATEGY_SCENARIOS: dict[str, SimParams] = _strategy_scenarios(SimParams)
 
 
 # ---------------------------------------------------------------------------------------------
