@@ -159,13 +159,21 @@ class SimParams:
         fixed partial set.
     confounding : float
         Strength of **confounding by indication** (0 removes it): multiplies ``indication_effects``,
-        by which a worse observed baseline (z-score of the mean of pore and texture as seen at the
-        consultation) makes a patient more likely to be a regular/bunched attender, gives more
-        loading sessions and shorter maintenance gaps.
+        by which a worse baseline (z-score of the mean of pore and texture, see
+        ``indication_source``) makes a patient more likely to attend often (monthly, protocol,
+        regular, bunched) and less likely to stop early, gives more loading sessions and shorter
+        maintenance gaps.
     indication_effects : dict
-        Log-odds per baseline SD for each adherence type (``regular``, ``bunched``, ``lapsed``,
-        ``dropout``), ``loading`` (log-odds of each extra loading session) and
-        ``maintenance_gap`` (log-factor on the gap).
+        Log-odds per baseline SD for each adherence type (keys of :data:`ADHERENCE_TYPES`),
+        ``loading`` (log-odds of each extra loading session) and ``maintenance_gap`` (log-factor
+        on the gap).
+    indication_source : {"recorded", "seen"}
+        What the attendance pattern responds to: ``"recorded"`` (default) the pre-treatment rating
+        as written to the records (where there is none, what was seen), so that confounding by
+        indication is removable by adjusting for the recorded baseline; ``"seen"`` the severity
+        as seen at the consultation (with the flare, before rater noise and rounding): residual
+        confounding remains after adjusting for the recorded baseline (the behaviour before
+        issue 14).
     nonresponder_share, nonresponder_response : float
         Share of biological non-responders and their response multiplier (the microneedling
         literature reports a minority with little change).
@@ -174,8 +182,9 @@ class SimParams:
         non-responder stops after session 2 or 3, whatever was recorded (not ignorable given the
         records: only partly visible through the interim ratings).
     followup_loss : float
-        Chance that a patient who stopped treatment misses each review more than 90 days after
-        their last session.
+        Chance that a patient not seen for a session in the 90 days before a review misses it
+        (those who stopped, and those in a long lapse; it looks only at the past, so it is
+        ignorable given the time since the last session).
     response_stop : float
         **Attendance driven by the recorded ratings** (0 removes it): at each session from the
         second on, with Δ = recorded baseline − latest recorded rating at or before that session
@@ -342,7 +351,7 @@ class SimParams:
     sleep_sd: float = 1.0
     # attendance
     adherence_shares: dict = field(default_factory=lambda: {
-        "protocol": 0.17, "monthly": 0.15, "bimonthly": 0.13, "regular": 0.15, "bunched": 0.07,
+        "protocol": 0.16, "monthly": 0.17, "bimonthly": 0.13, "regular": 0.14, "bunched": 0.07,
         "lapsed": 0.09, "dropout": 0.10, "single": 0.14
     })
     protocol_gap_mean: float = 28.0
@@ -376,6 +385,7 @@ class SimParams:
     full_face_share: float = 0.75
     # traps: confounding and drop-out
     confounding: float = 1.0
+    indication_source: str = "recorded"
     indication_effects: dict = field(default_factory=lambda: {
         "protocol": 0.3, "monthly": 0.5, "bimonthly": 0.0, "regular": 0.4, "bunched": 0.2,
         "lapsed": 0.0, "dropout": -0.5, "single": -0.6, "loading": 0.8, "maintenance_gap": -0.1
@@ -483,6 +493,9 @@ class SimParams:
                 raise ValueError(f"The shares in `{name}` must sum to 1, but they sum to {total}.")
         if set(self.adherence_shares) != set(ADHERENCE_TYPES):
             raise ValueError(f"`adherence_shares` must have the keys {list(ADHERENCE_TYPES)}.")
+        if self.indication_source not in ("recorded", "seen"):
+            raise ValueError(f"The value for `indication_source` must be one of "
+                             f"['recorded', 'seen'], but {self.indication_source!r} was passed.")
         if self.response_measure not in ("mean", *_MEASURES):
             raise ValueError(f"The value for `response_measure` must be one of "
                              f"{['mean', *_MEASURES]}, but {self.response_measure!r} was passed.")
@@ -919,6 +932,26 @@ def _draw_observation(rng, n: int, p: SimParams, pt: dict) -> dict:
             "six": int(six[0]) if len(six) else -1}
 
 
+def _baseline_ratings(p: SimParams, bio: dict, obs: dict) -> dict:
+    """The pre-treatment rating as recorded (baseline or early consultation; NaN without one),
+    per measure: before any session, with the flare, rater noise, clinician bias and rounding."""
+    n = len(obs["b_day"])
+    none = np.zeros((n, 1), dtype=bool)
+    return {m: np.where(obs["keep_b"], _recorded(
+        p, _severity(p, bio, m, np.zeros((n, 1)), none, none, np.ones((n, 1)), np.arange(n),
+                     obs["b_day"].astype(float), inc=np.zeros((n, 1))),
+        obs["bias"], obs["eps"][m]["base"], bio["flare"][m]), np.nan) for m in _MEASURES}
+
+
+def _indication(p: SimParams, bio: dict, base: dict) -> np.ndarray:
+    """z-score of the baseline that attendance responds to (``indication_source``)."""
+    seen = np.mean([bio["s0"][m] + bio["flare"][m] for m in _MEASURES], axis=0)
+    if p.indication_source == "recorded":
+        rec = np.mean([base[m] for m in _MEASURES], axis=0)
+        seen = np.where(np.isnan(rec), seen, rec)
+    return (seen - seen.mean()) / (seen.std() or 1.0)
+
+
 def _recorded(p: SimParams, true, bias, eps, flare=0.0):
     """A clinician's face rating as written to the records: rater noise, rounding, clipping."""
     return _round(true + flare + bias + p.rater_sd * eps, p)
@@ -939,7 +972,9 @@ def _run_schedule(p: SimParams, bio: dict, plan: dict, obs: dict, t0) -> dict:
     previous session are recorded; then the decision about session k+1 is taken from the
     recorded baseline and the latest recorded rating (:func:`_delta`): stop
     (``response_stop``), stretch the next gap (``response_spacing``) — nothing from the future.
-    Reviews after the last session are recorded at the end, with loss to follow-up.
+    Reviews after the last session are recorded at the end. A review is missed when not attended
+    (``review_attendance``), after more than 90 days without a session (``followup_loss``) or
+    after a recorded non-response (``loss_response``) — all decided from the past.
     """
     n, K = plan["gaps"].shape[0], _MAX_SESSIONS
     R = obs["rev"].shape[1]
@@ -948,10 +983,7 @@ def _run_schedule(p: SimParams, bio: dict, plan: dict, obs: dict, t0) -> dict:
     alive = np.zeros((n, K), dtype=bool)
     alive[:, 0] = True
     states = {m: _inc_state(n, K) for m in _MEASURES}
-    base = {m: np.where(obs["keep_b"], _recorded(
-        p, _severity(p, bio, m, days, alive & False, mn, depth, np.arange(n),
-                     obs["b_day"].astype(float), inc=states[m]["inc"]),
-        obs["bias"], obs["eps"][m]["base"], bio["flare"][m]), np.nan) for m in _MEASURES}
+    base = obs["base"]
     latest = {m: base[m].copy() for m in _MEASURES}
     has_post = np.zeros(n, dtype=bool)
     rated = np.zeros((n, K), dtype=bool)
@@ -971,7 +1003,8 @@ def _run_schedule(p: SimParams, bio: dict, plan: dict, obs: dict, t0) -> dict:
             target[m][rows, col] = latest[m][rows] = _recorded(p, true, obs["bias"][rows], eps)
         has_post[rows] = True
 
-    def review(j, sel, lost):
+    def review(j, sel, last_session):
+        lost = (obs["rev"][:, j] > last_session + 90) & (obs["u_lost"][:, j] < p.followup_loss)
         d = _delta(p, base, latest)
         gone = has_post & (d <= p.response_stop_delta) & (obs["u_loss_response"][:, j]
                                                            < p.loss_response)
@@ -999,7 +1032,7 @@ def _run_schedule(p: SimParams, bio: dict, plan: dict, obs: dict, t0) -> dict:
         for j in range(R):
             sel = a & ~rev_done[:, j] & (obs["rev"][:, j] <= days[:, k])
             if sel.any():
-                review(j, sel, np.zeros(n, dtype=bool))
+                review(j, sel, days[:, k - 1])
         rows = np.nonzero(a & (obs["u_rate"][:, k] < p.rate_at_session_share))[0]
         rated[rows, k] = True
         if len(rows):
@@ -1016,12 +1049,8 @@ def _run_schedule(p: SimParams, bio: dict, plan: dict, obs: dict, t0) -> dict:
         commit(k)
     n_sess = alive.sum(axis=1)
     last_day = days[np.arange(n), n_sess - 1]
-    stopped_early = n_sess < K
     for j in range(R):
-        sel = ~rev_done[:, j]
-        lost = stopped_early & (obs["rev"][:, j] > last_day + 90) & (obs["u_lost"][:, j]
-                                                                      < p.followup_loss)
-        review(j, sel, lost)
+        review(j, ~rev_done[:, j], last_day)
     return {"days": days, "active": alive, "stop": n_sess, "reason": reason, "rated": rated,
             "rat_sess": rat_sess, "rev_att": rev_att, "rat_rev": rat_rev, "base": base,
             "delta_at": delta_at, "inc": {m: states[m]["inc"] for m in _MEASURES}}
@@ -1195,11 +1224,13 @@ def simulate(n_patients: int = DEMO_PATIENTS, *, seed: int | None = DEMO_SEED,
     pt = _draw_patients(rng, n, p)
     design = _covariate_design(pt)
     bio = _draw_biology(rng, n, p, pt, design)
+    obs = _draw_observation(rng, n, p, pt)
+    obs["base"] = _baseline_ratings(p, bio, obs)
+    bio["indication_z"] = _indication(p, bio, obs["base"])
     plan = _draw_plan(rng, n, p, pt, bio)
     late = rng.random(n) < p.late_start_share
     t0 = np.where(late, rng.integers(p.window_days - 182, p.window_days - 14, n),
                   rng.integers(0, p.window_days - 182, n))
-    obs = _draw_observation(rng, n, p, pt)
     run = _run_schedule(p, bio, plan, obs, t0)
     sched = {**plan, **run}
     active, mn = run["active"], ~plan["hydra"]
