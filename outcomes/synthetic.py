@@ -1,16 +1,26 @@
 """A synthetic clinic with a planted, exactly known truth (and the shipped demo records).
 
 :func:`simulate` draws patients, their attendance and their ratings for a clinic that runs the usual
-microneedling protocol (monthly loading sessions, then maintenance every 3–4 months), which patients
-follow to varying degrees. It returns the records in the DESIGN §1 format together with the hidden
-per-patient values and **the truth**: the causal effect of one more session a month on landmark
-improvement, computed by re-simulating the same patients under changed schedules.
+microneedling protocol (3 monthly loading sessions, then maintenance every 3 months), which patients
+follow to varying degrees — some keep it, some come monthly or every two months throughout, some
+bunch, lapse, drop out or never come back — and whose attendance responds to the ratings the
+clinic records (no change: they stop and skip reviews; clearly better: they space out). It returns
+the records in the DESIGN §1 format together with the hidden per-patient values and two truths,
+computed by re-simulating the same patients under changed schedules (common random numbers):
+
+- ``Simulation.truth``: the causal effect of one more session a month on landmark improvement
+  (DESIGN §2);
+- :func:`strategy_truth`: the mean improvement at the landmark had every eligible patient followed
+  each schedule (DESIGN §2b: ``protocol``, ``every_2_months``, ``monthly``, ``single``), and the
+  contrasts between them — the target of the emulated trial.
 
 Every parameter lives in :class:`SimParams`, documented with the literature it comes from; every
-trap an analysis must survive (confounding by indication, informative drop-out, regression to the
-mean, rater noise, half-grade rounding, the consistency effect, covariates, clinics) is a parameter
-that can be set to zero. :meth:`SimParams.linear` gives a scenario whose truth is exactly a planted coefficient, for
-coverage tests.
+trap an analysis must survive (confounding by indication, attendance and loss driven by the
+recorded ratings, latent informative drop-out, regression to the mean, rater noise, half-grade
+rounding, the consistency effect, covariates, clinics) is a parameter that can be set to zero.
+:meth:`SimParams.linear` gives a scenario whose truth is exactly a planted coefficient, for coverage
+tests; :data:`STRATEGY_SCENARIOS` names the clinics for benchmarking the schedule comparison, one
+trap at a time. :func:`strategy_followers` says who followed which strategy, from the schedules.
 
 The data are synthetic; no real patient is behind any row.
 """
@@ -597,9 +607,17 @@ class Simulation:
         ``sessions_per_month`` (DESIGN §2; −1 / NaN without a landmark) and per measure
         ``true_baseline_*``, ``true_landmark_*``, ``true_improvement_*`` (noise-free severity at t0
         and at the landmark date, or t0 + 182 d without a landmark; in the ``linear`` scenario the
-        observed baseline and the planted landmark value), ``ceiling_*``.
+        observed baseline and the planted landmark value), ``ceiling_*``; ``eligible`` (DESIGN
+        §2b: a baseline in [t0 − 30, t0] and t0 + 227 d within the window) and ``review_date``
+        (the 6-month review as drawn, attended or not: the landmark of :func:`strategy_truth`).
+        ``dropout_reason`` is ``"none"``, ``"planned"`` (the ``dropout`` and ``single``
+        patterns), ``"non_responder"`` (latent, ``dropout_nonresponder``) or ``"response"``
+        (stopped on the recorded ratings, ``response_stop``).
     params : SimParams
     seed : int or None
+    state : dict
+        The draws behind the records (biology, plans, rater noise, the unfolded schedule), kept for
+        :meth:`strategy_truth` and :meth:`followers`; internal, not part of the records.
     """
 
     sessions: pd.DataFrame
@@ -1060,7 +1078,6 @@ def _assessment_rows(obs: dict, run: dict, t0, end_day: int):
     """Clinician face assessments: (patient row, day since t0, recorded rating per measure, rater
     noise per measure), sorted, one per patient-day (baseline visit, then a session's rating,
     then a review, on the same day), none after the window."""
-    n, K = run["rated"].shape
     b = np.nonzero(obs["keep_b"])[0]
     rs, cs = np.nonzero(run["rated"])
     rr, cr = np.nonzero(run["rev_att"])
@@ -1212,6 +1229,23 @@ def simulate(n_patients: int = DEMO_PATIENTS, *, seed: int | None = DEMO_SEED,
 
     In the ``linear`` scenario ``improvement_i = beta * spm_i + (terms not depending on the
     schedule)``, so the same computation returns ``beta`` exactly (up to rounding, ~1e-15).
+
+    **How attendance unfolds.** Each patient's pattern (``adherence_shares``, shifted by the
+    recorded baseline through ``confounding``) gives planned gaps and a planned number of
+    sessions. The schedule is then built slot by slot, for all patients at once: on the day of
+    session k ≥ 1 the severity depends only on sessions before k; the rating taken before the
+    session (when rated) and any review since the previous session are recorded with their
+    pre-drawn rater noise; then, from the recorded baseline B and the latest recorded rating
+    Y_latest (Δ = B − Y_latest, ``response_measure``), the patient stops with probability
+    ``response_stop`` if Δ ≤ ``response_stop_delta``, or stretches the next gap by
+    ``response_spacing`` with probability ``response_space_prob`` if Δ ≥
+    ``response_space_delta``. A review is missed with ``loss_response`` after a recorded Δ ≤
+    ``response_stop_delta`` and with ``followup_loss`` after more than 90 days without a session.
+    Every decision uses only what is recorded at or before it, so attendance and loss are
+    sequentially ignorable given the recorded history (baseline rating, covariates, latest
+    ratings, time since the last session, sessions so far) — except the latent drop-out of
+    biological non-responders (``dropout_nonresponder``), kept as a separate, non-ignorable trap.
+    The rating in the records is the very value the decision looked at.
     """
     if isinstance(n_patients, bool) or not isinstance(n_patients, (int, np.integer)) \
             or n_patients < 1:
@@ -1219,7 +1253,6 @@ def simulate(n_patients: int = DEMO_PATIENTS, *, seed: int | None = DEMO_SEED,
     p = params if params is not None else SimParams()
     rng = np.random.default_rng(seed)
     n = int(n_patients)
-    K = _MAX_SESSIONS
     end_day = p.window_days - 1
     pt = _draw_patients(rng, n, p)
     design = _covariate_design(pt)

@@ -580,7 +580,7 @@ class TestResponseDrivenAttendance:
                                                                                d["k"])])
         np.testing.assert_allclose(hidden, d["delta"].to_numpy(), atol=1e-12)
         # reviews in the records window after a recorded non-response are never attended
-        s, a = _days_since_t0(sim)
+        _, a = _days_since_t0(sim)
         prim = a[(a["region"] == "face") & (a["rater"] == "clinician")]
         rev = obs["rev"]
         base = prim[prim["d"] <= 0].set_index("patient_id")[["pore", "texture"]]
