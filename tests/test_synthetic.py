@@ -674,6 +674,40 @@ class TestStrategyTruth:
             direct = (B - S)[el].mean()
             assert t[("single", m)] == pytest.approx(direct, abs=1e-6)   # ratings kept to 1e-6
 
+    def test_monthly_truth_is_the_direct_computation(self):
+        """No noise, no fading, no consistency effect: each microneedling session takes the share
+        eff_k of the headroom left, so inc_k = eff_k·ceiling·Π_{j<k}(1 - eff_j) (HydraFacial
+        slots add nothing to texture), seen as inc_k·(1 - exp(-(L - d_k)/21)) at L; the days
+        d_k = d_{k-1} + 30 + clip(round(4 z_k), -7, 7) while d_k < L, z_k the patient's draws."""
+        p = replace(STRATEGY_SCENARIOS["simple"], rater_sd=0.0, clinician_bias_sd=0.0,
+                    rating_step=0.0, baseline_flare_mean=0.0, baseline_noise_sd=0.0,
+                    scale_min=-50.0, scale_max=50.0)
+        sim = simulate(300, seed=48, params=p)
+        st = sim.state
+        bio, plan, obs = st["bio"], st["plan"], st["obs"]
+        L = st["review_day"].astype(float)
+        direct = []
+        for i in np.nonzero(st["eligible"])[0]:
+            days, z = [0.0], plan["jitter"][i]
+            while True:
+                nxt = days[-1] + 30 + float(np.clip(np.round(4 * z[len(days)]), -7, 7))
+                if nxt >= L[i]:
+                    break
+                days.append(nxt)
+            left, benefit = bio["ceiling"]["texture"][i], 0.0
+            for k, d in enumerate(days):
+                if plan["hydra"][i, k]:
+                    continue
+                eff = min(max(p.gain_fraction["texture"] * bio["response"][i]
+                              * (1 + p.depth_effect * (plan["depth"][i, k] - 1.5)), 0), 0.95)
+                benefit += eff * left * (1 - math.exp(-(L[i] - d) / p.onset_days))
+                left -= eff * left
+            S = bio["s0"]["texture"][i] + p.natural_drift_per_year * L[i] / 365.25 - benefit
+            B = bio["s0"]["texture"][i] + p.natural_drift_per_year * obs["b_day"][i] / 365.25
+            direct.append(B - S)
+        t = sim.strategy_truth().set_index(["strategy", "measure"])["mean_improvement"]
+        assert t[("monthly", "texture")] == pytest.approx(np.mean(direct), abs=1e-6)
+
     def test_forcing_the_natural_schedule_reproduces_the_records(self, demo):
         """Forcing each patient's own schedule gives exactly the improvement recorded at their
         6-month review (same noise, bias, rounding)."""
