@@ -1,16 +1,26 @@
 """A synthetic clinic with a planted, exactly known truth (and the shipped demo records).
 
 :func:`simulate` draws patients, their attendance and their ratings for a clinic that runs the usual
-microneedling protocol (monthly loading sessions, then maintenance every 3–4 months), which patients
-follow to varying degrees. It returns the records in the DESIGN §1 format together with the hidden
-per-patient values and **the truth**: the causal effect of one more session a month on landmark
-improvement, computed by re-simulating the same patients under changed schedules.
+microneedling protocol (3 monthly loading sessions, then maintenance every 3 months), which patients
+follow to varying degrees — some keep it, some come monthly or every two months throughout, some
+bunch, lapse, drop out or never come back — and whose attendance responds to the ratings the
+clinic records (no change: they stop and skip reviews; clearly better: they space out). It returns
+the records in the DESIGN §1 format together with the hidden per-patient values and two truths,
+computed by re-simulating the same patients under changed schedules (common random numbers):
+
+- ``Simulation.truth``: the causal effect of one more session a month on landmark improvement
+  (DESIGN §2);
+- :func:`strategy_truth`: the mean improvement at the landmark had every eligible patient followed
+  each schedule (DESIGN §2b: ``protocol``, ``every_2_months``, ``monthly``, ``single``), and the
+  contrasts between them — the target of the emulated trial.
 
 Every parameter lives in :class:`SimParams`, documented with the literature it comes from; every
-trap an analysis must survive (confounding by indication, informative drop-out, regression to the
-mean, rater noise, half-grade rounding, the consistency effect, covariates, clinics) is a parameter
-that can be set to zero. :meth:`SimParams.linear` gives a scenario whose truth is exactly a planted coefficient, for
-coverage tests.
+trap an analysis must survive (confounding by indication, attendance and loss driven by the
+recorded ratings, latent informative drop-out, regression to the mean, rater noise, half-grade
+rounding, the consistency effect, covariates, clinics) is a parameter that can be set to zero.
+:meth:`SimParams.linear` gives a scenario whose truth is exactly a planted coefficient, for coverage
+tests; :data:`STRATEGY_SCENARIOS` names the clinics for benchmarking the schedule comparison, one
+trap at a time. :func:`strategy_followers` says who followed which strategy, from the schedules.
 
 The data are synthetic; no real patient is behind any row.
 """
@@ -37,13 +47,17 @@ __all__ = [
     "MISTAKES",
     "PATIENT_COLUMNS",
     "SESSION_COLUMNS",
+    "STRATEGY_SCENARIOS",
     "TRAPS",
     "SimParams",
     "Simulation",
     "demo_simulation",
+    "follows_strategy",
     "protocol_response",
     "run_demo",
     "simulate",
+    "strategy_followers",
+    "strategy_truth",
     "truth_check",
     "write_with_mistakes",
 ]
@@ -52,7 +66,8 @@ __all__ = [
 DEMO_PATIENTS = 600
 DEMO_SEED = 20240101
 
-ADHERENCE_TYPES = ("regular", "bunched", "lapsed", "dropout")
+ADHERENCE_TYPES = ("protocol", "monthly", "bimonthly", "regular", "bunched", "lapsed", "dropout",
+                   "single")
 SESSION_COLUMNS = ["patient_id", "date", "treatment", "depth_mm", "areas", "clinician_id"]
 ASSESSMENT_COLUMNS = ["patient_id", "date", "region", "rater"]  # + one column per measure
 PATIENT_COLUMNS = ["patient_id", "age", "sex", "skin_type", "smoker", "sun_exposure", "sleep_hours",
@@ -67,6 +82,7 @@ _MAX_SESSIONS = 32          # planned sessions per patient (enough to fill the w
 _LANDMARK_DAYS = 182        # DESIGN §2 defaults
 _LANDMARK_WINDOW = 45
 _BASELINE_WINDOW = 30
+_NO_RESPONSE = {"response_stop": 0.0, "response_space_prob": 0.0, "loss_response": 0.0}
 
 
 @dataclass(frozen=True)
@@ -102,9 +118,24 @@ class SimParams:
     sleep_mean, sleep_sd : float
         Hours of sleep, normal, rounded to half hours.
     adherence_shares : dict
-        Probabilities of the four attendance patterns at an average baseline: ``regular`` (protocol
-        followed), ``bunched`` (loading sessions 1–3 weeks apart, irregular maintenance), ``lapsed``
-        (regular rhythm broken by lapses of months), ``dropout`` (stops after 1–3 sessions).
+        Probabilities of the attendance patterns (:data:`ADHERENCE_TYPES`) at an average baseline:
+        ``protocol`` (3 loading sessions ~28 days apart, then one every ~91 days: the clinic's
+        protocol kept), ``monthly`` (~30 days throughout), ``bimonthly`` (~61 days throughout),
+        ``regular`` (3–6 monthly loading sessions, then maintenance every ~105 days: the protocol
+        loosely kept), ``bunched`` (loading sessions 1–3 weeks apart, irregular maintenance),
+        ``lapsed`` (regular rhythm broken by lapses of months), ``dropout`` (stops after 1–3
+        sessions), ``single`` (one session, never back). The shares are chosen so that every default
+        strategy of :func:`outcomes.strategies.default_strategies` is followed to the landmark by
+        enough patients (≥ 25 of the 600 demo patients, ≥ 60 of 1,500).
+    protocol_gap_mean, protocol_gap_sd, protocol_maintenance_mean, protocol_maintenance_sd : float
+        Days between the 3 loading sessions and between maintenance sessions of ``protocol``
+        attenders (normal, rounded): with SDs 3.5 and 10 about 95 % of the gaps fall inside the
+        strategy's grace windows (28 ± 7, 91 ± 21).
+    monthly_gap_mean, monthly_gap_sd, bimonthly_gap_mean, bimonthly_gap_sd : float
+        Days between sessions of ``monthly`` (30 ± 7 window) and ``bimonthly`` (61 ± 10) attenders.
+    monthly_persist_sessions : int
+        Sessions a ``monthly`` attender keeps before ``maintenance_stop_rate`` applies (``protocol``
+        and ``bimonthly`` attenders: 3).
     loading_min, loading_max, loading_p : float
         Loading sessions = ``loading_min + Binomial(loading_max - loading_min, p)``; the clinic
         protocol is 3–6 monthly sessions (DESIGN, clinic's working belief).
@@ -138,21 +169,56 @@ class SimParams:
         fixed partial set.
     confounding : float
         Strength of **confounding by indication** (0 removes it): multiplies ``indication_effects``,
-        by which a worse observed baseline (z-score of the mean of pore and texture as seen at the
-        consultation) makes a patient more likely to be a regular/bunched attender, gives more
-        loading sessions and shorter maintenance gaps.
+        by which a worse baseline (z-score of the mean of pore and texture, see
+        ``indication_source``) makes a patient more likely to attend often (monthly, protocol,
+        regular, bunched) and less likely to stop early, gives more loading sessions and shorter
+        maintenance gaps.
     indication_effects : dict
-        Log-odds per baseline SD for each adherence type (``regular``, ``bunched``, ``lapsed``,
-        ``dropout``), ``loading`` (log-odds of each extra loading session) and
-        ``maintenance_gap`` (log-factor on the gap).
+        Log-odds per baseline SD for each adherence type (keys of :data:`ADHERENCE_TYPES`),
+        ``loading`` (log-odds of each extra loading session) and ``maintenance_gap`` (log-factor
+        on the gap).
+    indication_source : {"recorded", "seen"}
+        What the attendance pattern responds to: ``"recorded"`` (default) the pre-treatment rating
+        as written to the records (where there is none, what was seen), so that confounding by
+        indication is removable by adjusting for the recorded baseline; ``"seen"`` the severity
+        as seen at the consultation (with the flare, before rater noise and rounding): residual
+        confounding remains after adjusting for the recorded baseline (the behaviour before
+        issue 14).
     nonresponder_share, nonresponder_response : float
         Share of biological non-responders and their response multiplier (the microneedling
         literature reports a minority with little change).
     dropout_nonresponder : float
-        **Informative drop-out** (0 removes it): chance that a non-responder, seeing little change,
-        stops after session 2 or 3.
+        **Informative drop-out on a latent trait** (0 removes it): chance that a biological
+        non-responder stops after session 2 or 3, whatever was recorded (not ignorable given the
+        records: only partly visible through the interim ratings).
     followup_loss : float
-        Chance that a patient who stopped treatment misses each later review visit.
+        Chance that a patient not seen for a session in the 90 days before a review misses it
+        (those who stopped, and those in a long lapse; it looks only at the past, so it is
+        ignorable given the time since the last session).
+    response_stop : float
+        **Attendance driven by the recorded ratings** (0 removes it): at each session from the
+        second on, with Δ = recorded baseline − latest recorded rating at or before that session
+        (taken before it; see ``response_measure``), a patient with Δ ≤ ``response_stop_delta``
+        stops (no later session) with this probability. Only ratings recorded at or before the
+        session are used, so attendance is sequentially ignorable given the recorded history
+        (baseline rating, covariates, latest rating, time since the last session, sessions so far).
+    response_stop_delta : float
+        See ``response_stop`` (0: no recorded improvement).
+    response_space_prob, response_spacing, response_space_delta : float
+        **Satisfied patients space out** (``response_space_prob`` = 0 removes it): at each such
+        decision a patient with Δ ≥ ``response_space_delta`` (1 grade) takes the next gap
+        ``response_spacing`` times as long (1.6) with probability ``response_space_prob``.
+    response_measure : {"mean", "pore", "texture"}
+        Which recorded improvement drives those decisions: the mean of the pore and texture Δ (a
+        patient looks at their skin as a whole; an estimator then needs both measures' interim
+        ratings in its history), or one measure's.
+    loss_response : float
+        **Loss to follow-up by recorded response** (0 removes it): chance that a patient whose
+        latest recorded Δ before a review is ≤ ``response_stop_delta`` misses that review (the
+        landmark review included).
+    strategy_jitter_sd : float
+        SD (days) of each patient's per-slot timing jitter used when a strategy is *forced* in
+        :func:`strategy_truth` (rounded, clipped to the strategy's tolerance).
     response_sd : float
         SD of the log response multiplier among responders (mean multiplier 1).
     clinic_response_sd : float
@@ -295,8 +361,18 @@ class SimParams:
     sleep_sd: float = 1.0
     # attendance
     adherence_shares: dict = field(default_factory=lambda: {
-        "regular": 0.47, "bunched": 0.15, "lapsed": 0.2, "dropout": 0.18
+        "protocol": 0.16, "monthly": 0.17, "bimonthly": 0.13, "regular": 0.14, "bunched": 0.07,
+        "lapsed": 0.09, "dropout": 0.10, "single": 0.14
     })
+    protocol_gap_mean: float = 28.0
+    protocol_gap_sd: float = 3.5
+    protocol_maintenance_mean: float = 91.0
+    protocol_maintenance_sd: float = 10.0
+    monthly_gap_mean: float = 30.0
+    monthly_gap_sd: float = 3.5
+    bimonthly_gap_mean: float = 61.0
+    bimonthly_gap_sd: float = 4.0
+    monthly_persist_sessions: int = 6
     loading_min: int = 3
     loading_max: int = 6
     loading_p: float = 0.35
@@ -319,14 +395,23 @@ class SimParams:
     full_face_share: float = 0.75
     # traps: confounding and drop-out
     confounding: float = 1.0
+    indication_source: str = "recorded"
     indication_effects: dict = field(default_factory=lambda: {
-        "regular": 0.4, "bunched": 0.2, "lapsed": 0.0, "dropout": -0.5, "loading": 0.8,
-        "maintenance_gap": -0.1
+        "protocol": 0.3, "monthly": 0.5, "bimonthly": 0.0, "regular": 0.4, "bunched": 0.2,
+        "lapsed": 0.0, "dropout": -0.5, "single": -0.6, "loading": 0.8, "maintenance_gap": -0.1
     })
     nonresponder_share: float = 0.15
     nonresponder_response: float = 0.1
     dropout_nonresponder: float = 0.5
-    followup_loss: float = 0.75
+    followup_loss: float = 0.35
+    response_stop: float = 0.35
+    response_stop_delta: float = 0.0
+    response_space_prob: float = 0.2
+    response_spacing: float = 1.6
+    response_space_delta: float = 1.0
+    response_measure: str = "mean"
+    loss_response: float = 0.3
+    strategy_jitter_sd: float = 4.0
     # biology
     response_sd: float = 0.3
     clinic_response_sd: float = 0.1
@@ -418,6 +503,18 @@ class SimParams:
                 raise ValueError(f"The shares in `{name}` must sum to 1, but they sum to {total}.")
         if set(self.adherence_shares) != set(ADHERENCE_TYPES):
             raise ValueError(f"`adherence_shares` must have the keys {list(ADHERENCE_TYPES)}.")
+        if self.indication_source not in ("recorded", "seen"):
+            raise ValueError(f"The value for `indication_source` must be one of "
+                             f"['recorded', 'seen'], but {self.indication_source!r} was passed.")
+        if self.response_measure not in ("mean", *_MEASURES):
+            raise ValueError(f"The value for `response_measure` must be one of "
+                             f"{['mean', *_MEASURES]}, but {self.response_measure!r} was passed.")
+        if self.scenario == "linear" and (self.response_stop > 0 or self.response_space_prob > 0
+                                          or self.loss_response > 0):
+            raise ValueError("In the `linear` scenario the interim ratings are drawn from the "
+                             "landmark value, so attendance cannot respond to them: set "
+                             "`response_stop`, `response_space_prob` and `loss_response` to 0 "
+                             "(SimParams.linear() does).")
         if self.window_days < 200 or self.n_clinics < 1 or self.clinicians_per_clinic < 1:
             raise ValueError("`window_days` must be at least 200 and there must be at least one "
                              "clinic and one clinician.")
@@ -437,7 +534,9 @@ class SimParams:
         with ``sessions_per_month`` and the baseline exactly as an analysis computes them from the
         records, so ``improvement ~ sessions_per_month + baseline + covariates`` by OLS is correctly
         specified. Ratings are continuous (``rating_step=0``) on a wide scale (−50…50) so neither
-        rounding nor clipping bends the line; informative drop-out is off.
+        rounding nor clipping bends the line; informative drop-out and attendance driven by the
+        interim ratings are off (the interim ratings are drawn from the landmark value here, so
+        attendance responding to them would respond to the future).
 
         Parameters
         ----------
@@ -454,17 +553,30 @@ class SimParams:
         else:
             beta = {**base.linear_beta, **{k: float(v) for k, v in beta.items()}}
         kwargs = {"scenario": "linear", "linear_beta": beta, "rating_step": 0.0, "scale_min": -50.0,
-                      "scale_max": 50.0, "dropout_nonresponder": 0.0}
+                  "scale_max": 50.0, "dropout_nonresponder": 0.0, "response_stop": 0.0,
+                  "response_space_prob": 0.0, "loss_response": 0.0}
         kwargs.update(overrides)
         return cls(**kwargs)
 
     def without_traps(self) -> SimParams:
         """The same clinic with every trap switched off (no confounding, informative drop-out,
-        flare, rater noise, clinician bias, rounding or consistency effect)."""
+        attendance or loss driven by the recorded ratings, flare, rater noise, clinician bias,
+        rounding or consistency effect)."""
         return dataclasses.replace(
             self, confounding=0.0, dropout_nonresponder=0.0, baseline_flare_mean=0.0,
             baseline_noise_sd=0.0, rater_sd=0.0, clinician_bias_sd=0.0, rating_step=0.0,
-            consistency_bunch=0.0, consistency_lapse=0.0)
+            consistency_bunch=0.0, consistency_lapse=0.0, **_NO_RESPONSE)
+
+    def without_response(self) -> SimParams:
+        """The same clinic with attendance and loss to follow-up no longer driven by the recorded
+        ratings (``response_stop``, ``response_space_prob``, ``loss_response`` = 0)."""
+        return dataclasses.replace(self, **_NO_RESPONSE)
+
+    @classmethod
+    def strategy_scenarios(cls) -> dict[str, SimParams]:
+        """Named clinics for benchmarking the schedule comparison (DESIGN §2b); see
+        :data:`STRATEGY_SCENARIOS`."""
+        return _strategy_scenarios(cls)
 
     def measures(self) -> dict[str, Measure]:
         """The measures of the simulated records (the default 0–4 half-grade scales by default)."""
@@ -495,9 +607,17 @@ class Simulation:
         ``sessions_per_month`` (DESIGN §2; −1 / NaN without a landmark) and per measure
         ``true_baseline_*``, ``true_landmark_*``, ``true_improvement_*`` (noise-free severity at t0
         and at the landmark date, or t0 + 182 d without a landmark; in the ``linear`` scenario the
-        observed baseline and the planted landmark value), ``ceiling_*``.
+        observed baseline and the planted landmark value), ``ceiling_*``; ``eligible`` (DESIGN
+        §2b: a baseline in [t0 − 30, t0] and t0 + 227 d within the window) and ``review_date``
+        (the 6-month review as drawn, attended or not: the landmark of :func:`strategy_truth`).
+        ``dropout_reason`` is ``"none"``, ``"planned"`` (the ``dropout`` and ``single``
+        patterns), ``"non_responder"`` (latent, ``dropout_nonresponder``) or ``"response"``
+        (stopped on the recorded ratings, ``response_stop``).
     params : SimParams
     seed : int or None
+    state : dict
+        The draws behind the records (biology, plans, rater noise, the unfolded schedule), kept for
+        :meth:`strategy_truth` and :meth:`followers`; internal, not part of the records.
     """
 
     sessions: pd.DataFrame
@@ -508,6 +628,15 @@ class Simulation:
     latent: pd.DataFrame
     params: SimParams
     seed: int | None = None
+    state: dict | None = field(default=None, repr=False, compare=False)
+
+    def strategy_truth(self, strategies=None) -> pd.DataFrame:
+        """The interventional truth of every strategy (see :func:`strategy_truth`)."""
+        return strategy_truth(self, strategies)
+
+    def followers(self, strategies=None) -> pd.DataFrame:
+        """Who follows which strategy to the landmark (see :func:`strategy_followers`)."""
+        return strategy_followers(self, strategies)
 
     def to_records(self) -> Records:
         """The records as :class:`~outcomes.records.Records` (through ``records.from_frames``)."""
@@ -622,27 +751,37 @@ def _expit(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _draw_schedule(rng, n: int, p: SimParams, pt: dict, bio: dict) -> dict:
-    """Planned session days (relative to t0), the stop point and per-session attributes."""
+def _normal_gaps(rng, mean, sd, shape, low):
+    return np.maximum(np.round(rng.normal(mean, sd, shape)), low)
+
+
+def _draw_plan(rng, n: int, p: SimParams, pt: dict, bio: dict) -> dict:
+    """Attendance type, planned gaps, planned stop point and per-slot attributes.
+
+    ``gaps[:, k]`` is the planned number of days from session k to k+1 (0-based); the schedule is
+    built from them sequentially by :func:`_run_schedule`, which may stop it early or stretch a
+    gap after looking at the recorded ratings.
+    """
     K = _MAX_SESSIONS
     z = bio["indication_z"] * p.confounding
     eff = p.indication_effects
     types = list(ADHERENCE_TYPES)
-    logits = np.log([p.adherence_shares[t] for t in types])[None, :] + z[:, None] * np.array(
-        [eff.get(t, 0.0) for t in types])[None, :]
+    with np.errstate(divide="ignore"):                  # a share of 0 removes a pattern
+        logits = np.log([p.adherence_shares[t] for t in types])[None, :] + z[:, None] * np.array(
+            [eff.get(t, 0.0) for t in types])[None, :]
     prob = np.exp(logits - logits.max(axis=1, keepdims=True))
     prob /= prob.sum(axis=1, keepdims=True)
     type_idx = (rng.random(n)[:, None] > np.cumsum(prob, axis=1)).sum(axis=1)
     type_idx = np.minimum(type_idx, len(types) - 1)
     adherence = np.array(types, dtype=object)[type_idx]
+    is_ = {t: (adherence == t) for t in types}
     p_load = _expit(math.log(p.loading_p / (1 - p.loading_p)) + eff.get("loading", 0.0) * z)
     n_load = p.loading_min + (rng.random((n, p.loading_max - p.loading_min))
                               < p_load[:, None]).sum(axis=1)
     # gaps[:, k] = days between planned session k and k+1
     idx = np.arange(K - 1)[None, :]
     in_loading = idx < (n_load[:, None] - 1)
-    regular_load = np.maximum(np.round(rng.normal(p.loading_gap_mean, p.loading_gap_sd,
-                                                  (n, K - 1))), 21)
+    regular_load = _normal_gaps(rng, p.loading_gap_mean, p.loading_gap_sd, (n, K - 1), 21)
     lo, hi = p.bunched_gap_range
     bunched_load = rng.integers(lo, hi + 1, (n, K - 1)).astype(float)
     gap_factor = np.exp(eff.get("maintenance_gap", 0.0) * z)[:, None]
@@ -652,29 +791,43 @@ def _draw_schedule(rng, n: int, p: SimParams, pt: dict, bio: dict) -> dict:
     sig = math.sqrt(math.log(1 + cv ** 2))
     bunched_maint = np.maximum(np.round(p.maintenance_gap_mean * gap_factor * np.exp(
         sig * rng.standard_normal((n, K - 1)) - sig ** 2 / 2)), 14)
-    is_b = (adherence == "bunched")[:, None]
+    is_b = is_["bunched"][:, None]
     gaps = np.where(in_loading, np.where(is_b, bunched_load, regular_load),
                     np.where(is_b, bunched_maint, maint))
+    # the schedules the strategies describe, kept with small jitter
+    proto = np.where(idx < 2, _normal_gaps(rng, p.protocol_gap_mean, p.protocol_gap_sd,
+                                           (n, K - 1), 14),
+                     _normal_gaps(rng, p.protocol_maintenance_mean, p.protocol_maintenance_sd,
+                                  (n, K - 1), 28))
+    monthly = _normal_gaps(rng, p.monthly_gap_mean, p.monthly_gap_sd, (n, K - 1), 14)
+    bimonthly = _normal_gaps(rng, p.bimonthly_gap_mean, p.bimonthly_gap_sd, (n, K - 1), 21)
+    gaps = np.where(is_["protocol"][:, None], proto, gaps)
+    gaps = np.where(is_["monthly"][:, None], monthly, gaps)
+    gaps = np.where(is_["bimonthly"][:, None], bimonthly, gaps)
     # lapses: one certain lapse in gaps 1..n_load (loading or first maintenance), more at random
     lapse_len = rng.integers(p.lapse_days_range[0], p.lapse_days_range[1] + 1, (n, K - 1))
     first_lapse = rng.integers(0, n_load)  # gap index in [0, n_load-1]
-    lapsed = (adherence == "lapsed")[:, None]
+    lapsed = is_["lapsed"][:, None]
     extra = (idx == first_lapse[:, None]) | (rng.random((n, K - 1)) < p.lapse_rate)
     gaps = gaps + np.where(lapsed & extra, lapse_len, 0)
-    days = np.zeros((n, K))
-    days[:, 1:] = np.cumsum(gaps, axis=1)
-    # how many planned sessions happen
+    # how many planned sessions happen (before any response to the ratings)
+    persist = np.select([is_["protocol"] | is_["bimonthly"], is_["monthly"]],
+                        [3, p.monthly_persist_sessions], n_load)
     maint_stop = rng.geometric(min(max(p.maintenance_stop_rate, 1e-9), 1.0), n)
-    stop = np.minimum(n_load + maint_stop, K)
+    stop = np.minimum(persist + maint_stop, K)
     lo, hi = p.planned_dropout_range
     planned_drop = rng.integers(lo, hi + 1, n)
-    stop = np.where(adherence == "dropout", planned_drop, stop)
+    stop = np.where(is_["dropout"], planned_drop, stop)
+    stop = np.where(is_["single"], 1, stop)
     nonresp_stop = rng.integers(2, 4, n)
     informative = bio["nonresponder"] & (rng.random(n) < p.dropout_nonresponder) \
         & (nonresp_stop < stop)
     stop = np.where(informative, nonresp_stop, stop)
     reason = np.where(informative, "non_responder",
-                      np.where(adherence == "dropout", "planned", "none")).astype(object)
+                      np.where(is_["dropout"] | is_["single"], "planned", "none")).astype(object)
+    n_load = np.select([is_["protocol"], is_["monthly"], is_["bimonthly"], is_["single"]],
+                       [3, p.monthly_persist_sessions, 1, 1], n_load)
+    n_load = np.where(is_["dropout"], planned_drop, n_load)
     # per-session attributes
     hf_share = np.array([p.hydrafacial_shares[c] for c in pt["concern"]])
     hydra = rng.random((n, K)) < hf_share[:, None]
@@ -687,9 +840,11 @@ def _draw_schedule(rng, n: int, p: SimParams, pt: dict, bio: dict) -> dict:
                          pt["main_clinician"][:, None], other)
     area_pattern = np.where(rng.random(n) < p.full_face_share, 0,
                             rng.integers(1, len(_AREA_PATTERNS), n))
-    return {"adherence": adherence, "n_load": n_load, "days": days, "stop": stop, "reason": reason,
-                "hydra": hydra, "depth": depth, "clinician": clinician,
-                "area_pattern": area_pattern}
+    # uniforms of the decisions taken along the way, and the jitter of forced strategies
+    return {"adherence": adherence, "n_load": n_load, "gaps": gaps, "planned_stop": stop,
+            "reason": reason, "hydra": hydra, "depth": depth, "clinician": clinician,
+            "area_pattern": area_pattern, "u_stop": rng.random((n, K)),
+            "u_space": rng.random((n, K)), "jitter": rng.standard_normal((n, K))}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -700,36 +855,45 @@ def _increments(p: SimParams, m: str, days, active, mn, depth, response, ceiling
     """Benefit committed by each microneedling session (grades), with saturation and the
     consistency effect; ``days`` may be fractional (compressed schedules)."""
     n, K = days.shape
-    lam = math.log(2) / p.fade_half_life_days
-    committed = np.zeros(n)
-    last = np.full(n, np.nan)
-    done = np.zeros(n)
-    inc = np.zeros((n, K))
-    gain = p.gain_fraction[m]
+    state = _inc_state(n, K)
     for k in range(K):
-        use = active[:, k] & mn[:, k]
-        if not use.any():
-            continue
-        t = days[:, k]
-        gap = t - last
-        has_prev = ~np.isnan(last)
-        decay = np.where(has_prev, np.exp(-lam * np.where(has_prev, gap, 0.0)), 1.0)
-        c_now = committed * decay
-        g = np.ones(n)
-        if has_prev.any():
-            short = np.clip((p.bunch_gap_days - gap) / p.bunch_gap_days, 0, 1)
-            allowed = np.where(done < p.consolidation_sessions, p.lapse_gap_loading,
-                               p.lapse_gap_maintenance)
-            long = np.clip((gap - allowed) / p.lapse_penalty_days, 0, 1)
-            g = np.where(has_prev, 1 - p.consistency_bunch * short - p.consistency_lapse * long, 1)
-        efficacy = np.clip(gain * response * (1 + p.depth_effect * (depth[:, k] - 1.5))
-                           * np.clip(g, 0, None), 0, 0.95)
-        step = np.where(use, efficacy * np.maximum(ceiling - c_now, 0.0), 0.0)
-        inc[:, k] = step
-        committed = np.where(use, c_now + step, committed)
-        last = np.where(use, t, last)
-        done = done + use
-    return inc
+        _inc_step(p, m, state, k, days[:, k], active[:, k] & mn[:, k], depth[:, k], response,
+                  ceiling)
+    return state["inc"]
+
+
+def _inc_state(n: int, K: int) -> dict:
+    return {"committed": np.zeros(n), "last": np.full(n, np.nan), "done": np.zeros(n),
+            "inc": np.zeros((n, K))}
+
+
+def _inc_step(p: SimParams, m: str, state: dict, k: int, t, use, depth_k, response, ceiling):
+    """Slot ``k`` of :func:`_increments`: commit the benefit of the sessions ``use`` on days
+    ``t``, given the sessions before (the same arithmetic whether run in one go or slot by slot as
+    the schedule unfolds, so the severity seen at a session is the one recorded later)."""
+    if not use.any():
+        return
+    committed, last, done = state["committed"], state["last"], state["done"]
+    n = len(t)
+    lam = math.log(2) / p.fade_half_life_days
+    gap = t - last
+    has_prev = ~np.isnan(last)
+    decay = np.where(has_prev, np.exp(-lam * np.where(has_prev, gap, 0.0)), 1.0)
+    c_now = committed * decay
+    g = np.ones(n)
+    if has_prev.any():
+        short = np.clip((p.bunch_gap_days - gap) / p.bunch_gap_days, 0, 1)
+        allowed = np.where(done < p.consolidation_sessions, p.lapse_gap_loading,
+                           p.lapse_gap_maintenance)
+        long = np.clip((gap - allowed) / p.lapse_penalty_days, 0, 1)
+        g = np.where(has_prev, 1 - p.consistency_bunch * short - p.consistency_lapse * long, 1)
+    efficacy = np.clip(p.gain_fraction[m] * response * (1 + p.depth_effect * (depth_k - 1.5))
+                       * np.clip(g, 0, None), 0, 0.95)
+    step = np.where(use, efficacy * np.maximum(ceiling - c_now, 0.0), 0.0)
+    state["inc"][:, k] = step
+    state["committed"] = np.where(use, c_now + step, committed)
+    state["last"] = np.where(use, t, last)
+    state["done"] = done + use
 
 
 def _severity(p: SimParams, bio: dict, m: str, sched_days, active, mn, depth, rows, at_days,
@@ -756,14 +920,12 @@ def _severity(p: SimParams, bio: dict, m: str, sched_days, active, mn, depth, ro
 # assessments
 # ---------------------------------------------------------------------------------------------
 
-def _assessment_days(rng, n: int, p: SimParams, sched: dict, t0: np.ndarray, end_day: int):
-    """Clinician face assessments: (patient row, day since t0), sorted, one per patient-day."""
+def _draw_observation(rng, n: int, p: SimParams, pt: dict) -> dict:
+    """Everything about the ratings that does not depend on the schedule, drawn up front: the
+    baseline visit, which sessions get a rating, the review days and their attendance draws, and
+    the rater noise of every possible rating (so the rating a decision looked at is the one
+    written to the records)."""
     K = _MAX_SESSIONS
-    days, stop = sched["days"], sched["stop"]
-    k = np.arange(K)[None, :]
-    happened = (k < stop[:, None]) & (t0[:, None] + days <= end_day)
-    pats, days_list = [], []
-    # baseline
     has_b = rng.random(n) < p.baseline_share
     on_t0 = rng.random(n) < p.baseline_on_t0_share
     before = rng.integers(1, _BASELINE_WINDOW + 1, n)
@@ -771,34 +933,169 @@ def _assessment_days(rng, n: int, p: SimParams, sched: dict, t0: np.ndarray, end
     early_day = -rng.integers(_BASELINE_WINDOW + 5, 91, n)
     b_day = np.where(has_b, np.where(on_t0, 0, -before), early_day)
     keep_b = has_b | early
-    pats.append(np.nonzero(keep_b)[0])
-    days_list.append(b_day[keep_b])
-    # ratings on session days (after the first)
-    rate = happened & (k > 0) & (rng.random((n, K)) < p.rate_at_session_share)
-    r, c = np.nonzero(rate)
-    pats.append(r)
-    days_list.append(days[r, c])
-    # reviews
+    u_rate = rng.random((n, K))
     months = np.asarray(p.review_months, dtype=float)
+    R = len(months)
     rev = np.round(months[None, :] * _DAYS_PER_MONTH
-                   + p.review_sd_days * rng.standard_normal((n, len(months))))
-    attend = rng.random(rev.shape) < p.review_attendance
-    last_session = np.max(np.where(happened, days, -np.inf), axis=1)
-    stopped = stop < K
-    lost = stopped[:, None] & (rev > last_session[:, None] + 90) & (
-        rng.random(rev.shape) < p.followup_loss)
-    r, c = np.nonzero(attend & ~lost)
-    pats.append(r)
-    days_list.append(rev[r, c])
-    pat = np.concatenate(pats).astype(np.int64)
-    day = np.concatenate(days_list).astype(np.int64)
+                   + p.review_sd_days * rng.standard_normal((n, R)))
+    attend = rng.random((n, R)) < p.review_attendance
+    u_lost, u_loss_response = rng.random((n, R)), rng.random((n, R))
+    clin_bias = p.clinician_bias_sd * rng.standard_normal(p.n_clinics * p.clinicians_per_clinic)
+    eps = {m: {"base": rng.standard_normal(n), "sess": rng.standard_normal((n, K)),
+               "rev": rng.standard_normal((n, R))} for m in _MEASURES}
+    six = np.nonzero(np.isclose(months, _LANDMARK_DAYS / _DAYS_PER_MONTH, atol=0.05))[0]
+    return {"b_day": b_day, "keep_b": keep_b, "u_rate": u_rate, "rev": rev, "attend": attend,
+            "u_lost": u_lost, "u_loss_response": u_loss_response,
+            "bias": clin_bias[pt["main_clinician"]], "eps": eps,
+            "six": int(six[0]) if len(six) else -1}
+
+
+def _baseline_ratings(p: SimParams, bio: dict, obs: dict) -> dict:
+    """The pre-treatment rating as recorded (baseline or early consultation; NaN without one),
+    per measure: before any session, with the flare, rater noise, clinician bias and rounding."""
+    n = len(obs["b_day"])
+    none = np.zeros((n, 1), dtype=bool)
+    return {m: np.where(obs["keep_b"], _recorded(
+        p, _severity(p, bio, m, np.zeros((n, 1)), none, none, np.ones((n, 1)), np.arange(n),
+                     obs["b_day"].astype(float), inc=np.zeros((n, 1))),
+        obs["bias"], obs["eps"][m]["base"], bio["flare"][m]), np.nan) for m in _MEASURES}
+
+
+def _indication(p: SimParams, bio: dict, base: dict) -> np.ndarray:
+    """z-score of the baseline that attendance responds to (``indication_source``)."""
+    seen = np.mean([bio["s0"][m] + bio["flare"][m] for m in _MEASURES], axis=0)
+    if p.indication_source == "recorded":
+        rec = np.mean([base[m] for m in _MEASURES], axis=0)
+        seen = np.where(np.isnan(rec), seen, rec)
+    return (seen - seen.mean()) / (seen.std() or 1.0)
+
+
+def _recorded(p: SimParams, true, bias, eps, flare=0.0):
+    """A clinician's face rating as written to the records: rater noise, rounding, clipping."""
+    return _round(true + flare + bias + p.rater_sd * eps, p)
+
+
+def _delta(p: SimParams, base: dict, latest: dict) -> np.ndarray:
+    """Recorded improvement since the recorded baseline (``response_measure``)."""
+    if p.response_measure == "mean":
+        return np.mean([base[m] - latest[m] for m in _MEASURES], axis=0)
+    return base[p.response_measure] - latest[p.response_measure]
+
+
+def _run_schedule(p: SimParams, bio: dict, plan: dict, obs: dict, t0) -> dict:
+    """Unfold every patient's schedule slot by slot (vectorised over patients).
+
+    At session k (k ≥ 1) the severity on its day depends only on sessions before k; its rating
+    (taken before the session, when ``u_rate`` says it is rated) and any review since the
+    previous session are recorded; then the decision about session k+1 is taken from the
+    recorded baseline and the latest recorded rating (:func:`_delta`): stop
+    (``response_stop``), stretch the next gap (``response_spacing``) — nothing from the future.
+    Reviews after the last session are recorded at the end. A review is missed when not attended
+    (``review_attendance``), after more than 90 days without a session (``followup_loss``) or
+    after a recorded non-response (``loss_response``) — all decided from the past.
+    """
+    n, K = plan["gaps"].shape[0], _MAX_SESSIONS
+    R = obs["rev"].shape[1]
+    mn, depth, resp = ~plan["hydra"], plan["depth"], bio["response"]
+    days = np.zeros((n, K))
+    alive = np.zeros((n, K), dtype=bool)
+    alive[:, 0] = True
+    states = {m: _inc_state(n, K) for m in _MEASURES}
+    base = obs["base"]
+    latest = {m: base[m].copy() for m in _MEASURES}
+    has_post = np.zeros(n, dtype=bool)
+    rated = np.zeros((n, K), dtype=bool)
+    rat_sess = {m: np.full((n, K), np.nan) for m in _MEASURES}
+    rev_done = np.zeros((n, R), dtype=bool)
+    rev_att = np.zeros((n, R), dtype=bool)
+    rat_rev = {m: np.full((n, R), np.nan) for m in _MEASURES}
+    delta_at = np.full((n, K), np.nan)
+    stopped = np.zeros(n, dtype=bool)
+    space = np.zeros(n, dtype=bool)
+    reason = plan["reason"].copy()
+
+    def rate(rows, at, target, col):
+        for m in _MEASURES:
+            true = _severity(p, bio, m, days, alive, mn, depth, rows, at, inc=states[m]["inc"])
+            eps = obs["eps"][m]["sess" if target is rat_sess else "rev"][rows, col]
+            target[m][rows, col] = latest[m][rows] = _recorded(p, true, obs["bias"][rows], eps)
+        has_post[rows] = True
+
+    def review(j, sel, last_session):
+        lost = (obs["rev"][:, j] > last_session + 90) & (obs["u_lost"][:, j] < p.followup_loss)
+        d = _delta(p, base, latest)
+        gone = has_post & (d <= p.response_stop_delta) & (obs["u_loss_response"][:, j]
+                                                           < p.loss_response)
+        rev_done[sel, j] = True
+        att = sel & obs["attend"][:, j] & ~gone & ~lost
+        rows = np.nonzero(att)[0]
+        rev_att[rows, j] = True
+        if len(rows):
+            rate(rows, obs["rev"][rows, j], rat_rev, j)
+
+    def commit(k):
+        for m in _MEASURES:
+            _inc_step(p, m, states[m], k, days[:, k], alive[:, k] & mn[:, k], depth[:, k], resp,
+                      bio["ceiling"][m])
+
+    commit(0)
+    for k in range(1, K):
+        gap = plan["gaps"][:, k - 1]
+        days[:, k] = days[:, k - 1] + np.where(space, np.round(gap * p.response_spacing), gap)
+        alive[:, k] = alive[:, k - 1] & (k < plan["planned_stop"]) & ~stopped
+        a = alive[:, k]
+        if not a.any():
+            days[:, k + 1:] = days[:, [k]] + np.cumsum(plan["gaps"][:, k:], axis=1)
+            break
+        for j in range(R):
+            sel = a & ~rev_done[:, j] & (obs["rev"][:, j] <= days[:, k])
+            if sel.any():
+                review(j, sel, days[:, k - 1])
+        rows = np.nonzero(a & (obs["u_rate"][:, k] < p.rate_at_session_share))[0]
+        rated[rows, k] = True
+        if len(rows):
+            rate(rows, days[rows, k], rat_sess, k)
+        d = _delta(p, base, latest)
+        ok = a & has_post & ~np.isnan(d)
+        delta_at[:, k] = np.where(ok, d, np.nan)
+        stop_now = ok & (d <= p.response_stop_delta) & (plan["u_stop"][:, k] < p.response_stop)
+        stop_now &= k + 1 < plan["planned_stop"]
+        reason = np.where(stop_now & (reason == "none"), "response", reason)
+        stopped |= stop_now
+        space = ok & (d >= p.response_space_delta) & (plan["u_space"][:, k]
+                                                        < p.response_space_prob)
+        commit(k)
+    n_sess = alive.sum(axis=1)
+    last_day = days[np.arange(n), n_sess - 1]
+    for j in range(R):
+        review(j, ~rev_done[:, j], last_day)
+    return {"days": days, "active": alive, "stop": n_sess, "reason": reason, "rated": rated,
+            "rat_sess": rat_sess, "rev_att": rev_att, "rat_rev": rat_rev, "base": base,
+            "delta_at": delta_at, "inc": {m: states[m]["inc"] for m in _MEASURES}}
+
+
+def _assessment_rows(obs: dict, run: dict, t0, end_day: int):
+    """Clinician face assessments: (patient row, day since t0, recorded rating per measure, rater
+    noise per measure), sorted, one per patient-day (baseline visit, then a session's rating,
+    then a review, on the same day), none after the window."""
+    b = np.nonzero(obs["keep_b"])[0]
+    rs, cs = np.nonzero(run["rated"])
+    rr, cr = np.nonzero(run["rev_att"])
+    pat = np.concatenate([b, rs, rr]).astype(np.int64)
+    day = np.concatenate([obs["b_day"][b], run["days"][rs, cs], obs["rev"][rr, cr]]).astype(np.int64)
+    vals = {m: np.concatenate([run["base"][m][b], run["rat_sess"][m][rs, cs],
+                               run["rat_rev"][m][rr, cr]]) for m in _MEASURES}
+    eps = {m: np.concatenate([obs["eps"][m]["base"][b], obs["eps"][m]["sess"][rs, cs],
+                              obs["eps"][m]["rev"][rr, cr]]) for m in _MEASURES}
     ok = t0[pat] + day <= end_day
-    pat, day = pat[ok], day[ok]
-    order = np.lexsort((day, pat))
+    order = np.nonzero(ok)[0]
+    order = order[np.lexsort((day[order], pat[order]))]
     pat, day = pat[order], day[order]
     first = np.ones(len(pat), dtype=bool)
     first[1:] = (pat[1:] != pat[:-1]) | (day[1:] != day[:-1])
-    return pat[first], day[first], happened
+    keep = order[first]
+    return (pat[first], day[first], {m: vals[m][keep] for m in _MEASURES},
+            {m: eps[m][keep] for m in _MEASURES})
 
 
 def _baseline_landmark(pat: np.ndarray, day: np.ndarray, n: int):
@@ -932,6 +1229,23 @@ def simulate(n_patients: int = DEMO_PATIENTS, *, seed: int | None = DEMO_SEED,
 
     In the ``linear`` scenario ``improvement_i = beta * spm_i + (terms not depending on the
     schedule)``, so the same computation returns ``beta`` exactly (up to rounding, ~1e-15).
+
+    **How attendance unfolds.** Each patient's pattern (``adherence_shares``, shifted by the
+    recorded baseline through ``confounding``) gives planned gaps and a planned number of
+    sessions. The schedule is then built slot by slot, for all patients at once: on the day of
+    session k ≥ 1 the severity depends only on sessions before k; the rating taken before the
+    session (when rated) and any review since the previous session are recorded with their
+    pre-drawn rater noise; then, from the recorded baseline B and the latest recorded rating
+    Y_latest (Δ = B − Y_latest, ``response_measure``), the patient stops with probability
+    ``response_stop`` if Δ ≤ ``response_stop_delta``, or stretches the next gap by
+    ``response_spacing`` with probability ``response_space_prob`` if Δ ≥
+    ``response_space_delta``. A review is missed with ``loss_response`` after a recorded Δ ≤
+    ``response_stop_delta`` and with ``followup_loss`` after more than 90 days without a session.
+    Every decision uses only what is recorded at or before it, so attendance and loss are
+    sequentially ignorable given the recorded history (baseline rating, covariates, latest
+    ratings, time since the last session, sessions so far) — except the latent drop-out of
+    biological non-responders (``dropout_nonresponder``), kept as a separate, non-ignorable trap.
+    The rating in the records is the very value the decision looked at.
     """
     if isinstance(n_patients, bool) or not isinstance(n_patients, (int, np.integer)) \
             or n_patients < 1:
@@ -939,64 +1253,48 @@ def simulate(n_patients: int = DEMO_PATIENTS, *, seed: int | None = DEMO_SEED,
     p = params if params is not None else SimParams()
     rng = np.random.default_rng(seed)
     n = int(n_patients)
-    K = _MAX_SESSIONS
     end_day = p.window_days - 1
     pt = _draw_patients(rng, n, p)
     design = _covariate_design(pt)
     bio = _draw_biology(rng, n, p, pt, design)
-    sched = _draw_schedule(rng, n, p, pt, bio)
+    obs = _draw_observation(rng, n, p, pt)
+    obs["base"] = _baseline_ratings(p, bio, obs)
+    bio["indication_z"] = _indication(p, bio, obs["base"])
+    plan = _draw_plan(rng, n, p, pt, bio)
     late = rng.random(n) < p.late_start_share
     t0 = np.where(late, rng.integers(p.window_days - 182, p.window_days - 14, n),
                   rng.integers(0, p.window_days - 182, n))
-    a_pat, a_day, happened = _assessment_days(rng, n, p, sched, t0, end_day)
-    mn = ~sched["hydra"]
-    active = np.arange(K)[None, :] < sched["stop"][:, None]
+    run = _run_schedule(p, bio, plan, obs, t0)
+    sched = {**plan, **run}
+    active, mn = run["active"], ~plan["hydra"]
+    happened = active & (t0[:, None] + run["days"] <= end_day)
+    a_pat, a_day, ratings, eps = _assessment_rows(obs, run, t0, end_day)
     # DESIGN §2 baseline / landmark on the primary ratings
     b_idx, l_idx = _baseline_landmark(a_pat, a_day, n)
     has_b, has_l = b_idx >= 0, l_idx >= 0
     land_day = np.where(has_l, a_day[np.maximum(l_idx, 0)], _LANDMARK_DAYS).astype(np.int64)
-    n_before = _n_before(sched["days"], active, land_day)
+    n_before = _n_before(run["days"], active, land_day)
     spm = n_before * _DAYS_PER_MONTH / land_day
-    # noise shared by every rating
-    clin_bias = p.clinician_bias_sd * rng.standard_normal(p.n_clinics * p.clinicians_per_clinic)
-    rater = clin_bias[pt["main_clinician"]][a_pat]
-    ratings, truth_rest, latent_m = {}, {}, {}
-    noise = {m: rng.standard_normal(len(a_pat)) for m in _MEASURES}
+    truth_rest, latent_m = {}, {}
     lin_noise = {m: rng.standard_normal(n) for m in _MEASURES}
     is_base = (a_day <= 0)
     for m in _MEASURES:
-        true = _severity(p, bio, m, sched["days"].astype(float), active, mn, sched["depth"], a_pat,
-                         a_day.astype(float))
-        seen = true + np.where(is_base, bio["flare"][m][a_pat], 0.0)
-        obs = seen + rater + p.rater_sd * noise[m]
         if p.scenario == "linear":
-            obs_r = _round(obs, p)
+            obs_r = ratings[m]
             base_obs = np.where(has_b, obs_r[np.maximum(b_idx, 0)],
                                 _round(bio["s0"][m] + bio["flare"][m], p))
-            rest = (p.linear_intercept[m]
-                    + p.linear_baseline_coef[m] * (base_obs - p.baseline_mean[m])
-                    + _linear_combination({"age_decades": design["age_per_decade"],
-                                           "smoker_current": design["smoker_current"],
-                                           "sun_high": design["sun_high"],
-                                           "sleep_hours": design["sleep_per_hour"],
-                                           "male": design["male"]},
-                                          p.linear_covariate_coefs, n)
-                    - p.linear_nonresponder_shift * bio["nonresponder"]
-                    + p.linear_noise_sd * lin_noise[m])
-            truth_rest[m] = rest
+            truth_rest[m] = _linear_rest(p, m, design, base_obs, bio, lin_noise[m], n)
             imp = _linear_improvement(p, m, spm, truth_rest)
             frac = np.clip(a_day / _LANDMARK_DAYS, 0, 1)
-            traj = base_obs[a_pat] - imp[a_pat] * frac + p.rater_sd * noise[m] * (a_day > 0)
+            traj = base_obs[a_pat] - imp[a_pat] * frac + p.rater_sd * eps[m] * (a_day > 0)
             traj = np.where(is_base, obs_r, traj)
             traj[l_idx[has_l]] = base_obs[has_l] - imp[has_l]
             ratings[m] = _round(traj, p)
             true_b, true_l = base_obs, base_obs - imp
         else:
-            ratings[m] = _round(obs, p)
-            rows = np.arange(n)
             true_b = bio["s0"][m]
-            true_l = _severity(p, bio, m, sched["days"].astype(float), active, mn,
-                               sched["depth"], rows, land_day.astype(float))
+            true_l = _severity(p, bio, m, run["days"], active, mn, plan["depth"], np.arange(n),
+                               land_day.astype(float), inc=run["inc"][m])
         latent_m[m] = (true_b, true_l)
     analysed = has_b & has_l
     truth = _truth(p, bio, sched, mn, land_day.astype(float), analysed, truth_rest)
@@ -1007,9 +1305,32 @@ def simulate(n_patients: int = DEMO_PATIENTS, *, seed: int | None = DEMO_SEED,
     assessments = _assessments_frame(rng, p, bio, sched, pt, ids, t0, start, a_pat, a_day,
                                      ratings, active, mn)
     patients = _patients_frame(p, pt, ids)
+    eligible = has_b & (t0 + _LANDMARK_DAYS + _LANDMARK_WINDOW <= end_day)
+    six = obs["six"]
+    review_day = obs["rev"][:, six].astype(np.int64) if six >= 0 else np.full(n, _LANDMARK_DAYS)
     latent = _latent_frame(p, bio, sched, ids, t0, start, has_b, has_l, land_day, n_before, spm,
-                           latent_m)
-    return Simulation(sessions, assessments, patients, p.measures(), truth, latent, p, seed)
+                           latent_m, eligible, review_day)
+    state = {"bio": bio, "plan": plan, "obs": obs, "run": run, "t0": t0, "eligible": eligible,
+             "review_day": review_day, "base_recorded": {m: ratings[m][np.maximum(b_idx, 0)]
+                                                         for m in _MEASURES},
+             "rest": truth_rest, "has_b": has_b}
+    return Simulation(sessions, assessments, patients, p.measures(), truth, latent, p, seed,
+                      state)
+
+
+def _linear_rest(p: SimParams, m: str, design: dict, base_obs, bio, noise, n):
+    """``linear`` scenario: the terms of the planted improvement that do not depend on the
+    schedule."""
+    return (p.linear_intercept[m]
+            + p.linear_baseline_coef[m] * (base_obs - p.baseline_mean[m])
+            + _linear_combination({"age_decades": design["age_per_decade"],
+                                   "smoker_current": design["smoker_current"],
+                                   "sun_high": design["sun_high"],
+                                   "sleep_hours": design["sleep_per_hour"],
+                                   "male": design["male"]},
+                                  p.linear_covariate_coefs, n)
+            - p.linear_nonresponder_shift * bio["nonresponder"]
+            + p.linear_noise_sd * noise)
 
 
 def _dates(start, days) -> np.ndarray:
@@ -1093,7 +1414,7 @@ def _patients_frame(p, pt, ids) -> pd.DataFrame:
 
 
 def _latent_frame(p, bio, sched, ids, t0, start, has_b, has_l, land_day, n_before, spm,
-                  latent_m) -> pd.DataFrame:
+                  latent_m, eligible, review_day) -> pd.DataFrame:
     stop = sched["stop"]
     frame = pd.DataFrame({
         "patient_id": ids,
@@ -1111,6 +1432,8 @@ def _latent_frame(p, bio, sched, ids, t0, start, has_b, has_l, land_day, n_befor
         "landmark_date": np.where(has_l, _dates(start, t0 + land_day), None),
         "n_sessions": np.where(has_l, n_before, -1),
         "sessions_per_month": np.where(has_l, spm, np.nan),
+        "eligible": eligible,
+        "review_date": _dates(start, t0 + review_day),
     })
     for m in _MEASURES:
         true_b, true_l = latent_m[m]
@@ -1119,6 +1442,241 @@ def _latent_frame(p, bio, sched, ids, t0, start, has_b, has_l, land_day, n_befor
         frame[f"true_improvement_{m}"] = true_b - true_l
         frame[f"ceiling_{m}"] = bio["ceiling"][m]
     return frame
+
+
+# ---------------------------------------------------------------------------------------------
+# the schedule comparison: who follows which strategy, and the truth of every strategy
+# ---------------------------------------------------------------------------------------------
+
+def _strategy_dict(strategies) -> dict:
+    from .strategies import default_strategies
+
+    if strategies is None:
+        return default_strategies()
+    if isinstance(strategies, dict):
+        return dict(strategies)
+    return {s.name: s for s in strategies}
+
+
+def follows_strategy(days, active, landmark_day, strategy) -> np.ndarray:
+    """Whether each record follows ``strategy`` up to its landmark day (DESIGN §2b).
+
+    ``days`` (patients × slots, days since t0, increasing where ``active``) are the sessions of
+    every treatment. A record deviates at a session before the landmark that comes outside the
+    window ``[prev + lo, prev + hi]`` of :meth:`Strategy.window` (too early, or after the window
+    closed), or when a window closes (``prev + hi < landmark_day``) with no session in it;
+    ``single`` allows no session after the first before the landmark.
+    """
+    days = np.asarray(days, dtype=float)
+    land = np.asarray(landmark_day, dtype=float)
+    n, K = days.shape
+    before = np.asarray(active, dtype=bool) & (days < land[:, None])
+    ok = np.ones(n, dtype=bool)
+    going = np.ones(n, dtype=bool)        # still inside the record before the landmark
+    for k in range(1, K):
+        window = strategy.window(k)
+        has = before[:, k]
+        if window is None:
+            ok &= ~(going & has)
+            break
+        lo, hi = window
+        gap = days[:, k] - days[:, k - 1]
+        ok &= ~(going & has & ((gap < lo) | (gap > hi)))
+        ok &= ~(going & ~has & (days[:, k - 1] + hi < land))
+        going &= has
+        if not going.any():
+            break
+    return ok
+
+
+def _forced_days(strategy, jitter, sd: float, landmark_day):
+    """Session days of ``strategy`` forced on every patient: the next session is due
+    ``interval + e_k`` after the previous one, ``e_k = clip(round(sd · z_k), −tol, tol)`` with the
+    patient's own draw ``z_k`` (the same for every strategy), up to (not on) the landmark day."""
+    n, K = jitter.shape
+    days = np.zeros((n, K))
+    active = np.zeros((n, K), dtype=bool)
+    active[:, 0] = True
+    for k in range(1, K):
+        window = strategy.window(k)
+        if window is None:
+            break
+        lo, hi = window
+        tol = (hi - lo) // 2
+        e = np.clip(np.round(sd * jitter[:, k]), -tol, tol)
+        days[:, k] = days[:, k - 1] + (lo + hi) // 2 + e
+        active[:, k] = active[:, k - 1] & (days[:, k] < landmark_day)
+        if not active[:, k].any():
+            break
+    return days, active
+
+
+def _forced_improvement(sim: Simulation, days, active) -> dict:
+    """Per patient and measure, the improvement the clinic would record at the 6-month review
+    day (as drawn) had the sessions come on ``days`` (``active``), every other draw kept: the
+    recorded baseline minus the landmark rating (same rater noise, bias, rounding)."""
+    st, p = sim.state, sim.params
+    bio, plan, obs = st["bio"], st["plan"], st["obs"]
+    land = st["review_day"].astype(float)
+    n = len(land)
+    out = {}
+    for m in _MEASURES:
+        if p.scenario == "linear":
+            cnt = _n_before(days, active, land)
+            out[m] = _linear_improvement(p, m, cnt * _DAYS_PER_MONTH / land, st["rest"])
+            continue
+        true = _severity(p, bio, m, days, active, ~plan["hydra"], plan["depth"], np.arange(n),
+                         land)
+        six = obs["six"]
+        eps = obs["eps"][m]["rev"][:, six] if six >= 0 else np.zeros(n)
+        out[m] = st["base_recorded"][m] - _recorded(p, true, obs["bias"], eps)
+    return out
+
+
+def strategy_truth(sim: Simulation, strategies=None) -> pd.DataFrame:
+    """The interventional truth of every strategy, by forcing it on the same eligible patients.
+
+    Parameters
+    ----------
+    sim : Simulation
+        A clinic from :func:`simulate`.
+    strategies : dict or iterable of Strategy, optional
+        Default :func:`outcomes.strategies.default_strategies`.
+
+    Returns
+    -------
+    DataFrame
+        ``strategy, measure, mean_improvement, n``: one row per strategy and measure, then the
+        contrasts ``"A - every_2_months"`` for every other strategy A (the reference is
+        ``every_2_months`` when present, else the first strategy) and ``"protocol - single"``.
+
+    Notes
+    -----
+    **The estimand** (DESIGN §2b). Eligible patients E: a baseline rating in [t0 − 30, t0] and
+    t0 + 182 + 45 ≤ the last day of the records window. For strategy g::
+
+        μ_g = (1/|E|) Σ_{i∈E} [ B_i − Y_i^g ]
+
+    with B_i the baseline rating as recorded (flare, rater noise, clinician bias, rounding) and
+    Y_i^g the face rating the clinic would record at the landmark under g.
+
+    **Common random numbers.** Each patient keeps every draw of :func:`simulate` — biology,
+    per-slot treatment (HydraFacial or microneedling), needle depth, clinician bias, and the rater
+    noise of their 6-month review — and only the session days change. Under g the sessions are
+    ``d_0 = 0``, ``d_k = d_{k−1} + interval_k + e_ik`` with ``interval_k ± tol_k`` the window of
+    :meth:`Strategy.window(k) <outcomes.strategies.Strategy.window>`,
+    ``e_ik = clip(round(strategy_jitter_sd · z_ik), −tol_k, tol_k)`` and ``z_ik`` the patient's
+    own standard-normal draw for slot k (shared by all strategies), kept while ``d_k < L_i``;
+    ``L_i`` is the day of the patient's 6-month review as drawn (attended or not), so the
+    landmark does not depend on attendance. Then::
+
+        Y_i^g = clip(round_0.5(S_i^g(L_i) + b_i + σ ε_i)),
+
+    S_i^g the noise-free severity under the forced sessions, b_i the clinician bias, ε_i the
+    review's rater-noise draw. Contrasts are means of the per-patient differences over the same
+    E (exactly the difference of the means). An unbiased estimator of the mean improvement at the
+    landmark under g among the eligible patients targets μ_g (the landmark rating of an analysis
+    is the one closest to t0 + 182 within ±45 days, mostly this review; forced timings lie inside
+    the grace windows like a follower's). How close: in the trap-free ``simple`` clinic (20,000
+    patients) followers' recorded texture improvement minus their own forced truth is −0.017
+    (protocol), −0.018 (every_2_months), −0.008 (monthly), −0.002 (single) grades — the
+    followers' own timings and, mostly, landmarks that are a session-day rating (taken before a
+    session near day 182, which then does not count) rather than the review.
+
+    In the ``linear`` scenario ``B_i − Y_i^g = beta · spm_i^g + rest_i`` with
+    ``spm_i^g = n_i^g · 30.4375 / L_i`` (n_i^g forced sessions before L_i), the planted line.
+    """
+    strategies = _strategy_dict(strategies)
+    st, p = sim.state, sim.params
+    el = st["eligible"]
+    n_el = int(el.sum())
+    per = {}
+    for name, strat in strategies.items():
+        days, active = _forced_days(strat, st["plan"]["jitter"], p.strategy_jitter_sd,
+                                    st["review_day"])
+        per[name] = _forced_improvement(sim, days, active)
+    rows = []
+    for name in strategies:
+        for m in _MEASURES:
+            rows.append((name, m, float(per[name][m][el].mean()) if n_el else math.nan, n_el))
+    names = list(strategies)
+    ref = "every_2_months" if "every_2_months" in strategies else names[0]
+    pairs = [(a, ref) for a in names if a != ref]
+    if "protocol" in strategies and "single" in strategies:
+        pairs.append(("protocol", "single"))
+    for a, b in pairs:
+        for m in _MEASURES:
+            diff = (per[a][m] - per[b][m])[el]
+            rows.append((f"{a} - {b}", m, float(diff.mean()) if n_el else math.nan, n_el))
+    return pd.DataFrame(rows, columns=["strategy", "measure", "mean_improvement", "n"])
+
+
+def strategy_followers(sim: Simulation, strategies=None) -> pd.DataFrame:
+    """Which patients follow which strategy to their landmark, from the simulated schedules.
+
+    Returns
+    -------
+    DataFrame
+        One row per patient: ``patient_id``, ``eligible`` (DESIGN §2b), ``has_landmark`` and one
+        boolean column per strategy: the record follows it (:func:`follows_strategy`) up to the
+        landmark rating's day (t0 + 182 without one). Count followers to the landmark with
+        ``df[df.eligible & df.has_landmark][names].sum()``.
+    """
+    strategies = _strategy_dict(strategies)
+    st, lat = sim.state, sim.latent
+    land = (pd.to_datetime(lat["landmark_date"]) - pd.to_datetime(lat["t0"])).dt.days
+    land = land.fillna(_LANDMARK_DAYS).to_numpy(dtype=float)
+    out = pd.DataFrame({"patient_id": lat["patient_id"], "eligible": st["eligible"],
+                        "has_landmark": lat["has_landmark"].to_numpy()})
+    for name, strat in strategies.items():
+        out[name] = follows_strategy(st["run"]["days"], st["run"]["active"], land, strat)
+    return out
+
+
+def _strategy_scenarios(cls) -> dict[str, SimParams]:
+    base = cls()
+    simple = dataclasses.replace(
+        base, confounding=0.0, dropout_nonresponder=0.0, followup_loss=0.0,
+        fade_half_life_days=math.inf, consistency_bunch=0.0, consistency_lapse=0.0,
+        **_NO_RESPONSE)
+    fading = {"fade_half_life_days": base.fade_half_life_days,
+              "consistency_bunch": base.consistency_bunch,
+              "consistency_lapse": base.consistency_lapse}
+    return {
+        "simple": simple,
+        "confounding": dataclasses.replace(simple, confounding=base.confounding),
+        "response_attendance": dataclasses.replace(
+            simple, response_stop=base.response_stop,
+            response_space_prob=base.response_space_prob),
+        "informative_loss": dataclasses.replace(simple, loss_response=base.loss_response,
+                                                followup_loss=base.followup_loss),
+        "latent_dropout": dataclasses.replace(simple,
+                                              dropout_nonresponder=base.dropout_nonresponder),
+        "fading_saturation": dataclasses.replace(simple, **fading),
+        "ignorable_traps": dataclasses.replace(base, dropout_nonresponder=0.0),
+        "all_traps": base,
+    }
+
+
+#: Named clinics for benchmarking the schedule comparison (DESIGN §2b), from
+#: :meth:`SimParams.strategy_scenarios`. The strategies' truth (:func:`strategy_truth`) depends on
+#: the biology and the measurement only, so it is the same in every scenario with the same fading
+#: (the same seed gives the same patients): the scenarios differ in who follows which strategy.
+#:
+#: - ``simple``: the realistic biology without any trap of attendance — no confounding, no
+#:   attendance or loss driven by the ratings, no latent drop-out, no loss after stopping, no
+#:   fading and no consistency effect (saturation stays: it is how the skin responds). Rater
+#:   noise, the baseline flare and rounding stay too (the truth is on the recorded scale).
+#: - ``confounding``: + confounding by indication (worse-looking skin, more frequent patterns).
+#: - ``response_attendance``: + stopping / spacing out on the recorded ratings.
+#: - ``informative_loss``: + missed reviews after a recorded non-response and after stopping.
+#: - ``latent_dropout``: + biological non-responders stop after 2–3 sessions (not ignorable
+#:   given the records: the estimator is expected to be somewhat off here).
+#: - ``fading_saturation``: + fading without maintenance and the consistency effect.
+#: - ``ignorable_traps``: every trap that the recorded history explains (``all_traps`` without
+#:   the latent drop-out): an estimator with correct models should be unbiased here.
+#: - ``all_traps``: the realistic demo clinic, ``SimParams()``.
+STRATEGY_SCENARIOS: dict[str, SimParams] = _strategy_scenarios(SimParams)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1259,6 +1817,7 @@ def _plant(file: Path, plan) -> list[tuple]:
 #: The traps :func:`truth_check` switches off one at a time: label → SimParams fields set to zero.
 TRAPS: dict[str, dict[str, float]] = {
     "informative drop-out": {"dropout_nonresponder": 0.0},
+    "attendance driven by the recorded ratings": dict(_NO_RESPONSE),
     "confounding by indication": {"confounding": 0.0},
     "flare and noise at baseline": {"baseline_flare_mean": 0.0, "baseline_noise_sd": 0.0},
     "consistency effect": {"consistency_bunch": 0.0, "consistency_lapse": 0.0},
