@@ -48,16 +48,46 @@ def test_effects_human_output_answers_in_plain_words(capsys):
 
 
 def test_adjusted_is_closer_to_the_simulated_truth_than_naive(effect_rows):
-    """On the demo the adjusted pore CI covers the simulator's interventional truth and the naive
-    estimate is further from it (confounding by indication and regression to the mean push the
-    naive one up). Texture is a documented miss: see notebook 04 and the effects issue note."""
+    """On the demo the naive slope is further from the simulator's interventional truth than the
+    adjusted one (confounding by indication and regression to the mean push it up) — and the
+    adjusted slope does not cover it either: with saturating benefit and attendance that follows
+    the recorded ratings the slope per session a month is an association, which is why the
+    headline is the schedule comparison (docs/methods.md §4.1; test below)."""
     from outcomes.synthetic import demo_simulation
 
     truth = demo_simulation().truth.set_index(["measure", "estimand"])["value"]
     row = {(r["measure"], r["model"]): r for r in effect_rows if r["term"] == "sessions_per_month"}
-    t = truth[("pore", "frequency_effect_analysed")]
-    adj = row[("pore", "adjusted")]
-    assert adj["ci_low"] <= t <= adj["ci_high"]
     for m in ("pore", "texture"):
         t = truth[(m, "frequency_effect_analysed")]
         assert abs(row[(m, "adjusted")]["estimate"] - t) < abs(row[(m, "naive")]["estimate"] - t)
+        assert row[(m, "adjusted")]["ci_low"] > t          # the documented bias of the slope
+
+
+def test_strategies_on_the_demo_answer_in_plain_words(capsys):
+    """Issue 14's done-when: means under each schedule and their differences in plain words,
+    and which schedules the records cannot judge and why."""
+    assert cli.main(["strategies", str(DEMO), "--boot", "50"]) == 0
+    out = capsys.readouterr().out
+    for measure in ("Pore size", "Skin texture"):
+        assert f"Schedules compared: {measure}" in out
+    assert "Had every patient followed 'protocol'" in out
+    assert "against" in out and "a difference of" in out and "95% CI" in out
+
+
+def test_strategies_on_the_demo_cover_the_simulated_truth():
+    """The schedule means on the demo against the simulator's truth for the same patients (every
+    schedule forced on them, common random numbers): every estimable schedule's 95% CI covers
+    its truth."""
+    from outcomes import load_records
+    from outcomes.schedules import compare_strategies
+    from outcomes.synthetic import demo_simulation
+
+    truth = demo_simulation().strategy_truth().set_index(["measure", "strategy"])
+    records = load_records(DEMO)
+    for m in ("pore", "texture"):
+        res = compare_strategies(records, measure=m, boot=200, sensitivity=False).results
+        for r in res.to_dict(orient="records"):
+            if r["estimate"] is None or not math.isfinite(r["estimate"]):
+                continue
+            t = truth.loc[(m, r["term"]), "mean_improvement"]
+            assert r["ci_low"] <= t <= r["ci_high"], (m, r["term"], t, r)

@@ -533,7 +533,7 @@ class TestSyntheticClinic:
         # the baseline flare and rater noise steepen the (negative) slope of change on baseline;
         # what remains without them is the real "more room to improve" of worse skin
         def slope(**changes):
-            r = rb.regression_to_mean(_table(_clinic(600, 1, **changes))).set_index("model")
+            r = rb.regression_to_mean(_table(_clinic(1500, 1, **changes))).set_index("model")
             return r.loc["change vs baseline", "estimate"]
 
         assert slope() < slope(baseline_flare_mean=0.0, baseline_noise_sd=0.0,
@@ -544,7 +544,9 @@ class TestSyntheticClinic:
             d = rb.dropout_comparison(_clinic(3000, 1, **changes), "pore").set_index("group")
             return d.loc["stopped - reached (adjusted)"]
 
-        on, off = adjusted_gap(), adjusted_gap(dropout_nonresponder=0.0)
+        # patients also stop (and skip reviews) on their recorded ratings: switch that off too
+        on = adjusted_gap()
+        off = adjusted_gap(dropout_nonresponder=0.0, response_stop=0.0, loss_response=0.0)
         assert on["ci_high"] < 0
         assert off["ci_low"] < 0 < off["ci_high"]
 
