@@ -94,27 +94,29 @@ def jupyterlab(tmp: Path, timeout: float):
            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
-    server_log = open(tmp / "jupyterlab.log", "w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise Failed(f"JupyterLab stopped at start:\n{(tmp / 'jupyterlab.log').read_text()}")
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise Failed(f"JupyterLab did not answer on {base} within {timeout:.0f} s")
-                time.sleep(0.3)
-        log(f"JupyterLab up on {base}")
-        yield base, token
-    finally:
-        _stop(proc)
-        server_log.close()
+    with open(tmp / "jupyterlab.log", "w") as server_log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=server_log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            yield _wait_for_server(proc, f"http://127.0.0.1:{port}", token, tmp, timeout), token
+        finally:
+            _stop(proc)
+
+
+def _wait_for_server(proc, base: str, token: str, tmp: Path, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise Failed(f"JupyterLab stopped at start:\n{(tmp / 'jupyterlab.log').read_text()}")
+        try:
+            with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise Failed(f"JupyterLab did not answer on {base} within {timeout:.0f} s")
+            time.sleep(0.3)
+    log(f"JupyterLab up on {base}")
+    return base
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -294,7 +296,7 @@ def check_control_keeps_figure(driver, name: str) -> None:
         before = _explorer_state(driver)[3]
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", selects[-1])
         select.select_by_index(index)
-        _wait(driver, 60, lambda d: _explorer_state(d)[3] != before,
+        _wait(driver, 60, lambda d, before=before: _explorer_state(d)[3] != before,
               f"{name} to redraw for {options[index]!r}")
         time.sleep(1.5)  # a figure that is going to vanish has gone by now
         _, imgs, drawn, _ = _explorer_state(driver)
