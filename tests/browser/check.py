@@ -49,6 +49,8 @@ CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--disable-dev-shm-usage", "--window-size=1400,1000")
 # what must never be seen in a notebook's outputs
 STDERR = '.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]'
+# notebooks written for the clinic lead: no NaN cell in their tables
+PLAIN = ("01", "02", "03", "04")
 RAW_MARKUP = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
 # JupyterLab settings for the check: every cell in the page (no windowing), no news, no updates
 LAB_SETTINGS = {
@@ -236,8 +238,15 @@ def _scroll_to(driver, css: str) -> None:
     time.sleep(0.5)
 
 
-def check_notebook_outputs(driver, name: str) -> None:
+def check_notebook_outputs(driver, name: str, *, plain: bool = False) -> None:
+    """Errors, raw widget text and undrawn figures; with ``plain``, also NaN cells in tables."""
     problems = driver.execute_script(_OUTPUT_PROBLEMS, STDERR)
+    if plain:
+        nan = driver.execute_script(
+            "return [...document.querySelectorAll('.jp-OutputArea-output td')]"
+            ".filter(td => /^\\s*(NaN|nan|None|<NA>)\\s*$/.test(td.innerText)).length")
+        if nan:
+            problems.append(f"{nan} table cell(s) show NaN/None instead of a value or '—'")
     broken = driver.execute_script(
         "return [...document.querySelectorAll('.jp-OutputArea-output img')]"
         ".filter(i => !(i.naturalWidth > 0)).length")
@@ -364,12 +373,15 @@ def main(argv=None) -> int:
                     name = nb.name
                     try:
                         open_notebook(driver, base, token, nb)
-                        check_notebook_outputs(driver, name)
+                        check_notebook_outputs(driver, name, plain=nb.stem[:2] in PLAIN)
                         log(f"{name}: opened, no error or raw widget text in its outputs")
                         if nb.stem.startswith("05"):
                             screenshot(driver, "notebook-05")
                             _scroll_to(driver, ".jp-OutputArea-output img")
                             screenshot(driver, "notebook-05-figure")
+                        if nb.stem.startswith("04"):
+                            _scroll_to(driver, ".jp-Notebook .jp-Cell:nth-child(19)")
+                            screenshot(driver, "notebook-04-balance")
                         if nb.stem.startswith("02"):
                             _scroll_to(driver, ".jp-Notebook .jp-Cell:last-child")
                             screenshot(driver, "notebook-02-as-committed")
@@ -382,7 +394,10 @@ def main(argv=None) -> int:
                             exc, WebDriverException) else str(exc))
                         screenshot(driver, f"FAILED-{nb.stem}")
                     finally:
-                        _shutdown_kernels(base, token)
+                        try:
+                            _shutdown_kernels(base, token)
+                        except OSError as exc:
+                            failures.append(f"{name}: could not shut its kernel down ({exc})")
                 try:
                     check_report(driver, REPORT)
                 except (Failed, WebDriverException) as exc:
