@@ -314,6 +314,12 @@ def check_control_keeps_figure(driver, name: str) -> None:
             raise Failed(f"{name}: after choosing {options[index]!r} the figure is not in the "
                          f"cell ({imgs} image(s), {drawn} drawn)")
         log(f"{name}: {options[index]!r} → table and figure redrawn in the cell")
+    driver.execute_script(
+        "const imgs = document.querySelectorAll('.widget-output img, "
+        ".jupyter-widgets-output-area img');"
+        "if (imgs.length) imgs[imgs.length - 1].scrollIntoView({block: 'end'});")
+    time.sleep(0.5)
+    screenshot(driver, f"notebook-{Path(name).stem[:2]}-controls")
     select.select_by_index(0)
     time.sleep(1.0)
 
@@ -388,7 +394,6 @@ def main(argv=None) -> int:
                             run_all_cells(driver, name, seconds=120)
                             check_notebook_outputs(driver, name + " (run in the browser)")
                             check_control_keeps_figure(driver, name)
-                            screenshot(driver, "notebook-02-controls")
                     except (Failed, WebDriverException) as exc:
                         failures.append(str(exc).strip().splitlines()[0] if isinstance(
                             exc, WebDriverException) else str(exc))
