@@ -1331,8 +1331,7 @@ def ipw_words(result: pd.DataFrame) -> Table:
                       "the others, after weighting",
         "improvement at six months (95% CI)": _which_way(
             r["estimate"], r["ci_low"], r["ci_high"], more="more", less="less"),
-        "patients": _patients(r.get("n")),
-        "how it was done": r.get("note") or NO_VALUE}]))
+        "patients": _patients(r.get("n"))}]))
 
 
 def dropout_words(result: pd.DataFrame) -> Table:
@@ -1394,14 +1393,14 @@ def sensitivity_words(grid: pd.DataFrame, *, model: str = "adjusted") -> Table:
 
 
 def estimate_words(result: pd.DataFrame, *, what: str, odds: bool = False) -> Table:
-    """One estimate (bootstrap, ordinal model…) as a row in words, with its note in full."""
+    """One estimate (bootstrap, ordinal model…) as a row in words (its technical note is in
+    :func:`detail_table`)."""
     r = result.iloc[0]
     return Table(pd.DataFrame([{
         "what": what,
         ("odds ratio (95% CI)" if odds else "extra improvement, grades (95% CI)"):
             _est_ci(r["estimate"], r["ci_low"], r["ci_high"]),
-        "patients": _patients(r.get("n")),
-        "how it was done": r.get("note") or NO_VALUE}]))
+        "patients": _patients(r.get("n"))}]))
 
 
 def e_value_words(result: pd.DataFrame) -> Table:
