@@ -38,6 +38,7 @@ from selenium import webdriver
 from selenium.common.exceptions import TimeoutException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -314,6 +315,20 @@ def check_control_keeps_figure(driver, name: str) -> None:
             raise Failed(f"{name}: after choosing {options[index]!r} the figure is not in the "
                          f"cell ({imgs} image(s), {drawn} drawn)")
         log(f"{name}: {options[index]!r} → table and figure redrawn in the cell")
+    handles = driver.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output .noUi-handle")
+    if handles:  # the landmark slider: one step to the right with the keyboard
+        before = _explorer_state(driver)[3]
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", handles[-1])
+        handles[-1].click()
+        handles[-1].send_keys(Keys.ARROW_RIGHT)
+        _wait(driver, 60, lambda d: _explorer_state(d)[3] != before,
+              f"{name} to redraw for the next landmark")
+        time.sleep(1.5)
+        _, imgs, drawn, _ = _explorer_state(driver)
+        if imgs < 1 or drawn < imgs:
+            screenshot(driver, f"FAILED-{Path(name).stem}-slider")
+            raise Failed(f"{name}: after moving the landmark slider the figure is not in the cell")
+        log(f"{name}: landmark slider moved → table and figure redrawn in the cell")
     driver.execute_script(
         "const imgs = document.querySelectorAll('.widget-output img, "
         ".jupyter-widgets-output-area img');"
