@@ -82,3 +82,16 @@ def test_dropout_sentence_has_no_double_negative(demo):
 
     text = report.dropout_sentence(dropout_comparison(demo, "pore")).markdown
     assert "negative = less" not in text and "−" not in text
+
+
+@pytest.mark.parametrize("name", ["02_attendance", "03_outcomes_and_attendance"])
+def test_committed_controls_read_as_a_sentence_not_a_widget_repr(name):
+    import nbformat
+
+    nb = nbformat.read(DEMO.parents[1] / "notebooks" / f"{name}.ipynb", as_version=4)
+    widgets = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+               if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert widgets, f"{name} has no controls"
+    for out in widgets:
+        text = out["data"]["text/plain"]
+        assert not text.startswith(("VBox(", "HBox(")) and "run the notebook" in text
