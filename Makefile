@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test unit notebooks notebooks-run report lab bench clean
+.PHONY: setup test unit notebooks notebooks-run report lab browser browser-deps bench clean
 
 setup: $(STAMP)
 
@@ -40,8 +40,29 @@ notebooks-run: $(STAMP)
 report: $(STAMP)
 	$(VENV)/bin/outcomes report data/demo -o reports/summary.html
 
+## lab: JupyterLab on notebooks/ (prints a link with a token; as root, e.g. in a container, it adds
+## --allow-root, which Jupyter otherwise refuses)
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks
+
+## browser: open every notebook in a real JupyterLab and the report in headless Chromium, and fail on
+## error outputs, a control that loses its figure, or a broken image (screenshots: reports/browser/)
+browser: $(STAMP) browser-deps reports/summary.html
+	$(PY) tests/browser/check.py
+
+reports/summary.html:
+	$(MAKE) --no-print-directory report
+
+## browser-deps: Debian's chromium and its driver (installed with apt-get when missing and root)
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium and chromium-driver (Debian packages)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium chromium-driver >/dev/null; \
+	else echo "make browser needs chromium and chromedriver: apt-get install chromium chromium-driver"; \
+	  exit 1; fi
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -1047,3 +1047,415 @@ def caveats(records, *, measure: str = "pore", landmark_days: int = 182) -> Text
         lines.append(f"- **{suppress_count(records.n_quarantined)} input rows were set aside** as "
                      "unusable (notebook 1); fixing them at the source may change the numbers.")
     return Text("\n".join(lines))
+
+
+# --------------------------------------------------------------------------------------------
+# notebooks 01–04 for a clinic lead: tables in words (no index column, "—" where there is no
+# value, text never cut), sentences that say which way a difference goes, figures labelled in words
+
+#: what a table shows where a value does not exist or cannot be estimated
+NO_VALUE = "—"
+
+
+class Table:
+    """A table for people: no index column, ``—`` for a missing value, every note in full.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The rows to show, in order; its index is not shown.
+    """
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame.reset_index(drop=True)
+
+    def _repr_html_(self) -> str:
+        with pd.option_context("display.max_colwidth", None):
+            return self.frame.to_html(index=False, na_rep=NO_VALUE, border=0, escape=True)
+
+    def __repr__(self) -> str:
+        with pd.option_context("display.max_colwidth", None, "display.width", 10_000):
+            return self.frame.to_string(index=False, na_rep=NO_VALUE)
+
+    __str__ = __repr__
+
+
+def _num(x, digits: int = 2) -> str:
+    return NO_VALUE if x is None or pd.isna(x) else _fmt(x, digits)
+
+
+def _est_ci(est, lo, hi, digits: int = 2) -> str:
+    if est is None or pd.isna(est):
+        return "not estimable"
+    return f"{_fmt(est, digits)} ({_fmt(lo, digits)} to {_fmt(hi, digits)})"
+
+
+def _which_way(est, lo, hi, *, more: str = "more", less: str = "less", unit: str = "grades",
+               digits: int = 2) -> str:
+    """``0.31 grades less (95% CI 0.13 to 0.50)`` — a difference in words, no minus signs.
+
+    When the interval crosses zero both ends get their word: ``(95% CI from 0.22 less to 0.14
+    more)``.
+    """
+    def size(v):
+        return f"{abs(v):.{digits}f}"
+
+    if est is None or pd.isna(est):
+        return "not estimable"
+    word = more if est >= 0 else less
+    if pd.isna(lo) or pd.isna(hi):
+        ci = "no interval"
+    elif lo >= 0:
+        ci = f"95% CI {size(lo)} to {size(hi)}"
+    elif hi <= 0:
+        ci = f"95% CI {size(hi)} to {size(lo)}"
+    else:
+        ci = f"95% CI from {size(lo)} {less} to {size(hi)} {more}"
+    return f"{size(est)} {unit} {word} ({ci})"
+
+
+def _patients(n) -> str:
+    from .privacy import suppress_count
+
+    return NO_VALUE if n is None or pd.isna(n) else suppress_count(int(n))
+
+
+# ---- notebook 01: counts of rows (not people: never suppressed)
+
+
+def rows_table(records) -> Table:
+    """Rows read, used and set aside per file. Rows are not people, so no count is suppressed."""
+    rej = records.rejects
+    aside = (rej.assign(table=rej["file"].map(_table_of)).drop_duplicates(["file", "line"])
+             .groupby("table").size() if not rej.empty else pd.Series(dtype="int64"))
+    rows = []
+    for name, loaded in records.loaded_rows.items():
+        read = records.input_rows.get(name)
+        if read is None and loaded == 0:
+            continue
+        rows.append({"table": name, "rows read": int(read if read is not None else loaded),
+                     "rows used": int(loaded), "rows set aside": int(aside.get(name, 0))})
+    return Table(pd.DataFrame(rows))
+
+
+def set_aside_reasons(records) -> Table | Text:
+    """Rows set aside, counted by file and reason (rows, not people: counts shown as they are)."""
+    rej = records.rejects
+    if rej.empty:
+        return Text("No row was set aside: every row of every file could be used.")
+    counts = (rej.groupby(["file", "reason"], sort=True).size().rename("rows set aside")
+              .reset_index().sort_values(["file", "rows set aside"], ascending=[True, False]))
+    return Table(counts)
+
+
+def set_aside_examples(records, *, n: int = 8) -> Table | Text:
+    """The first ``n`` problems as a spreadsheet shows them: file, line, column, value, reason."""
+    rej = records.rejects
+    if rej.empty:
+        return Text("No row was set aside, so there is nothing to correct.")
+    out = rej.sort_values(["file", "line"], kind="stable").head(n)
+    out = out[["file", "line", "column", "value", "reason"]].astype({"value": "str"})
+    return Table(out.rename(columns={"line": "line in the file", "value": "value as written"}))
+
+
+# ---- notebook 03: the dose–response curve in words
+
+
+def dose_response_words(records, *, measure: str = "pore", landmark_days: int = 182) -> Text:
+    """What the dose–response curve shows, from its average slopes below and above the knee."""
+    table = _analysis(records, measure, landmark_days)
+    knee = dose_response_knee(table)
+    slopes = _slopes(table)
+    below, above, diff = (slopes.iloc[i] for i in range(3))
+    label = records.measures[measure].label.split(" (")[0].lower()
+    first = _which_way(below["estimate"], below["ci_low"], below["ci_high"],
+                       more=f"more {label} improvement", less=f"less {label} improvement")
+    text = (f"Up to {knee:g} sessions a month, each extra session a month went with {first}; "
+            f"beyond {knee:g}, with "
+            f"{_which_way(above['estimate'], above['ci_low'], above['ci_high'])}. ")
+    if diff["ci_high"] < 0:
+        text += f"So the curve flattens beyond {knee:g} a month: extra sessions there added less."
+    elif diff["ci_low"] > 0:
+        text += f"So extra sessions beyond {knee:g} a month added *more*, not less."
+    else:
+        text += ("The records cannot tell whether extra sessions beyond that rate add less: "
+                 "the two slopes are compatible with each other.")
+    if _rises_again(table, knee):
+        text += (" At the far right the line turns up again; few patients came that often (see "
+                 "the ticks) and the band is wide there, so that rise is not to be read as a "
+                 "finding.")
+    text += (" The dotted vertical line marks one session a month; the shaded band is the 95% CI "
+             "and each grey tick at the bottom is a patient.")
+    return Text(text)
+
+
+def _rises_again(table: pd.DataFrame, knee: float, *, by: float = 0.05) -> bool:
+    """Whether the adjusted curve, beyond ``knee``, dips and then ends ``by`` grades higher."""
+    from .robustness import dose_response
+
+    with _quiet():
+        curve = dose_response(table)
+    y = curve.loc[curve["sessions_per_month"] >= knee, "estimate"].to_numpy(dtype=float)
+    if len(y) < 3:
+        return False
+    low = int(np.argmin(y))
+    return 0 < low < len(y) - 1 and y[-1] - y[low] > by
+
+
+# ---- notebook 04: the traps, each in one figure and one table in words
+
+
+def followup_words(result: pd.DataFrame) -> Table:
+    """Trap 1 (:func:`outcomes.robustness.followup_bias`) in words."""
+    names = {"all follow-up": "every session ever had, improvement at the last rating",
+             "landmark": "sessions in the first six months, improvement at six months"}
+    return Table(pd.DataFrame({
+        "sessions counted": result["model"].map(lambda m: names.get(m, m)),
+        "extra improvement per session, grades (95% CI)": [
+            _est_ci(r.estimate, r.ci_low, r.ci_high) for r in result.itertuples()],
+        "patients": result["n"].map(_patients),
+        "average follow-up (days)": result.get("mean_followup_days",
+                                               pd.Series(np.nan, result.index)).map(
+            lambda v: _num(v, 0)),
+        "how closely sessions follow time watched (0 to 1)": result.get(
+            "corr_sessions_followup", pd.Series(np.nan, result.index)).map(_num)}))
+
+
+def regression_to_mean_words(result: pd.DataFrame) -> Table:
+    """Trap 2 (:func:`outcomes.robustness.regression_to_mean`) in words."""
+    rows = []
+    for r in result.to_dict(orient="records"):
+        if r["model"] == "change vs baseline":
+            what = "each grade worse at the start"
+            est = _which_way(-r["estimate"], -r["ci_high"], -r["ci_low"], more="larger fall",
+                             less="smaller fall")
+        else:
+            what = ("+1 session a month, starting grade ignored" if r["model"] == "change score"
+                    else "+1 session a month, at the same starting grade")
+            est = _which_way(r["estimate"], r["ci_low"], r["ci_high"],
+                             more="more improvement", less="less improvement")
+        rows.append({"comparison": what, "change in grade at six months (95% CI)": est,
+                     "patients": _patients(r.get("n"))})
+    return Table(pd.DataFrame(rows))
+
+
+def indication_words(result: pd.DataFrame) -> Table:
+    """Trap 3 (:func:`outcomes.robustness.confounding_by_indication`) in words."""
+    groups = result[result["group"] != "trend"]
+    out = pd.DataFrame({
+        "sessions a month": groups["group"].str.replace("/month", " a month", regex=False)
+        .str.replace(">=", "1 or more", regex=False).str.replace("< 0.5", "under 0.5",
+                                                                  regex=False)
+        .str.replace("1 or more 1", "1 or more", regex=False),
+        "patients": groups["n"].map(_patients),
+        "average starting grade (95% CI)": [_est_ci(r.baseline_mean, r.ci_low, r.ci_high)
+                                            for r in groups.itertuples()],
+        "average age": groups.get("age_mean", pd.Series(np.nan, groups.index)).map(
+            lambda v: _num(v, 0))})
+    return Table(out)
+
+
+def indication_sentence(result: pd.DataFrame) -> Text:
+    """Whether frequent patients started worse (the trend row), in one sentence."""
+    trend = result[result["group"] == "trend"]
+    if trend.empty or pd.isna(trend["spearman_rho"].iloc[0]):
+        return Text("The records are too few to tell whether frequent patients started worse.")
+    rho, p = float(trend["spearman_rho"].iloc[0]), float(trend["p_value"].iloc[0])
+    clear = p < 0.05
+    if clear and rho > 0:
+        verdict = "patients who came more often had **worse** grades at the start"
+    elif clear:
+        verdict = "patients who came more often had **better** grades at the start"
+    else:
+        verdict = "the records do not show that starting grades differed with frequency"
+    return Text(f"Across all patients, {verdict} (rank correlation {_fmt(rho)}, p {_p(p)}: "
+                "0 = no link, 1 = the more sessions, always the worse the start).")
+
+
+_BALANCE_NAMES = {**_COHORT_LABELS, "baseline": "starting grade", "skin_type": "skin type",
+                  "age": "age", "sleep_hours": "sleep"}
+
+
+def _balance_labels(balance: pd.DataFrame) -> pd.Series:
+    names = balance["variable"].map(lambda v: _BALANCE_NAMES.get(v, str(v).replace("_", " ")))
+    level = balance["level"].astype("str")
+    return names.where(level == "", names + ": " + level)
+
+
+def balance_plot(balance: pd.DataFrame, *, threshold: float = 0.1, ax=None):
+    """How different regular and irregular attenders are, before and after weighting.
+
+    One row per variable (or level), the size of the difference in units of the variables'
+    spread (|standardised mean difference|), grey line at ``threshold``. The figure is as tall as
+    its rows need, so the labels never overlap.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    b = balance.assign(label=_balance_labels(balance))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 1.2 + 0.24 * len(b)))
+    long = pd.concat([b.assign(weighting="before weighting", smd=b["smd_before"].abs()),
+                      b.assign(weighting="after weighting", smd=b["smd_after"].abs())])
+    sns.scatterplot(data=long, x="smd", y="label", hue="weighting", style="weighting", s=45,
+                    ax=ax)
+    ax.axvline(threshold, color="grey", ls="--", lw=1, label=f"{threshold:g}: close enough")
+    ax.set(xlabel="difference between regular and irregular attenders (in spreads)", ylabel="",
+           title="How alike the two groups are, before and after weighting")
+    ax.legend(loc="lower right", frameon=True)
+    return ax
+
+
+def balance_sentence(balance: pd.DataFrame, *, threshold: float = 0.1) -> Text:
+    """What the balance plot shows, naming every variable still above ``threshold``."""
+    b = balance.assign(label=_balance_labels(balance), after=balance["smd_after"].abs())
+    worst_before = balance["smd_before"].abs().max()
+    above = b[b["after"] > threshold].sort_values("after", ascending=False)
+    start = (f"Before weighting the largest difference was {worst_before:.2f} spreads. ")
+    if above.empty:
+        return Text(start + f"After weighting every variable is within {threshold:g}: the "
+                    "weighted groups look alike at the start, as intended.")
+    listed = ", ".join(f"{r.label} ({r.after:.2f})" for r in above.itertuples())
+    return Text(start + f"After weighting, {len(b) - len(above)} of {len(b)} rows are within "
+                f"{threshold:g}, but {len(above)} {'is' if len(above) == 1 else 'are'} not: "
+                f"{listed}. The weighting made the groups more alike without making them "
+                "alike, so the weighted comparison below is a rough check, not the answer; the "
+                "adjusted comparison of notebook 3 takes these variables into account directly.")
+
+
+def ipw_words(result: pd.DataFrame) -> Table:
+    """The weighted comparison of regular vs irregular attenders, in words."""
+    r = result.iloc[0]
+    return Table(pd.DataFrame([{
+        "comparison": "regular attenders (sessions covering at least 80% of the days) against "
+                      "the others, after weighting",
+        "improvement at six months (95% CI)": _which_way(
+            r["estimate"], r["ci_low"], r["ci_high"], more="more", less="less"),
+        "patients": _patients(r.get("n"))}]))
+
+
+def dropout_words(result: pd.DataFrame) -> Table:
+    """Trap 4 (:func:`outcomes.robustness.dropout_comparison`) in words."""
+    groups = {"reached landmark": "came back for the six-month rating",
+              "stopped": "stopped coming before it",
+              "missed rating": "kept coming but missed the rating",
+              "not yet due": "records end before it was due"}
+    g = result[result["group"].isin(list(groups))]
+    return Table(pd.DataFrame({
+        "patients who": g["group"].map(groups),
+        "patients": g["n"].map(_patients),
+        "with a rating in between": g["n_interim"].map(_patients),
+        "improvement by their last rating, grades (95% CI)": [
+            _est_ci(r.interim_mean, r.ci_low, r.ci_high) for r in g.itertuples()],
+        "average sessions": g["sessions_mean"].map(lambda v: _num(v, 1))}))
+
+
+def dropout_sentence(result: pd.DataFrame) -> Text:
+    """Did patients who stopped respond worse? Differences in words, without minus signs."""
+    rows = result.set_index("group")
+    parts = []
+    if "stopped - reached" in rows.index:
+        d = rows.loc["stopped - reached"]
+        parts.append("By their last rating, patients who stopped coming had improved "
+                     f"{_which_way(d['interim_mean'], d['ci_low'], d['ci_high'])} than those who "
+                     "came back for the six-month rating.")
+    if "stopped - reached (adjusted)" in rows.index:
+        a = rows.loc["stopped - reached (adjusted)"]
+        if pd.notna(a["interim_mean"]):
+            worse = a["ci_high"] < 0
+            parts.append("For the sessions and time they had had, the difference is "
+                         f"{_which_way(a['interim_mean'], a['ci_low'], a['ci_high'])}: "
+                         + ("they were responding worse, so the findings describe patients who "
+                            "stay and are too optimistic for everyone who starts." if worse else
+                            "so they were not clearly responding worse to the sessions they had; "
+                            "they mostly had fewer of them."))
+    return Text(" ".join(parts) or "The records are too few to compare those who stopped.")
+
+
+_SETTING_NAMES = {"landmark_days": "landmark (days)", "window_days": "window (± days)",
+                  "permissible_gap": "longest allowed gap (days)", "treatment": "treatment counted",
+                  "rater": "rated by"}
+_GRID_MODELS = {"adjusted": "+1 session a month (adjusted)",
+                "ipw": "regular attender (weighted)", "lapses": "+1 lapse"}
+
+
+def sensitivity_words(grid: pd.DataFrame, *, model: str = "adjusted") -> Table:
+    """The sensitivity grid for one model in words; settings that could not be estimated say why."""
+    g = grid[grid["model"] == model] if model in set(grid["model"]) else grid
+    return Table(pd.DataFrame({
+        "choice": g["setting"].map(lambda s: _SETTING_NAMES.get(s, s)),
+        "value": g["value"].astype("str") + np.where(g["primary"], " (used throughout)", ""),
+        "extra improvement per session a month (95% CI)": [
+            _est_ci(r.estimate, r.ci_low, r.ci_high) for r in g.itertuples()],
+        "patients": g["n"].map(_patients),
+        "note": g["note"].fillna("").replace("", NO_VALUE) if "note" in g
+        else NO_VALUE}))
+
+
+def estimate_words(result: pd.DataFrame, *, what: str, odds: bool = False) -> Table:
+    """One estimate (bootstrap, ordinal model…) as a row in words (its technical note is in
+    :func:`detail_table`)."""
+    r = result.iloc[0]
+    return Table(pd.DataFrame([{
+        "what": what,
+        ("odds ratio (95% CI)" if odds else "extra improvement, grades (95% CI)"):
+            _est_ci(r["estimate"], r["ci_low"], r["ci_high"]),
+        "patients": _patients(r.get("n"))}]))
+
+
+def e_value_words(result: pd.DataFrame) -> Table:
+    """The E-value (:func:`outcomes.robustness.adjusted_e_value`) in words."""
+    r = result.iloc[0]
+    return Table(pd.DataFrame([{
+        "to explain away": "the adjusted effect (0 extra improvement)",
+        "a hidden factor would need a risk ratio of": _num(r["e_value"], 1)}, {
+        "to explain away": "the whole confidence interval (so that it includes 0)",
+        "a hidden factor would need a risk ratio of": _num(r["e_value_ci"], 1)}]))
+
+
+def truth_words(result: pd.DataFrame) -> Table:
+    """:func:`outcomes.synthetic.truth_check` in words: the demo's known truth beside the estimates."""
+    return Table(pd.DataFrame({
+        "demo clinic": result["scenario"], "measure": result["measure"],
+        "true effect": result["truth"].map(_num), "naive": result["naive"].map(_num),
+        "adjusted (95% CI)": [_est_ci(r.adjusted, r.ci_low, r.ci_high)
+                              for r in result.itertuples()],
+        "adjusted minus truth": result["bias"].map(_num),
+        "CI contains the truth": result["covers"].map({True: "yes", False: "no"}),
+        "patients": result["n"].map(_patients)}))
+
+
+def sensitivity_plot(grid: pd.DataFrame, *, model: str = "adjusted", ax=None):
+    """The sensitivity grid as a forest plot labelled in words; dotted: the answer used throughout.
+
+    Settings the records cannot support (no estimate) are left out of the figure and explained in
+    :func:`sensitivity_words`.
+    """
+    import matplotlib.pyplot as plt
+
+    g = grid[(grid["model"] == model) & grid["estimate"].notna()].reset_index(drop=True)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 1.2 + 0.3 * len(g)))
+    labels = (g["setting"].map(lambda s: _SETTING_NAMES.get(s, s)) + ": "
+              + g["value"].astype("str"))
+    y = np.arange(len(g))[::-1]
+    est = g["estimate"].to_numpy(dtype=float)
+    err = np.vstack([est - g["ci_low"].to_numpy(dtype=float),
+                     g["ci_high"].to_numpy(dtype=float) - est])
+    ax.errorbar(est, y, xerr=err, fmt="o", color="C0", capsize=3)
+    ax.set_yticks(y, list(labels))
+    ax.set_ylim(-0.6, len(g) - 0.4)
+    ax.axvline(0, color="grey", ls="--", lw=1)
+    primary = g.loc[g["primary"], "estimate"]
+    if len(primary):
+        ax.axvline(float(primary.iloc[0]), color="C1", ls=":", lw=1.5)
+    ax.set(xlabel="extra improvement per session a month, grades (95% CI)",
+           title="The answer under other analysis choices")
+    return ax
+
+
+def detail_table(result: pd.DataFrame) -> Table:
+    """A robustness result as computed (for a statistician): rounded, small counts suppressed."""
+    out = robustness_table(result).reset_index(drop=True)
+    return Table(out.map(lambda v: NO_VALUE if isinstance(v, str) and v.strip() in ("", "–")
+                         else v))

@@ -11,6 +11,7 @@ values. The view a function starts with is the default one the committed noteboo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,26 +31,61 @@ def show(result: Any) -> None:
     Figures are closed after being shown so that they are not drawn a second time by the inline
     backend.
     """
-    import matplotlib.pyplot as plt
     from IPython.display import display
+
+    for item in _items(result):
+        data, metadata = _bundle(item)
+        display(data, metadata=metadata, raw=True)
+
+
+def _items(result: Any) -> list:
+    items = result if isinstance(result, (tuple, list)) else (result,)
+    return [item for item in items if item is not None]
+
+
+def _bundle(item: Any) -> tuple[dict, dict]:
+    """``(data, metadata)`` of one displayable item, as a notebook output holds it.
+
+    A matplotlib Figure (or Axes) becomes a PNG and is closed; a string is markdown; anything else
+    goes through IPython's formatters (HTML for a DataFrame or Styler, plain text always).
+    """
+    import matplotlib.pyplot as plt
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    items = result if isinstance(result, (tuple, list)) else (result,)
-    for item in items:
-        if item is None:
-            continue
-        if isinstance(item, Axes):
-            item = item.figure
-        if isinstance(item, Figure):
-            display(item)
-            plt.close(item)
-        elif isinstance(item, str):
-            from .report import Text
+    if isinstance(item, Axes):
+        item = item.figure
+    if isinstance(item, Figure):
+        import base64
+        import io
 
-            display(Text(item))
-        else:
-            display(item)
+        buffer = io.BytesIO()
+        item.savefig(buffer, format="png", bbox_inches="tight")
+        plt.close(item)
+        width, height = (round(v * item.dpi) for v in item.get_size_inches())
+        return ({"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+                 "text/plain": f"<Figure size {width}x{height}>"}, {})
+    if isinstance(item, str):
+        from .report import Text
+
+        item = Text(item)
+    from IPython.core.formatters import DisplayFormatter
+
+    data, metadata = DisplayFormatter().format(item)
+    return data, metadata
+
+
+class Controls:
+    """Mixin: what a committed notebook shows where the controls go when no kernel draws them."""
+
+    #: the plain-text stand-in (the widget itself needs a running kernel)
+    fallback = "Controls: run the notebook (Run ▸ Run All Cells) to use them."
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            bundle["text/plain"] = self.fallback
+        return bundle
 
 
 def _control(name: str, choices: Sequence, description: str | None, default=None):
@@ -93,7 +129,9 @@ def explorer(view: Callable[..., Any], /, *, labels: dict[str, str] | None = Non
     Returns
     -------
     ipywidgets.VBox
-        ``.children``: the controls (one row), then the ``Output`` area. ``box.refresh()`` re-draws.
+        ``.children``: the controls (one row), then the ``Output`` area (also ``box.output``);
+        ``box.refresh()`` re-draws. Where no kernel draws the widget (a committed notebook opened
+        as it is), its plain text says which controls there are and how to use them.
     """
     import ipywidgets as w
 
@@ -109,18 +147,29 @@ def explorer(view: Callable[..., Any], /, *, labels: dict[str, str] | None = Non
     out = w.Output()
 
     def refresh(*_):
-        out.clear_output(wait=True)
-        with out:
-            try:
-                show(view(**{name: c.value for name, c in controls.items()}))
-            except RecordsError as exc:  # a choice the records cannot answer: say so, plainly
-                show(f"**Not available for this choice:** {exc}")
+        # The outputs are set on the Output widget itself, in one update, rather than captured
+        # with ``with out:``: captured display messages from a control's callback can miss the
+        # cell (a figure then lands in JupyterLab's log console), and a set state also survives
+        # in the saved notebook.
+        try:
+            items = _items(view(**{name: c.value for name, c in controls.items()}))
+        except RecordsError as exc:  # a choice the records cannot answer: say so, plainly
+            items = [f"**Not available for this choice:** {exc}"]
+        outputs = []
+        for item in items:
+            data, metadata = _bundle(item)
+            outputs.append({"output_type": "display_data", "data": data, "metadata": metadata})
+        out.outputs = tuple(outputs)
 
     for c in controls.values():
         c.observe(refresh, names="value")
-    box = w.VBox([w.HBox(list(controls.values())), out])
+    box = _control_box_class()([w.HBox(list(controls.values())), out])
+    box.fallback = (f"Controls for {', '.join(labels.get(n, n.replace('_', ' ')) for n in options)}"
+                    ": run the notebook (Run ▸ Run All Cells) to use them; the default view is "
+                    "shown in the cells above.")
     box.refresh = refresh
     box.controls = controls
+    box.output = out
     if render:
         refresh()
     return box
@@ -163,6 +212,14 @@ def effects_explorer(records, *, measures: Sequence[str] | None = None,
         measure=measures, region=regions, rater=raters,
         landmark_days=sorted(landmarks), labels={"landmark_days": "landmark (days)"},
         defaults=_landmark_default(landmarks))
+
+
+@functools.cache
+def _control_box_class():
+    """A ``VBox`` whose plain-text form is :attr:`Controls.fallback` (ipywidgets imported late)."""
+    import ipywidgets as w
+
+    return type("ControlBox", (Controls, w.VBox), {"__module__": __name__})
 
 
 def _present(column: pd.Series, first: str) -> list[str]:

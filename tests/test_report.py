@@ -299,12 +299,36 @@ class TestExplorer:
         with pytest.raises(RecordsError, match="do not exist"):
             widgets.explorer(lambda a: None, a=[1], defaults={"z": 1})
 
-    def test_a_records_error_is_shown_not_raised(self, capsys):
+    def test_a_records_error_is_shown_not_raised(self):
         def view(a):
             raise RecordsError("too few patients")
 
-        widgets.explorer(view, a=["x"])
-        assert "too few patients" in capsys.readouterr().out
+        box = widgets.explorer(view, a=["x"])
+        (shown,) = box.output.outputs
+        assert "too few patients" in shown["data"]["text/markdown"]
+
+    def test_every_change_keeps_the_figure_in_the_output(self, demo):
+        # notebook 02's bug: after a change the table was redrawn but the histogram left the cell
+        import matplotlib.pyplot as plt
+
+        box = widgets.attendance_explorer(demo, landmarks=(91, 182))
+        for protocol in list(box.controls["protocol"].options)[1:] + ["monthly throughout"]:
+            box.controls["protocol"].value = protocol
+            kinds = [set(o["data"]) for o in box.output.outputs]
+            assert any("text/html" in k for k in kinds), protocol   # the table
+            assert any("image/png" in k for k in kinds), protocol   # the histogram
+        box.controls["landmark_days"].value = 91
+        box.refresh()
+        assert sum("image/png" in o["data"] for o in box.output.outputs) == 1
+        assert plt.get_fignums() == []  # drawn once, then closed
+
+    def test_a_committed_notebook_shows_a_sentence_not_the_widget_repr(self):
+        box = widgets.explorer(lambda landmark_days: None, landmark_days=[91, 182],
+                               labels={"landmark_days": "landmark (days)"}, render=False)
+        bundle = box._repr_mimebundle_()
+        assert "application/vnd.jupyter.widget-view+json" in bundle
+        text = bundle["text/plain"]
+        assert "VBox" not in text and "landmark (days)" in text and "run the notebook" in text
 
     def test_effects_explorer_offers_what_the_records_hold(self, demo):
         box = widgets.effects_explorer(demo, landmarks=(120, 182))
