@@ -274,6 +274,7 @@ class _Trial:
     days: np.ndarray             # (n, K) session days since t0 before the horizon, inf padded
     rating_key: np.ndarray       # sorted patient_code * _BIG + day of primary ratings
     rating_change: np.ndarray    # change since baseline (positive = better) of those ratings
+    histories: list              # (key, change / mic) of every measure, this one first
     X: np.ndarray                # covariates
     names: list[str]
     raw: pd.DataFrame
@@ -331,23 +332,34 @@ def _build_trial(records: Records, measure: str, *, landmark_days: int, window_d
     pos = np.arange(len(pc_h)) - starts[pc_h]
     days[pc_h, pos] = day_h
 
+    base = lm["baseline"].to_numpy(np.float64)
     r = derived.get("primary")
     if r is None:
         r = primary_ratings(records, measure, region=region, rater=rater)
-    r = r[r["patient_id"].astype(str).isin(ids)]
-    rc = code.reindex(r["patient_id"].astype(str)).to_numpy()
-    rday = np.floor(((r["date"].to_numpy() - t0.reindex(r["patient_id"].astype(str)).to_numpy())
-                     / np.timedelta64(1, "D")).astype(np.float64))
-    base = lm["baseline"].to_numpy(np.float64)
-    change = np.asarray(m.improvement(pd.Series(base[rc]), pd.Series(r["value"].to_numpy())),
-                        dtype=np.float64)
-    inside = rday >= -baseline_days
-    rc, rday, change = rc[inside], rday[inside], change[inside]
-    key = rc.astype(np.int64) * _BIG + (rday + baseline_days).astype(np.int64)
-    order = np.argsort(key, kind="stable")
-    key, change = key[order], change[order]
-
+    key, change, _ = _history(r, m, code, t0, baseline_days, base)
+    histories = [(key, change / m.minimal_important_change)]
     X, names, raw = _covariates(records.patients, ids)
+    # the other measures: the patient may decide on them too (their latest change, and their
+    # baseline as a covariate, mean-imputed with a missing indicator)
+    extra_cols, extra_names = [], []
+    for other in records.measures:
+        if other == measure or other not in records.assessments:
+            continue
+        om = records.measures[other]
+        r2 = primary_ratings(records, other, region=region, rater=rater)
+        k2, c2, b2 = _history(r2, om, code, t0, baseline_days, None)
+        if not np.isfinite(b2).any():
+            continue
+        histories.append((k2, c2 / om.minimal_important_change))
+        miss = ~np.isfinite(b2)
+        extra_cols.append(np.where(miss, np.nanmean(b2), b2))
+        extra_names.append(f"baseline {other}")
+        if miss.any():
+            extra_cols.append(miss.astype(float))
+            extra_names.append(f"baseline {other} missing")
+    if extra_cols:
+        X = np.column_stack([X, *extra_cols]) if X.shape[1] else np.column_stack(extra_cols)
+        names = names + extra_names
     # sessions before the horizon that carried a rating (taken before the session)
     sess_key = pc_h.astype(np.int64) * _BIG + (day_h + baseline_days).astype(np.int64)
     rated = np.isin(sess_key[day_h > 0], key)
@@ -358,10 +370,57 @@ def _build_trial(records: Records, measure: str, *, landmark_days: int, window_d
     nL = np.bincount(pc[s_before_L], minlength=n)
     lastL = np.full(n, 0.0)
     np.maximum.at(lastL, pc[s_before_L], day[s_before_L])
-    ltfu_X = np.column_stack([base, lt_change, lt_has, nL, landmark_days - lastL])
+    hist = _history_features(histories, np.arange(n), np.full(n, cut), baseline_days)
+    # (the first two history columns are lt_change and lt_has themselves)
+    ltfu_X = np.column_stack([base, lt_change, lt_has, nL, landmark_days - lastL, *hist[2:]])
     return _Trial(ids, t0, base, lm["improvement"].to_numpy(np.float64), observed, horizon, days,
-                  key, change, X, names, raw, ltfu_X, int((day_h > 0).sum()), int(rated.sum()),
-                  excluded)
+                  key, change, histories, X, names, raw, ltfu_X, int((day_h > 0).sum()),
+                  int(rated.sum()), excluded)
+
+
+def _history(r: pd.DataFrame, m, code: pd.Series, t0: pd.Series, baseline_days: int,
+             base: np.ndarray | None):
+    """Sorted keys (patient code, day) and changes since baseline of one measure's ratings of the
+    eligible patients; the baseline (latest in [t0 − baseline_days, t0]) is computed when not
+    given."""
+    n = len(code)
+    r = r[r["patient_id"].astype(str).isin(code.index)]
+    pid = r["patient_id"].astype(str)
+    rc = code.reindex(pid).to_numpy()
+    rday = np.floor(((r["date"].to_numpy() - t0.reindex(pid).to_numpy())
+                     / np.timedelta64(1, "D")).astype(np.float64))
+    value = r["value"].to_numpy(np.float64)
+    inside = rday >= -baseline_days
+    rc, rday, value = rc[inside], rday[inside], value[inside]
+    key = rc.astype(np.int64) * _BIG + (rday + baseline_days).astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    key, value, rc, rday = key[order], value[order], rc[order], rday[order]
+    if base is None:
+        base = np.full(n, np.nan)
+        b = rday <= 0
+        base[rc[b]] = value[b]            # sorted by day: the latest baseline rating wins
+    change = np.asarray(m.improvement(pd.Series(base[rc]), pd.Series(value)), dtype=np.float64)
+    ok = np.isfinite(change)
+    return key[ok], change[ok], base
+
+
+def _history_features(histories, patient: np.ndarray, at: np.ndarray, baseline_days: int
+                      ) -> list[np.ndarray]:
+    """Latest interim change of every measure (in units of its minimal important change) on or
+    before ``at``: the change, an indicator that there is one, "no change or worse" (≤ 0) and
+    "clearly better" (≥ 1); then the same three for the mean over the measures rated."""
+    cols, changes, hases = [], [], []
+    for key, change in histories:
+        c, h = _latest(key, change, patient, at, baseline_days)
+        cols += [c, h, h * (c <= 0), h * (c >= 1)]
+        changes.append(c)
+        hases.append(h)
+    if len(histories) > 1:
+        hs = np.sum(hases, axis=0)
+        mean = np.where(hs > 0, np.sum(changes, axis=0) / np.maximum(hs, 1), 0.0)
+        has = (hs > 0).astype(float)
+        cols += [mean, has * (mean <= 0), has * (mean >= 1)]
+    return cols
 
 
 def _latest(key: np.ndarray, change: np.ndarray, patient: np.ndarray, at: np.ndarray,
@@ -394,12 +453,11 @@ class _Arm:
 def _arm(trial: _Trial, strategy: Strategy, baseline_days: int) -> _Arm:
     f = follow_strategy(trial.days, trial.horizon, strategy)
     pat = f["row_patient"].astype(np.int64)
-    change, has = _latest(trial.rating_key, trial.rating_change, pat, f["row_start"],
-                          baseline_days)
+    hist = _history_features(trial.histories, pat, f["row_start"], baseline_days)
     steps = f["row_step"].astype(np.int64)
     n_levels = min(int(steps.max()) if len(steps) else 1, 4)
     dummies = [(np.minimum(steps, 4) == k).astype(float) for k in range(2, n_levels + 1)]
-    cols = [np.ones(len(pat)), trial.baseline[pat], change, has, f["row_start"],
+    cols = [np.ones(len(pat)), trial.baseline[pat], *hist, f["row_start"],
             f["row_prev_gap"], *dummies]
     X = np.column_stack(cols + ([trial.X[pat]] if trial.X.shape[1] else []))
     followed = f["status"] == "followed"
