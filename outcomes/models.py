@@ -48,7 +48,6 @@ import argparse
 import importlib
 import json
 import math
-import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -264,17 +263,35 @@ def _design(table: pd.DataFrame, main: Sequence[str], covariates: Sequence[str]
 
 def _independent(design: pd.DataFrame, protect: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
     """Drop columns that are linear combinations of earlier ones; report the dropped names.
-    A dropped *protected* column means its effect cannot be estimated."""
-    kept, dropped = [], []
-    for name in design.columns:
-        trial = design[[*kept, name]].to_numpy()
-        scale = np.abs(trial).max(axis=0)
-        scale[scale == 0] = 1.0
-        if np.linalg.matrix_rank(trial / scale, tol=1e-8 * len(design)) == len(kept) + 1:
-            kept.append(name)
-        else:
-            dropped.append(name)
-    return design[kept], dropped
+    A dropped *protected* column means its effect cannot be estimated.
+
+    One pivoted QR of the design with columns scaled to max |x| = 1 (``scipy.linalg.qr``,
+    ``pivoting=True``) gives the rank: ``|R_kk| > 1e-8 · n``. At full rank (the usual case) that
+    is all. Otherwise the columns to drop are found in the order of the design, so that the
+    earlier of two redundant columns is kept: column j is redundant when its distance to the span
+    of the kept earlier columns, ``|R_jj|`` of an unpivoted QR of the same scaled matrix, is
+    below the same tolerance.
+    """
+    from scipy import linalg
+
+    x = design.to_numpy(dtype="float64")
+    if x.shape[1] == 0:
+        return design, []
+    scale = np.abs(x).max(axis=0)
+    scale[scale == 0] = 1.0
+    x = x / scale
+    tol = 1e-8 * len(design)
+    r = linalg.qr(x, mode="r", pivoting=True, check_finite=False)[0]
+    if int((np.abs(np.diag(r)) > tol).sum()) == x.shape[1]:
+        return design, []
+    r = linalg.qr(x, mode="r", check_finite=False)[0]
+    k = min(r.shape)
+    diag = np.abs(np.diag(r))
+    independent = np.zeros(x.shape[1], dtype=bool)
+    independent[:k] = diag[:k] > tol
+    names = list(design.columns)
+    kept = [n for n, ok in zip(names, independent) if ok]
+    return design[kept], [n for n, ok in zip(names, independent) if not ok]
 
 
 def _empty_rows(measure: str, model: str, terms: Sequence[str], n: int, note: str
@@ -437,8 +454,24 @@ def consistency_effect(table: pd.DataFrame, *, consistency: str = "adherence",
 
 
 def _vif(exog: np.ndarray, names: list[str]) -> dict[str, float]:
-    from statsmodels.stats.outliers_influence import variance_inflation_factor
-    return {name: float(variance_inflation_factor(exog, i)) for i, name in enumerate(names)}
+    """VIF_j = 1 / (1 − R²_j) for every non-constant column: the diagonal of the inverse of the
+    columns' correlation matrix (R²_j from the regression of column j on the others with an
+    intercept), one inverse for all columns. The intercept gets NaN."""
+    x = np.asarray(exog, dtype="float64")
+    sd = x.std(axis=0)
+    varying = sd > 0
+    out = dict.fromkeys(names, float("nan"))
+    if varying.sum() == 0:
+        return out
+    corr = np.atleast_2d(np.corrcoef(x[:, varying], rowvar=False))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        try:
+            diag = np.diag(np.linalg.inv(corr))
+        except np.linalg.LinAlgError:
+            diag = np.full(int(varying.sum()), np.inf)
+    for name, v in zip([n for n, ok in zip(names, varying) if ok], diag):
+        out[name] = float(v)
+    return out
 
 
 def collinearity(table: pd.DataFrame, *, consistency: str = "adherence",
@@ -514,7 +547,7 @@ def mixed_effect(records: Records, measure: str, *, treatments=None, covariates=
                  horizon_days: int | None = 227, random_slope: bool = True,
                  region: str = "face", rater: str = "clinician",
                  all_terms: bool = False) -> pd.DataFrame:
-    """Linear mixed model of every rating on sessions received before it (statsmodels MixedLM).
+    """Linear mixed model of every rating on sessions received before it (REML).
 
     ``score_ij = β0 + βw · within_ij + βb · between_i + βt · months_ij + γ'covariates_i
     + u0_i + u1_i · months_ij + ε_ij`` where ``score`` is the rating oriented so that higher =
@@ -522,10 +555,10 @@ def mixed_effect(records: Records, measure: str, *, treatments=None, covariates=
     ``within_ij`` the deviation from it (Curran & Bauer 2011). ``βw`` ("sessions_within") is
     the better rating per extra session *within the same patient*, at the same time since t0;
     ``βb`` compares patients. Random intercept ``u0`` per patient, random slope ``u1`` on months
-    when estimable (otherwise intercept only, said in ``note``). REML fit; Wald 95 % CI.
-
-    Convergence warnings are captured, never printed: the model falls back to a random intercept
-    when the slope model fails, and ``note`` says in plain words what happened.
+    when estimable (some patient rated at two different times; otherwise intercept only, said in
+    ``note``). One REML fit by :func:`outcomes.mixed.fit_mixed` (per-patient sums, profiled
+    restricted likelihood); Wald 95 % CI. A variance at zero (e.g. patients' time trends do not
+    differ) or a fit that did not converge is said in plain words in ``note``.
 
     Returns
     -------
@@ -553,68 +586,45 @@ def mixed_effect(records: Records, measure: str, *, treatments=None, covariates=
     if fit is None:
         return _empty_rows(measure, "mixed", main, n_pat, "; ".join(notes))
     terms = [c for c in design.columns if c != "Intercept"] if all_terms else main
-    ci = fit.conf_int()
+    res = fit.table().set_index("term").loc[terms]
     rows = pd.DataFrame({
         "measure": measure, "model": "mixed", "term": terms,
-        "estimate": fit.fe_params[terms].to_numpy(), "ci_low": ci.loc[terms, 0].to_numpy(),
-        "ci_high": ci.loc[terms, 1].to_numpy(), "std_error": fit.bse_fe[terms].to_numpy(),
-        "p_value": fit.pvalues[terms].to_numpy(), "n": n_pat, "note": "; ".join(notes)})
+        "estimate": res["estimate"].to_numpy(), "ci_low": res["ci_low"].to_numpy(),
+        "ci_high": res["ci_high"].to_numpy(), "std_error": res["std_error"].to_numpy(),
+        "p_value": res["p_value"].to_numpy(), "n": n_pat, "note": "; ".join(notes)})
     return rows[RESULT_COLUMNS]
 
 
 def _fit_mixed(data: pd.DataFrame, design: pd.DataFrame, random_slope: bool):
-    """Fit with a random slope on months, falling back to a random intercept; warnings are
-    captured and turned into plain-language notes."""
-    from statsmodels.regression.mixed_linear_model import MixedLM
+    """One REML fit (:func:`outcomes.mixed.fit_mixed`): random intercept, and a random slope on
+    months when asked for and estimable (some patient has ratings at two different times).
+    The fit itself says when a variance is at zero or it did not converge; no refits."""
+    from .mixed import fit_mixed
 
     y = data["score"].to_numpy(dtype="float64")
     groups = data["patient_id"].to_numpy()
+    months = data["months"].to_numpy(dtype="float64")
     notes = []
-    for slope in ([True, False] if random_slope else [False]):
-        exog_re = np.column_stack([np.ones(len(data)), data["months"].to_numpy()]) if slope \
-            else None
-        fit, why, caught = _try_optimisers(MixedLM(y, design, groups=groups, exog_re=exog_re))
-        if fit is not None:
-            finite = bool(np.isfinite(fit.bse_fe).all())
-            why = "did not converge" if not (fit.converged and finite) else (
-                "its variance is at the edge of what the data allow" if _boundary(caught)
-                else "")
-        if slope and not why:
-            notes.append("random intercept and slope on time per patient")
-            return fit, notes
-        if slope:
-            notes.append(f"a random slope on time was not estimable ({why})")
-            continue
-        if not why or (fit is not None and "edge" in why and finite):
-            notes.append("random intercept per patient"
-                         + ("; between-patient variance near zero" if why else ""))
-            return fit, notes
-        notes.append(f"random-intercept model {why}: treat these estimates with caution")
-        return (fit if fit is not None and finite else None), notes
-    return None, notes
-
-
-def _try_optimisers(model):
-    """Fit by REML with L-BFGS, then BFGS, then Powell: statsmodels moves on to the next method
-    only when one does not converge, not when it fails, so each is tried here in turn."""
-    fit, why, record = None, "", []
-    for method in ("lbfgs", "bfgs", "powell"):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                attempt = model.fit(reml=True, method=method)
-            except (np.linalg.LinAlgError, ValueError) as exc:
-                why = f"could not be fitted ({exc})"
-                continue
-        fit, record = attempt, list(caught)
-        if fit.converged:
-            break
-    return fit, ("" if fit is not None else why), record
-
-
-def _boundary(caught) -> bool:
-    text = " ".join(str(w.message) for w in caught).lower()
-    return "boundary" in text or "singular" in text or "not positive definite" in text
+    slope = random_slope
+    if slope:
+        spread = pd.Series(months).groupby(pd.factorize(groups)[0]).agg(lambda v: v.max() - v.min())
+        if not (spread > 1e-9).any():
+            slope = False
+            notes.append("a random slope on time was not estimable (no patient was rated at "
+                         "two different times)")
+    z = np.column_stack([np.ones(len(y)), months]) if slope else None
+    try:
+        fit = fit_mixed(y, design, groups, z, re_names=["Intercept", "months"][:2 if slope else 1])
+    except (RecordsError, np.linalg.LinAlgError, ValueError) as exc:
+        notes.append(f"the mixed model could not be fitted ({exc})")
+        return None, notes
+    notes.append("random intercept and slope on time per patient" if slope
+                 else "random intercept per patient")
+    if fit.note:
+        notes.append(fit.note)
+    if not np.isfinite(fit.bse_fe).all():
+        notes.append("standard errors undefined: treat these estimates with caution")
+    return fit, notes
 
 
 # --------------------------------------------------------------------------------------------
