@@ -290,9 +290,27 @@ def fit_mixed(y, X, groups, Z=None, *, names: Sequence[str] | None = None,
     res = optimize.minimize(reml.deviance, start, args=(True,), method="L-BFGS-B", jac=True,
                             bounds=bounds,
                             options={"maxiter": maxiter, "ftol": 1e-15, "gtol": 1e-10})
+    # at Λ_kk = 0 the deviance is even in Λ_kk, so its gradient there is exactly zero and the
+    # optimiser can stop on that saddle: probe the inside and carry on from there if it is lower
+    diag = tril[0] == tril[1]
+    for _ in range(q):
+        at_zero = np.flatnonzero(diag & (res.x < _EDGE))
+        probes = []
+        for k in at_zero:
+            for delta in (1e-2, 1e-1, 0.5):
+                trial = res.x.copy()
+                trial[k] = delta
+                probes.append((reml.deviance(trial), trial))
+        if not probes:
+            break
+        value, trial = min(probes, key=lambda t: t[0])
+        if not value < res.fun - 1e-8 * max(1.0, abs(res.fun)):
+            break
+        res = optimize.minimize(reml.deviance, trial, args=(True,), method="L-BFGS-B",
+                                jac=True, bounds=bounds,
+                                options={"maxiter": maxiter, "ftol": 1e-15, "gtol": 1e-10})
     theta = _canonical(res.x, tril)
     # a diagonal entry of Λ this close to zero is zero: take the exact edge when it fits as well
-    diag = tril[0] == tril[1]
     edge = diag & (theta < _EDGE)
     if edge.any():
         trial = np.where(edge, 0.0, theta)
