@@ -471,6 +471,21 @@ def _collapse(codes: pd.Series, min_count: int) -> tuple[pd.Series, list[str]]:
     return codes.map(mapping), merged
 
 
+def _dummies(df: pd.DataFrame, numeric: Sequence[str], covariates: Sequence[str]
+             ) -> pd.DataFrame:
+    """Numeric columns, then treatment-coded indicators ``C(name)[T.level]`` (reference = first
+    level in sorted order, as patsy) of the categorical covariates; no intercept."""
+    cols = {c: df[c].to_numpy(dtype="float64") for c in numeric}
+    for c in covariates:
+        if pd.api.types.is_float_dtype(df[c]):
+            cols[c] = df[c].to_numpy(dtype="float64")
+        else:
+            values = df[c].astype("str")
+            for level in sorted(values.unique())[1:]:
+                cols[f"C({c})[T.{level}]"] = (values == level).to_numpy(dtype="float64")
+    return pd.DataFrame(cols, index=df.index)
+
+
 def ordinal_effect(table: pd.DataFrame, measure: Measure, *,
                    covariates: Sequence[str] | None = None, min_count: int = 10,
                    per: float = 1.0, distr: str = "logit") -> pd.DataFrame:
@@ -493,9 +508,10 @@ def ordinal_effect(table: pd.DataFrame, measure: Measure, *,
     DataFrame
         One tidy row, ``model = "ordinal"``, ``term = "sessions_per_month"``, ``estimate`` = odds
         ratio per +1 session/month with its 95 % CI (Wald on the log-odds scale), ``scale =
-        "odds ratio"``.
+        "odds ratio"``. Fitted by :func:`outcomes.ordinal.fit_ordinal` (analytic likelihood and
+        gradient).
     """
-    from statsmodels.miscmodels.ordinal_model import OrderedModel
+    from .ordinal import fit_ordinal
 
     _require(table, ["landmark", "baseline", "sessions_per_month"], "ordinal_effect")
     _check_choice("distr", distr, ("logit", "probit"))
@@ -505,46 +521,51 @@ def ordinal_effect(table: pd.DataFrame, measure: Measure, *,
     covs = _covariates(table, covariates)
     df, dropped = _model_frame(table, ["landmark", "baseline", "sessions_per_month"], covs)
     oriented = df["landmark"] if measure.better == "higher" else -df["landmark"]
+    if len(df) == 0:
+        raise RecordsError(f"No patient has a landmark {measure.name} grade; an ordinal model "
+                           "needs patients with a baseline and a landmark grade.")
     codes, merged = _collapse(oriented.round(6), min_count)
     if codes.nunique() < 2:
         raise RecordsError(f"All landmark {measure.name} grades are the same; an ordinal model "
                            "needs at least two grades.")
-    y = pd.Series(pd.Categorical(codes, ordered=True))
+    codes = codes.to_numpy(dtype=int)
     notes = []
     res, used = None, covs
+    full = _dummies(df, ["sessions_per_month", "baseline"], covs)
     for attempt in ([covs, []] if covs else [[]]):
-        rhs = ["sessions_per_month", "baseline", *_rhs(df, attempt)]
-        x = patsy.dmatrix(" + ".join(rhs), df, return_type="dataframe").drop(columns="Intercept")
+        x = full if attempt else full[["sessions_per_month", "baseline"]]
         x = x.loc[:, x.std() > 0]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                r = OrderedModel(y, x, distr=distr).fit(method="bfgs", disp=False, maxiter=5000)
-            except (np.linalg.LinAlgError, ValueError):
-                continue
-        se = float(r.bse["sessions_per_month"])
-        if r.mle_retvals.get("converged", False) and np.isfinite(se):
+        if "sessions_per_month" not in x or len(df) <= x.shape[1] + codes.max() + 1:
+            continue
+        r = fit_ordinal(codes, x, distr=distr)
+        se = float(r.bse[0])
+        if r.converged and np.isfinite(se) and np.isfinite(r.params[0]):
             res, used = r, attempt
             break
         if attempt:
             notes.append("did not converge with covariates; refitted without them")
     if res is None:
-        raise RecordsError(f"The ordinal model of {measure.name} did not converge; too few "
-                           "patients or grades — see the adjusted OLS instead.")
-    b = per * float(res.params["sessions_per_month"])
-    se = per * float(res.bse["sessions_per_month"])
+        raise RecordsError(f"The ordinal model of {measure.name} could not be fitted on "
+                           f"{len(df)} patients: too few patients or grades — see the "
+                           "adjusted result instead.")
+    b = per * float(res.params[0])
+    se = per * float(res.bse[0])
     direction = "lower" if measure.better == "lower" else "higher"
     if merged:
         groups = "; ".join("+".join(f"{abs(v):g}" for v in sorted(g, key=abs)) for g in merged)
         notes.append(f"grades merged (fewer than {min_count} patients): {groups}")
     note = (f"odds ratio per +{per:g} session/month of a better landmark grade (better = "
             f"{direction} {measure.name}), proportional odds, adjusted for baseline grade"
-            + (" and covariates" if used else "") + f"; {codes.nunique()} grade categories"
+            + (" and covariates" if used else "") + f"; {len(np.unique(codes))} grade categories"
             + "".join("; " + n for n in notes) + _dropped_note(dropped))
+    if abs(b) + _Z * se > 700:          # exp would overflow: the grades separate completely
+        raise RecordsError(f"The ordinal model of {measure.name} has no finite estimate: sessions "
+                           "a month separate the landmark grades (too few patients) — see the "
+                           "adjusted result instead.")
     return _tidy([{"measure": measure.name, "model": "ordinal", "term": "sessions_per_month",
                    "estimate": math.exp(b), "ci_low": math.exp(b - _Z * se),
                    "ci_high": math.exp(b + _Z * se), "std_error": se,
-                   "p_value": float(res.pvalues["sessions_per_month"]), "n": len(df),
+                   "p_value": float(res.pvalues()[0]), "n": len(df),
                    "note": note, "scale": "odds ratio"}])
 
 
