@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -291,11 +290,10 @@ def propensity_weights(table: pd.DataFrame, *, exposure: str = "regular",
     if n1 < 5 or len(df) - n1 < 5:
         raise RecordsError(f"Propensity weighting of `{exposure}` needs at least 5 exposed and 5 "
                            f"unexposed patients, but there are {n1} and {len(df) - n1}.")
-    formula = " + ".join(["_a ~ baseline", *_rhs(df, covs)])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")      # separation is reported below as a positivity problem
-        fit = smf.glm(formula, df, family=sm.families.Binomial()).fit()
-        e = np.clip(np.asarray(fit.fittedvalues, dtype=float), 1e-6, 1 - 1e-6)
+    x = _dummies(df, ["baseline"], covs)
+    x.insert(0, "Intercept", 1.0)
+    # separation is reported below as a positivity problem
+    e = np.clip(_logistic_fit(x.to_numpy(), df["_a"].to_numpy()), 1e-6, 1 - 1e-6)
     p1 = df["_a"].mean()
     exposed = df["_a"].to_numpy() == 1
     sw = np.where(exposed, p1 / e, (1 - p1) / (1 - e))
@@ -309,6 +307,41 @@ def propensity_weights(table: pd.DataFrame, *, exposure: str = "regular",
                  "covariates": covs, "exposure": exposure,
                  "n_extreme": int(((e < 0.025) | (e > 0.975)).sum())}
     return out
+
+
+def _logistic_fit(x: np.ndarray, a: np.ndarray, *, maxiter: int = 50) -> np.ndarray:
+    """Fitted probabilities of the logistic regression of ``a`` (0/1) on ``x`` by Newton–Raphson
+    (= IRLS): ``β ← β + (X'WX)⁻¹ X'(a − μ)``, ``W = diag(μ(1 − μ))``, ``μ = expit(Xβ)``, from
+    ``β = 0`` until the largest step is below 1e-10 (the binomial GLM of statsmodels, without
+    its formula machinery). Under separation the linear predictor grows without bound; it is
+    capped at ±30 and the loop stops after ``maxiter`` steps."""
+    from scipy import special
+
+    beta = np.zeros(x.shape[1])
+    mu = np.full(len(a), 0.5)
+    for _ in range(maxiter):
+        w = mu * (1 - mu)
+        step = np.linalg.lstsq((x * w[:, None]).T @ x, x.T @ (a - mu), rcond=None)[0]
+        beta = beta + step
+        mu = special.expit(np.clip(x @ beta, -30, 30))
+        if np.abs(step).max() < 1e-10:
+            break
+    return mu
+
+
+def _wls_hc3(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares and its HC3 covariance, as statsmodels ``WLS(...).fit(cov_type=
+    "HC3")``: with ``X* = √w X``, ``y* = √w y``, ``e* = y* − X*β``, ``h = diag(X*(X*'X*)⁻¹X*')``,
+    ``cov = (X*'X*)⁻¹ X*' diag(e*² / (1 − h)²) X* (X*'X*)⁻¹``."""
+    sw = np.sqrt(w)
+    xs, ys = x * sw[:, None], y * sw
+    bread = np.linalg.pinv(xs.T @ xs)
+    beta = bread @ (xs.T @ ys)
+    e = ys - xs @ beta
+    h = np.einsum("ij,jk,ik->i", xs, bread, xs)
+    scaled = xs * (e / (1 - h))[:, None]
+    meat = scaled.T @ scaled
+    return beta, bread @ meat @ bread
 
 
 def _smd(x: np.ndarray, a: np.ndarray, w: np.ndarray, binary: bool) -> tuple[float, float, float]:
@@ -416,10 +449,11 @@ def ipw_effect(table: pd.DataFrame, *, exposure: str = "regular",
     df, _ = _model_frame(table, ["improvement", "baseline"], covs)
     df = df.merge(w[["patient_id", "exposed", "weight"]], on="patient_id")
     df["exposed"] = df["exposed"].astype("float64")
-    rhs = ["exposed", *(["baseline", *_rhs(df, covs)] if adjust else [])]
-    fit = smf.wls("improvement ~ " + " + ".join(rhs), df, weights=df["weight"]).fit(
-        cov_type="HC3")
-    est, se = float(fit.params["exposed"]), float(fit.bse["exposed"])
+    x = _dummies(df, ["exposed", *(["baseline"] if adjust else [])], covs if adjust else [])
+    x.insert(0, "Intercept", 1.0)
+    beta, cov = _wls_hc3(x.to_numpy(), df["improvement"].to_numpy(dtype="float64"),
+                         df["weight"].to_numpy(dtype="float64"))
+    est, se = float(beta[1]), float(np.sqrt(cov[1, 1]))
     bal = balance_table(table, w)
     worst = float(bal["smd_after"].abs().max())
     warn = ""
@@ -441,7 +475,7 @@ def ipw_effect(table: pd.DataFrame, *, exposure: str = "regular",
     term = f"{exposure}|frequency" if at_same_frequency else exposure
     return _tidy([{"measure": _measure_name(table, measure), "model": "ipw", "term": term,
                    "estimate": est, "ci_low": est - _Z * se, "ci_high": est + _Z * se,
-                   "std_error": se, "p_value": float(fit.pvalues["exposed"]), "n": len(df),
+                   "std_error": se, "p_value": float(2 * stats.norm.sf(abs(est / se))), "n": len(df),
                    "note": note}])
 
 
