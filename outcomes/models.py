@@ -49,6 +49,7 @@ import importlib
 import json
 import math
 from collections.abc import Iterable, Sequence
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -662,18 +663,55 @@ def effects(records: Records, *, measures: Sequence[str] | str | None = None,
         table = analysis_table(records, measure, landmark_days=landmark_days,
                                window_days=window_days, treatments=treatments)
         tables[measure] = table
-        frames += [naive_effect(table), adjusted_effect(table),
-                   consistency_effect(table, consistency=consistency)]
+        jobs = [("naive", ["sessions_per_month"], partial(naive_effect, table)),
+                ("adjusted", ["sessions_per_month", "baseline"],
+                 partial(adjusted_effect, table)),
+                ("adjusted+consistency", ["sessions_per_month", consistency, "baseline"],
+                 partial(consistency_effect, table, consistency=consistency))]
         if mixed:
-            frames.append(mixed_effect(records, measure, treatments=treatments,
-                                       horizon_days=landmark_days + window_days))
+            jobs.append(("mixed", ["sessions_within", "sessions_between", "months"],
+                         partial(mixed_effect, records, measure, treatments=treatments,
+                                 horizon_days=landmark_days + window_days)))
         extra = _extra_rows_hook()
         if extra is not None:
-            frames.append(extra(table, records.measures[measure],
-                                sessions=select_sessions(records, treatments)))
+            jobs.append(("ipw", ["regular"],
+                         partial(extra, table, records.measures[measure],
+                                 sessions=select_sessions(records, treatments))))
+        for model, terms, job in _progress(jobs, f"effects of {measure}"):
+            frames.append(_guarded(job, measure, model, terms, len(table)))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
     out.attrs["tables"] = tables
     return out
+
+
+#: what can go wrong inside a model on odd data; turned into a row with the reason
+_MODEL_ERRORS = (RecordsError, ValueError, ArithmeticError, np.linalg.LinAlgError, KeyError,
+                 IndexError)
+
+
+def _guarded(job, measure: str, model: str, terms: Sequence[str], n: int) -> pd.DataFrame:
+    """Run one model; a failure on these records becomes rows with a NaN estimate and the reason
+    in ``note`` (the other models are still shown)."""
+    try:
+        return job()
+    except _MODEL_ERRORS as exc:
+        reason = str(exc) or type(exc).__name__
+        return _empty_rows(measure, model, terms, n, f"could not be estimated: {reason}")
+
+
+def _progress(items, label: str):
+    """``items`` with a tqdm progress bar on stderr when stderr is a terminal (or when
+    ``OUTCOMES_PROGRESS=1``; ``0`` switches it off)."""
+    import os
+    import sys
+
+    flag = os.environ.get("OUTCOMES_PROGRESS", "")
+    show = flag == "1" or (flag != "0" and sys.stderr.isatty())
+    if not show:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=label, file=sys.stderr, leave=False)
 
 
 def _extra_rows_hook():
@@ -693,7 +731,10 @@ def _extra_rows_hook():
 # --------------------------------------------------------------------------------------------
 
 def _fmt(x: float) -> str:
-    return f"{x:.2f}".replace("-", "−") if abs(x) < 10 else f"{x:.1f}".replace("-", "−")
+    text = f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
+    if float(text) == 0:
+        text = text.lstrip("-")          # never "−0.00"
+    return text.replace("-", "−")
 
 
 def _join(words: list[str]) -> str:
@@ -787,7 +828,34 @@ def _json_value(x):
 
 def run_effects(args: argparse.Namespace) -> int:
     """``outcomes effects DIR [--measure M] [--landmark-days L] [--window-days W]
-    [--treatment T ...] [--json] [--strict]``."""
+    [--treatment T ...] [--json] [--details] [--strict]``.
+
+    The default output is in plain words, one sentence per result; ``--details`` adds the table
+    of estimates and the technical notes. ``--json`` prints the result rows as a list of objects
+    with the keys of :data:`RESULT_COLUMNS` (and ``scale`` for the ordinal row); its ``model`` and
+    ``term`` names are a stable contract:
+
+    ======================  ===================  =============================================
+    model                   term                 meaning
+    ======================  ===================  =============================================
+    naive                   sessions_per_month   raw comparison, per +1 session a month
+    adjusted                sessions_per_month   the main answer (baseline and covariates held)
+    adjusted                baseline             per grade/point worse at baseline
+    adjusted+consistency    sessions_per_month   frequency beside a consistency metric
+    adjusted+consistency    adherence (or the    the consistency metric, per the unit of
+                            ``--consistency``)   :data:`CONSISTENCY_METRICS`
+    mixed                   sessions_within      per extra session within a patient
+    mixed                   sessions_between     per extra session between patients
+    mixed                   months               per month since the first session
+    ipw                     regular              regular attenders vs not (weighted)
+    ipw                     monthly_start        two sessions in the first 45 days vs not
+    ordinal                 sessions_per_month   odds ratio of a better landmark grade per +1
+                                                 session a month (``scale = "odds ratio"``)
+    ======================  ===================  =============================================
+
+    A model that could not be estimated has a row with ``estimate`` null and the reason in
+    ``note``.
+    """
     from .records import load_records
 
     records = load_records(args.dir, strict=args.strict)
@@ -798,33 +866,136 @@ def run_effects(args: argparse.Namespace) -> int:
                 for rec in result.to_dict(orient="records")]
         print(json.dumps(rows, indent=1, ensure_ascii=False))
         return 0
-    print(_human(records, result, args.landmark_days))
+    print(_human(records, result, args.landmark_days,
+                 details=bool(getattr(args, "details", False))))
     return 0
 
 
-def _human(records: Records, result: pd.DataFrame, landmark_days: int) -> str:
+def _num(v: float, digits: int = 3) -> str:
+    """A number for a table: no "-0.000"."""
+    if not np.isfinite(v):
+        return "—"
+    text = f"{v:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def _pct(p: float) -> str:
+    return ">99%" if p > 0.995 else "<1%" if p < 0.005 else f"{100 * p:.0f}%"
+
+
+#: the label in words of each result shown to the clinic lead
+_LABELS = {("naive", "sessions_per_month"): "Raw comparison",
+           ("adjusted", "sessions_per_month"): "Main answer",
+           ("adjusted+consistency", "sessions_per_month"): "Frequency, with regularity held equal",
+           ("mixed", "sessions_within"): "Every rating over time, within patients",
+           ("mixed", "sessions_between"): "Every rating over time, between patients",
+           ("ipw", "regular"): "Regular attenders",
+           ("ipw", "monthly_start"): "A monthly start",
+           ("ordinal", "sessions_per_month"): "Chance of a better grade"}
+
+
+def _label(model: str, term: str) -> str:
+    if (model, term) in _LABELS:
+        return _LABELS[(model, term)]
+    if model == "adjusted+consistency":
+        return "Regularity, at the same frequency"
+    return f"{model} {term}"
+
+
+def _one_sentence(text: str) -> str:
+    return text.replace(". The interval includes zero, so the data are also compatible with no "
+                        "effect.", "; the interval includes zero, so the data are also "
+                        "compatible with no effect.")
+
+
+def _plain(r: dict, m: Measure, covs: Sequence[str], landmark_days: int) -> str:
+    """One plain-language sentence for one result row of ``outcomes effects``."""
+    model, term, est, lo, hi = r["model"], r["term"], r["estimate"], r["ci_low"], r["ci_high"]
+    name = m.label.split("(")[0].strip().lower() or m.name
+    if not np.isfinite(est):
+        why = str(r.get("note") or "").split("could not be estimated: ")[-1]
+        why = why.split("not estimable: ")[-1]
+        return f"could not be estimated on these records: {why.rstrip('.')}."
+    unsure = ("; the interval includes zero, so the data are also compatible with no effect"
+              if lo <= 0 <= hi else "")
+    months = landmark_days / DAYS_PER_MONTH
+    when = f"at {months:.0f} months" if abs(months - round(months)) < 0.1 else \
+        f"{landmark_days} days after the first session"
+    size = (f"{_fmt(abs(est))} (95% CI {_fmt(lo if est >= 0 else -hi)} to "
+            f"{_fmt(hi if est >= 0 else -lo)}) {_unit(m)} {'more' if est >= 0 else 'less'}")
+    caution = (" — treat this with caution: the two groups could not be made comparable"
+               if "CAUTION" in str(r.get("note") or "") else "")
+    if model == "naive":
+        return (f"Comparing patients as they are, each additional session a month went with "
+                f"{size} {name} improvement {when}, without taking into account where patients "
+                "started (worse starting ratings improve more by chance — regression to the "
+                f"mean) or who chooses to come more often{unsure}.")
+    if model == "ipw":
+        who = ("came regularly (a session at least about once a month for 80% or more of their "
+               "time up to the landmark)" if term == "regular" else
+               "came back for a second session within 45 days of their first")
+        return (f"Patients who {who} improved {size} {when} than comparable patients who did "
+                f"not, comparable in baseline rating and the other recorded characteristics"
+                f"{unsure}{caution}.")
+    if model == "ordinal":
+        odds = [est, lo, hi]
+        p, plo, phi = (o / (1 + o) for o in odds)
+        return (f"Where a patient had an even (50%) chance of a given {name} grade or better "
+                f"{when}, a similar patient coming one more session a month had about a "
+                f"{_pct(p)} chance (95% CI {_pct(plo)} to {_pct(phi)}), at the same baseline "
+                "grade" + (" — the data are also compatible with no difference"
+                           if lo <= 1 <= hi else "") + ".")
+    return _one_sentence(describe_effect(r, m, covs, landmark_days=landmark_days))
+
+
+def _exclusion_lines(table: pd.DataFrame) -> list[str]:
+    """``excluded, <reason>: <n>`` with counts of 1–4 shown as ``<5`` and, so that a hidden
+    count cannot be worked out from the total, :func:`outcomes.privacy.suppress_small_counts`'
+    secondary suppression over the analysed and excluded counts."""
+    from .privacy import suppress_small_counts
+
+    reasons = dict(table.attrs.get("exclusions", {}))
+    if not reasons:
+        return [], str(len(table))
+    counts = pd.DataFrame({"n": [len(table), *reasons.values()]},
+                          index=["analysed", *reasons])
+    shown = suppress_small_counts(counts)["n"]
+    return [f"  excluded, {reason}: {shown[reason]}" for reason in reasons], shown["analysed"]
+
+
+def _human(records: Records, result: pd.DataFrame, landmark_days: int, *,
+           details: bool = False) -> str:
     lines = []
     for measure, table in result.attrs["tables"].items():
         m = records.measures[measure]
         res = result[result["measure"] == measure]
         change = "fall" if m.better == "lower" else "rise"
-        lines += [f"== {m.label} ({measure}; improvement = {change} in rating, positive = better)",
-                  f"patients analysed: {len(table)} of {table.attrs['n_patients']}"]
-        lines += [f"  excluded, {reason}: {n}" for reason, n in table.attrs["exclusions"].items()]
+        excluded, analysed = _exclusion_lines(table)
+        lines += [(f"== {m.label}: improvement = {change} in the rating ({_unit(m)}), "
+                   "positive = better"),
+                  f"patients analysed: {analysed} of {table.attrs['n_patients']}"]
+        lines += excluded
         is_main = np.array([t in _MAIN_TERMS.get(mod, [t]) for mod, t in
                             zip(res["model"], res["term"])], dtype=bool)
         main = res[is_main]
-        show = main[["model", "term", "estimate", "ci_low", "ci_high", "p_value", "n"]].copy()
-        for col in ("estimate", "ci_low", "ci_high"):
-            show[col] = show[col].map(lambda v: f"{v:.3f}")
-        show["p_value"] = show["p_value"].map(lambda v: "<0.001" if v < 0.001 else f"{v:.3f}")
-        lines += ["", show.to_string(index=False), ""]
         covs = table.attrs["covariates"]
+        lines.append("")
         for r in main.to_dict(orient="records"):
-            if r["model"] in ("naive", "adjusted") or r["term"] in CONSISTENCY_METRICS:
-                lines.append("- " + describe_effect(r, m, covs, landmark_days=landmark_days))
-        notes = sorted({n for n in res["note"].dropna() if n})
-        lines += [f"  note: {n}" for n in notes]
+            lines.append(f"- {_label(r['model'], r['term'])}: "
+                         + _plain(r, m, covs, landmark_days))
+        if not m.is_grade:
+            lines.append(f"- Chance of a better grade: not run, because {m.label} is not a grade "
+                         "scale (no `step` for it in dataset.toml).")
+        if details:
+            show = main[["model", "term", "estimate", "ci_low", "ci_high", "p_value", "n"]].copy()
+            for col in ("estimate", "ci_low", "ci_high"):
+                show[col] = show[col].map(_num)
+            show["p_value"] = show["p_value"].map(
+                lambda v: "—" if not np.isfinite(v) else "<0.001" if v < 0.001 else f"{v:.3f}")
+            lines += ["", "details (model and term names as in --json):",
+                      show.to_string(index=False), ""]
+            notes = sorted({n for n in res["note"].dropna() if n})
+            lines += [f"  note: {n}" for n in notes]
         lines.append("")
     lines.append(f"quarantined input rows (set aside, see `outcomes check`): "
                  f"{records.n_quarantined}")

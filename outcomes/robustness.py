@@ -344,6 +344,11 @@ def _wls_hc3(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, n
     return beta, bread @ meat @ bread
 
 
+def _wald_p(est: float, se: float) -> float:
+    """Two-sided normal p-value; NaN when the standard error is zero or undefined."""
+    return float(2 * stats.norm.sf(abs(est / se))) if se > 0 and np.isfinite(se) else np.nan
+
+
 def _smd(x: np.ndarray, a: np.ndarray, w: np.ndarray, binary: bool) -> tuple[float, float, float]:
     """Weighted means of the two groups and the SMD with the *unweighted* pooled SD."""
     m1 = np.average(x[a], weights=w[a])
@@ -475,7 +480,7 @@ def ipw_effect(table: pd.DataFrame, *, exposure: str = "regular",
     term = f"{exposure}|frequency" if at_same_frequency else exposure
     return _tidy([{"measure": _measure_name(table, measure), "model": "ipw", "term": term,
                    "estimate": est, "ci_low": est - _Z * se, "ci_high": est + _Z * se,
-                   "std_error": se, "p_value": float(2 * stats.norm.sf(abs(est / se))), "n": len(df),
+                   "std_error": se, "p_value": _wald_p(est, se), "n": len(df),
                    "note": note}])
 
 
@@ -1289,9 +1294,11 @@ def extra_effect_rows(table: pd.DataFrame, measure: Measure, *,
     for model, term, job in jobs:
         try:
             parts.append(job())
-        except RecordsError as exc:
+        except (RecordsError, ValueError, ArithmeticError, np.linalg.LinAlgError,
+                KeyError) as exc:
             parts.append(_tidy([{"measure": measure.name, "model": model, "term": term,
-                                 "n": len(table), "note": f"not estimable: {exc}"}]))
+                                 "n": len(table),
+                                 "note": f"not estimable: {exc or type(exc).__name__}"}]))
     out = pd.concat(parts, ignore_index=True)
     if "scale" in out:
         out["scale"] = out["scale"].fillna("difference in improvement")

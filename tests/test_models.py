@@ -362,3 +362,108 @@ def test_too_few_patients_per_coefficient_is_said_in_the_note():
     adj = adjusted_effect(table)
     assert adj["note"].str.contains("patients per coefficient").all()
     assert not naive_effect(table)["note"].str.contains("patients per coefficient").any()
+
+
+# ---------------------------------------------------------------------------------------------
+# `outcomes effects` on odd records: no traceback, the model that could not run is named
+# ---------------------------------------------------------------------------------------------
+
+_JARGON = ("ATE", "ESS", "HC3", "sandwich", "SMD", "VIF", "IPW", "odds ratio",
+           "adjusted+consistency", "sessions_within", "sessions_between", "monthly_start",
+           "sessions_per_month", "−0.00", "-0.00")
+
+
+def _cli(monkeypatch, capsys, records, *args):
+    from outcomes import cli
+    from outcomes import records as rec
+    monkeypatch.setattr(rec, "load_records", lambda path, strict=False: records)
+    status = cli.main(["effects", "somewhere", *args])
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def _same_schedule_records(k=12):
+    """k patients, each 4 sessions 14 days apart from 2024-01-01: sessions a month identical."""
+    t0 = pd.Timestamp("2024-01-01")
+    rng = np.random.default_rng(1)
+    sessions, ratings = [], []
+    for i in range(k):
+        pid = f"s{i}"
+        sessions += [(pid, t0 + pd.Timedelta(days=14 * j)) for j in range(4)]
+        base = float(rng.choice([2.0, 2.5, 3.0, 3.5]))
+        ratings += [(pid, t0, base), (pid, t0 + pd.Timedelta(days=182), base - 0.5)]
+    s = pd.DataFrame(sessions, columns=["patient_id", "date"]).assign(
+        treatment="microneedling", depth_mm=1.0, areas="face", clinician_id="c")
+    a = pd.DataFrame(ratings, columns=["patient_id", "date", "pore"]).assign(texture=2.0)
+    return from_frames(s, a, None)
+
+
+class TestOddRecords:
+    def test_three_patients(self, monkeypatch, capsys):
+        status, out, err = _cli(monkeypatch, capsys, simulate(3, seed=1).to_records())
+        assert status == 0 and "Traceback" not in err
+        assert "could not be estimated" in out
+
+    def test_three_patients_json_rows_name_the_models(self, monkeypatch, capsys):
+        status, out, _ = _cli(monkeypatch, capsys, simulate(3, seed=1).to_records(), "--json")
+        rows = json.loads(out)
+        assert status == 0
+        failed = [r for r in rows if r["estimate"] is None]
+        assert failed and all(r["note"] for r in failed)
+        assert {"naive", "adjusted", "mixed", "ipw"} <= {r["model"] for r in failed}
+
+    def test_everyone_on_the_same_schedule(self, monkeypatch, capsys):
+        records = _same_schedule_records()
+        status, out, err = _cli(monkeypatch, capsys, records, "--measure", "pore")
+        assert status == 0 and not err
+        assert "Main answer: could not be estimated" in out
+        res = effects(records, measures="pore")
+        adj = res[(res["model"] == "adjusted") & (res["term"] == "sessions_per_month")].iloc[0]
+        assert np.isnan(adj["estimate"]) and "does not vary" in adj["note"]
+        ordinal = res[res["model"] == "ordinal"].iloc[0]
+        assert np.isnan(ordinal["estimate"]) and ordinal["note"]
+
+    def test_a_measure_no_model_can_fit(self, monkeypatch, capsys):
+        sim = simulate(80, seed=2).to_records()
+        sim.assessments = sim.assessments.assign(pore=2.0)
+        status, out, err = _cli(monkeypatch, capsys, sim, "--measure", "pore")
+        assert status == 0 and not err
+        res = effects(sim, measures="pore")
+        bad = res[res["estimate"].isna()]
+        assert {"ipw", "ordinal"} <= set(bad["model"])
+        assert bad["note"].str.len().gt(0).all()
+
+    def test_small_exclusion_counts_are_suppressed(self, monkeypatch, capsys):
+        sim = simulate(150, seed=5).to_records()
+        table = analysis_table(sim, "pore")
+        small = {k: v for k, v in table.attrs["exclusions"].items() if 0 < v < 5}
+        _, out, _ = _cli(monkeypatch, capsys, sim, "--measure", "pore")
+        lines = [ln for ln in out.splitlines() if ln.strip().startswith("excluded,")]
+        for reason, n in small.items():
+            assert f"excluded, {reason}: <5" in lines
+        assert not any(ln.endswith(f": {n}") for ln in lines for n in range(1, 5))
+
+
+class TestPlainWords:
+    def test_default_output_has_no_jargon_and_details_has_the_table(self, monkeypatch, capsys):
+        sim = simulate(150, seed=5).to_records()
+        _, out, _ = _cli(monkeypatch, capsys, sim)
+        for word in _JARGON:
+            assert word not in out, word
+        assert "Main answer: Each additional session a month went with" in out
+        assert "Chance of a better grade:" in out and "% chance" in out
+        _, detailed, _ = _cli(monkeypatch, capsys, sim, "--details")
+        assert "adjusted+consistency" in detailed and "note:" in detailed
+        assert "-0.000" not in detailed
+
+    def test_a_model_not_run_is_named(self, monkeypatch, capsys):
+        from outcomes.scales import Measure
+        sim = simulate(150, seed=5).to_records()
+        sim.measures["pore"] = Measure("pore", "Pore score (device)", 0.0, 4.0, "lower")
+        _, out, _ = _cli(monkeypatch, capsys, sim, "--measure", "pore")
+        assert "Chance of a better grade: not run, because" in out
+
+    def test_no_negative_zero(self):
+        from outcomes.models import _fmt, _num
+        assert _fmt(-0.001) == "0.00" and _num(-0.0001) == "0.000"
+        assert _fmt(-0.5) == "−0.50"
