@@ -334,6 +334,10 @@ def fit_mixed(y, X, groups, Z=None, *, names: Sequence[str] | None = None,
         if reml.deviance(trial) <= res.fun + 1e-9 * max(1.0, abs(res.fun)):
             theta = trial
     dev = reml.deviance(theta)
+    if not np.isfinite(dev):
+        raise RecordsError("The mixed model has no finite likelihood on these ratings (they do "
+                           "not vary beyond what the fixed terms explain); check the measure's "
+                           "values in the assessments.")
     # L-BFGS-B may stop on a failed line search at the optimum, where d is flat to rounding: then
     # the predicted further decrease ½ g'H⁻¹g (its own inverse-Hessian approximation, free
     # parameters only) decides — below 1e-4 deviance units nothing is left to gain

@@ -255,10 +255,14 @@ def _design(table: pd.DataFrame, main: Sequence[str], covariates: Sequence[str]
             if f"{name}_missing" in table:
                 cols[f"{name}_missing"] = table[f"{name}_missing"].to_numpy(dtype="float64")
         else:
-            values = table[name].astype("str")
-            ref = _reference(values)
-            for level in sorted(set(values) - {ref}):
-                cols[f"{name}[{level}]"] = (values == level).to_numpy(dtype="float64")
+            codes, levels = pd.factorize(table[name].astype("str").to_numpy(dtype=object))
+            levels = [str(v) for v in levels]
+            counts = np.bincount(codes, minlength=len(levels))
+            ref = min(range(len(levels)),      # as _reference: most common, "missing" last
+                      key=lambda k: (-counts[k], levels[k] == "missing", levels[k]))
+            for k in sorted(range(len(levels)), key=levels.__getitem__):
+                if k != ref:
+                    cols[f"{name}[{levels[k]}]"] = (codes == k).astype("float64")
     return pd.DataFrame(cols, index=table.index)
 
 
@@ -608,8 +612,8 @@ def _fit_mixed(data: pd.DataFrame, design: pd.DataFrame, random_slope: bool):
     notes = []
     slope = random_slope
     if slope:
-        spread = pd.Series(months).groupby(pd.factorize(groups)[0]).agg(lambda v: v.max() - v.min())
-        if not (spread > 1e-9).any():
+        by = pd.Series(months).groupby(pd.factorize(groups)[0])
+        if not ((by.max() - by.min()) > 1e-9).any():
             slope = False
             notes.append("a random slope on time was not estimable (no patient was rated at "
                          "two different times)")
