@@ -15,6 +15,12 @@ statsmodels ``MixedLM(...).fit(reml=True)`` (its default optimiser sequence); be
 :data:`REPEATS` for each, interleaved. The largest relative difference of the fixed effects and
 of the REML deviance at each fit's variance parameters (profiled by ours) are printed.
 
+BLAS threads: the fits are many products of tall, narrow matrices (patients × ~30 columns). On a
+shared 2-core machine OpenBLAS's own threads can make them several times slower (spinning
+threads waiting for busy cores: 10.9 s instead of 3.1 s end to end at 10,000 patients in one
+measurement), so the numbers worth comparing are those with ``OPENBLAS_NUM_THREADS=1`` (the
+setting is inherited by the child processes); the line ``BLAS threads`` says what was used.
+
 Targets (issue 13): the demo ≤ 3 s, 100,000 patients ≤ 60 s and ≤ 4 GB peak; ratio ≤ 0.05 with
 equal estimates. The last line is ``ratio vs statsmodels MixedLM: R`` (our fit time ÷ theirs).
 """
@@ -22,13 +28,15 @@ equal estimates. The last line is ``ratio vs statsmodels MixedLM: R`` (our fit t
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
 import warnings
 from pathlib import Path
 
-SIZES = (600, 10_000, 100_000)
+#: patients per end-to-end run; ``BENCH_SIZES=600,10000`` for a quicker look
+SIZES = tuple(int(s) for s in os.environ.get("BENCH_SIZES", "600,10000,100000").split(","))
 CACHE = Path("/tmp/outcomes-bench-effects")
 REPEATS = 3
 MIXED_PATIENTS = 2_000
@@ -62,6 +70,8 @@ def _child(path: str) -> None:
 
 
 def _end_to_end() -> None:
+    print(f"BLAS threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}",
+          flush=True)
     for n in SIZES:
         path = _records_dir(n)
         out = subprocess.run([sys.executable, __file__, "--child", str(path)], check=True,

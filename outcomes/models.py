@@ -23,7 +23,8 @@ Models
     A linear mixed model of every rating (oriented, positive = better) on the sessions received
     before it, split into a within-patient part (deviation from the patient's mean) and a
     between-patient part (the patient's mean), months since t0 and covariates, with a random
-    intercept per patient and a random slope on time when it can be estimated.
+    intercept per patient and a random slope on time when it can be estimated; one REML fit by
+    :func:`outcomes.mixed.fit_mixed` (per-patient sums, profiled restricted likelihood).
 
 Standard errors of the landmark models are heteroskedasticity-robust (HC3, MacKinnon & White 1985)
 with t-based 95 % confidence intervals (residual degrees of freedom).
