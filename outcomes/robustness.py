@@ -284,16 +284,24 @@ def propensity_weights(table: pd.DataFrame, *, exposure: str = "regular",
         raise ValueError(f"The value for `trim` must be two quantiles 0 <= low < high <= 1, "
                          f"but {trim!r} was passed.")
     covs = _covariates(table, covariates)
-    t = table.assign(_a=a)
-    df, dropped = _model_frame(t, ["_a", "baseline"], covs)
+    df, dropped = _model_frame(table.assign(_a=a), ["_a", "baseline"], covs)
+    return _weights_from_frame(df, dropped, covs, exposure, trim)
+
+
+def _weights_from_frame(df: pd.DataFrame, dropped: int, covs: Sequence[str], exposure: str,
+                        trim, cov_block: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`propensity_weights` on a model frame already built (``_a`` = exposure, 0/1);
+    ``cov_block`` = the covariates' design columns of that frame when already built."""
     n1 = int(df["_a"].sum())
     if n1 < 5 or len(df) - n1 < 5:
         raise RecordsError(f"Propensity weighting of `{exposure}` needs at least 5 exposed and 5 "
                            f"unexposed patients, but there are {n1} and {len(df) - n1}.")
-    x = _dummies(df, ["baseline"], covs)
-    x.insert(0, "Intercept", 1.0)
+    if cov_block is None:
+        cov_block = _dummies(df, [], covs)
+    x = np.column_stack([np.ones(len(df)), df["baseline"].to_numpy(dtype="float64"),
+                         cov_block.to_numpy(dtype="float64")])
     # separation is reported below as a positivity problem
-    e = np.clip(_logistic_fit(x.to_numpy(), df["_a"].to_numpy()), 1e-6, 1 - 1e-6)
+    e = np.clip(_logistic_fit(x, df["_a"].to_numpy()), 1e-6, 1 - 1e-6)
     p1 = df["_a"].mean()
     exposed = df["_a"].to_numpy() == 1
     sw = np.where(exposed, p1 / e, (1 - p1) / (1 - e))
@@ -304,7 +312,7 @@ def propensity_weights(table: pd.DataFrame, *, exposure: str = "regular",
     out = pd.DataFrame({"patient_id": df["patient_id"], "exposed": exposed, "propensity": e,
                         "weight_raw": sw, "weight": w, "truncated": w != sw})
     out.attrs = {"n_dropped": dropped, "ess": float(w.sum() ** 2 / (w ** 2).sum()),
-                 "covariates": covs, "exposure": exposure,
+                 "covariates": list(covs), "exposure": exposure,
                  "n_extreme": int(((e < 0.025) | (e > 0.975)).sum())}
     return out
 
@@ -391,6 +399,11 @@ def balance_table(table: pd.DataFrame, weights: pd.DataFrame | None = None, *,
     covs = weights.attrs.get("covariates", _covariates(table, covariates))
     df, _ = _model_frame(table, ["baseline"], covs)
     df = df.merge(weights[["patient_id", "exposed", "weight"]], on="patient_id")
+    return _balance_rows(df, covs)
+
+
+def _balance_rows(df: pd.DataFrame, covs: Sequence[str]) -> pd.DataFrame:
+    """:func:`balance_table` on a model frame with ``exposed`` and ``weight`` columns."""
     a = df["exposed"].to_numpy(dtype=bool)
     w = df["weight"].to_numpy(dtype=float)
     ones = np.ones_like(w)
@@ -449,17 +462,24 @@ def ipw_effect(table: pd.DataFrame, *, exposure: str = "regular",
     if at_same_frequency:
         _require(table, ["sessions_per_month"], "ipw_effect(at_same_frequency=True)")
         covs = [*covs, "sessions_per_month"]
-    w = propensity_weights(table, exposure=exposure, covariates=covs, trim=trim)
-    covs = w.attrs["covariates"]
-    df, _ = _model_frame(table, ["improvement", "baseline"], covs)
-    df = df.merge(w[["patient_id", "exposed", "weight"]], on="patient_id")
-    df["exposed"] = df["exposed"].astype("float64")
-    x = _dummies(df, ["exposed", *(["baseline"] if adjust else [])], covs if adjust else [])
-    x.insert(0, "Intercept", 1.0)
-    beta, cov = _wls_hc3(x.to_numpy(), df["improvement"].to_numpy(dtype="float64"),
+    a = _exposure(table, exposure)
+    if trim is not None and not (0 <= trim[0] < trim[1] <= 1):
+        raise ValueError(f"The value for `trim` must be two quantiles 0 <= low < high <= 1, "
+                         f"but {trim!r} was passed.")
+    # one model frame and one covariate block for the propensity, the outcome fit and balance
+    covs = _covariates(table, covs)
+    df, dropped = _model_frame(table.assign(_a=a), ["_a", "improvement", "baseline"], covs)
+    block = _dummies(df, [], covs)
+    w = _weights_from_frame(df, dropped, covs, exposure, trim, cov_block=block)
+    df = df.assign(exposed=w["exposed"].to_numpy(dtype="float64"),
+                   weight=w["weight"].to_numpy())
+    x = np.column_stack([np.ones(len(df)), df["exposed"].to_numpy()]
+                        + ([df["baseline"].to_numpy(dtype="float64"),
+                            block.to_numpy(dtype="float64")] if adjust else []))
+    beta, cov = _wls_hc3(x, df["improvement"].to_numpy(dtype="float64"),
                          df["weight"].to_numpy(dtype="float64"))
     est, se = float(beta[1]), float(np.sqrt(cov[1, 1]))
-    bal = balance_table(table, w)
+    bal = _balance_rows(df.assign(exposed=df["exposed"] == 1), covs)
     worst = float(bal["smd_after"].abs().max())
     warn = ""
     if worst > 0.25 or w.attrs["n_extreme"] > 0.1 * len(w):
