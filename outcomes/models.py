@@ -664,9 +664,12 @@ def effects(records: Records, *, measures: Sequence[str] | str | None = None,
     elif isinstance(measures, str):
         measures = [measures]
     frames, tables = [], {}
+    bar = _progress(total=len(measures) * (5 + bool(mixed)), label="outcomes effects")
     for measure in measures:
+        bar.set_postfix_str(f"{measure}: analysis table")
         table = analysis_table(records, measure, landmark_days=landmark_days,
                                window_days=window_days, treatments=treatments)
+        bar.update()
         tables[measure] = table
         jobs = [("naive", ["sessions_per_month"], partial(naive_effect, table)),
                 ("adjusted", ["sessions_per_month", "baseline"],
@@ -682,8 +685,11 @@ def effects(records: Records, *, measures: Sequence[str] | str | None = None,
             jobs.append(("ipw", ["regular"],
                          partial(extra, table, records.measures[measure],
                                  sessions=select_sessions(records, treatments))))
-        for model, terms, job in _progress(jobs, f"effects of {measure}"):
+        for model, terms, job in jobs:
+            bar.set_postfix_str(f"{measure}: {_STEP_WORDS.get(model, model)}")
             frames.append(_guarded(job, measure, model, terms, len(table)))
+            bar.update()
+    bar.close()
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
     out.attrs["tables"] = tables
     return out
@@ -704,19 +710,34 @@ def _guarded(job, measure: str, model: str, terms: Sequence[str], n: int) -> pd.
         return _empty_rows(measure, model, terms, n, f"could not be estimated: {reason}")
 
 
-def _progress(items, label: str):
-    """``items`` with a tqdm progress bar on stderr when stderr is a terminal (or when
-    ``OUTCOMES_PROGRESS=1``; ``0`` switches it off)."""
+_STEP_WORDS = {"naive": "raw comparison", "adjusted": "adjusted model",
+               "adjusted+consistency": "frequency and regularity", "mixed": "every rating",
+               "ipw": "weighting and grade models"}
+
+
+class _NoBar:
+    def update(self, n=1):
+        pass
+
+    def set_postfix_str(self, text):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(*, total: int, label: str):
+    """A tqdm progress bar on stderr when stderr is a terminal or ``OUTCOMES_PROGRESS=1``
+    (``OUTCOMES_PROGRESS=0`` switches it off); otherwise an object that does nothing."""
     import os
     import sys
 
     flag = os.environ.get("OUTCOMES_PROGRESS", "")
-    show = flag == "1" or (flag != "0" and sys.stderr.isatty())
-    if not show:
-        return items
+    if not (flag == "1" or (flag != "0" and sys.stderr.isatty())):
+        return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(items, desc=label, file=sys.stderr, leave=False)
+    return tqdm(total=total, desc=label, file=sys.stderr, leave=False)
 
 
 def _extra_rows_hook():

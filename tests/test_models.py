@@ -467,3 +467,13 @@ class TestPlainWords:
         from outcomes.models import _fmt, _num
         assert _fmt(-0.001) == "0.00" and _num(-0.0001) == "0.000"
         assert _fmt(-0.5) == "−0.50"
+
+
+def test_progress_bar_only_when_asked(monkeypatch, capsys):
+    records = simulate(80, seed=2).to_records()
+    monkeypatch.setenv("OUTCOMES_PROGRESS", "1")
+    effects(records, measures="pore")
+    assert "outcomes effects" in capsys.readouterr().err
+    monkeypatch.setenv("OUTCOMES_PROGRESS", "0")
+    effects(records, measures="pore")
+    assert capsys.readouterr().err == ""
