@@ -624,8 +624,12 @@ def _fit_mixed(data: pd.DataFrame, design: pd.DataFrame, random_slope: bool):
     except (RecordsError, np.linalg.LinAlgError, ValueError) as exc:
         notes.append(f"the mixed model could not be fitted ({exc})")
         return None, notes
-    notes.append("random intercept and slope on time per patient" if slope
-                 else "random intercept per patient")
+    sd = fit.re_sd
+    spread = (f"SD between patients {sd[0]:.3g} in level"
+              + (f" and {sd[1]:.3g} a month in trend" if slope else "")
+              + f", rating noise SD {np.sqrt(fit.scale):.3g}")
+    notes.append(("random intercept and slope on time per patient" if slope
+                  else "random intercept per patient") + f" ({spread})")
     if fit.note:
         notes.append(fit.note)
     if not np.isfinite(fit.bse_fe).all():
