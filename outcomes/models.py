@@ -300,6 +300,29 @@ def _independent(design: pd.DataFrame, protect: Sequence[str]) -> tuple[pd.DataF
     return design[kept], [n for n, ok in zip(names, independent) if not ok]
 
 
+def _count(n: int) -> str:
+    """A count of people in a note or line shown to people: 1–4 as ``<5``
+    (:func:`outcomes.privacy.suppress_count`)."""
+    from .privacy import suppress_count
+
+    return suppress_count(int(n))
+
+
+def _people(text: str) -> str:
+    """Counts of 1–4 people (patients, ratings, exposed/unexposed) in a note shown by
+    ``outcomes effects`` written as ``<5`` (:func:`outcomes.privacy.suppress_count`); the notes
+    in the result table and ``--json`` keep the numbers."""
+    import re
+
+    def small(m):
+        return _count(int(m.group(0)))
+
+    text = re.sub(r"(?<=patients \()\d+(?=\))|(?<=ratings \()\d+(?=\))", small, text)
+    text = re.sub(r"(?<![\w.])\d+(?= (?:patient|rating|exposed|unexposed))", small, text)
+    return re.sub(r"(?<=there are )\d+|(?<=there are <5 and )\d+|(?<=\d and )\d+(?=\.)",
+                  small, text)
+
+
 def _empty_rows(measure: str, model: str, terms: Sequence[str], n: int, note: str
                 ) -> pd.DataFrame:
     return pd.DataFrame({"measure": measure, "model": model, "term": list(terms),
@@ -944,7 +967,9 @@ def _plain(r: dict, m: Measure, covs: Sequence[str], landmark_days: int) -> str:
     name = m.label.split("(")[0].strip().lower() or m.name
     if not np.isfinite(est):
         why = str(r.get("note") or "").split("could not be estimated: ")[-1]
-        why = why.split("not estimable: ")[-1]
+        why = _people(why.split("not estimable: ")[-1].split("; ")[-1])
+        why = why.replace("`regular`", "regular attendance").replace(
+            "`monthly_start`", "a monthly start").replace("Propensity weighting", "Weighting")
         return f"could not be estimated on these records: {why.rstrip('.')}."
     unsure = ("; the interval includes zero, so the data are also compatible with no effect"
               if lo <= 0 <= hi else "")
@@ -1003,7 +1028,7 @@ def _human(records: Records, result: pd.DataFrame, landmark_days: int, *,
         excluded, analysed = _exclusion_lines(table)
         lines += [(f"== {m.label}: improvement = {change} in the rating ({_unit(m)}), "
                    "positive = better"),
-                  f"patients analysed: {analysed} of {table.attrs['n_patients']}"]
+                  f"patients analysed: {analysed} of {_count(table.attrs['n_patients'])}"]
         lines += excluded
         is_main = np.array([t in _MAIN_TERMS.get(mod, [t]) for mod, t in
                             zip(res["model"], res["term"])], dtype=bool)
@@ -1025,7 +1050,7 @@ def _human(records: Records, result: pd.DataFrame, landmark_days: int, *,
             lines += ["", "details (model and term names as in --json):",
                       show.to_string(index=False), ""]
             notes = sorted({n for n in res["note"].dropna() if n})
-            lines += [f"  note: {n}" for n in notes]
+            lines += [f"  note: {_people(n)}" for n in notes]
         lines.append("")
     lines.append(f"quarantined input rows (set aside, see `outcomes check`): "
                  f"{records.n_quarantined}")
