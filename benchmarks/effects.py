@@ -16,10 +16,10 @@ statsmodels ``MixedLM(...).fit(reml=True)`` (its default optimiser sequence); be
 of the REML deviance at each fit's variance parameters (profiled by ours) are printed.
 
 BLAS threads: the fits are many products of tall, narrow matrices (patients × ~30 columns). On a
-shared 2-core machine OpenBLAS's own threads can make them several times slower (spinning
-threads waiting for busy cores: 10.9 s instead of 3.1 s end to end at 10,000 patients in one
-measurement), so the numbers worth comparing are those with ``OPENBLAS_NUM_THREADS=1`` (the
-setting is inherited by the child processes); the line ``BLAS threads`` says what was used.
+shared 2-core machine OpenBLAS's own threads made them far slower (spinning threads waiting for
+busy cores), so ``outcomes effects`` and ``fit_mixed`` limit BLAS to one thread while they run
+(:func:`outcomes.mixed.one_blas_thread`, threadpoolctl); the statsmodels comparison runs under
+the same limit. The line ``BLAS threads`` shows the environment variable, for the record.
 
 Targets (issue 13): the demo ≤ 3 s, 100,000 patients ≤ 60 s and ≤ 4 GB peak; ratio ≤ 0.05 with
 equal estimates. The last line is ``ratio vs statsmodels MixedLM: R`` (our fit time ÷ theirs).
@@ -98,15 +98,16 @@ def _mixed_vs_statsmodels() -> float:
     g = data["patient_id"].to_numpy()
     z = np.column_stack([np.ones(len(y)), data["months"].to_numpy(dtype="float64")])
     ours_t, theirs_t = [], []
-    for _ in range(REPEATS):
-        t = time.perf_counter()
-        ours = mixed.fit_mixed(y, design, g, z)
-        ours_t.append(time.perf_counter() - t)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+    with mixed.one_blas_thread():        # the same BLAS setting for both (ours sets it anyway)
+        for _ in range(REPEATS):
             t = time.perf_counter()
-            theirs = MixedLM(y, design, groups=g, exog_re=z).fit(reml=True)
-            theirs_t.append(time.perf_counter() - t)
+            ours = mixed.fit_mixed(y, design, g, z)
+            ours_t.append(time.perf_counter() - t)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t = time.perf_counter()
+                theirs = MixedLM(y, design, groups=g, exog_re=z).fit(reml=True)
+                theirs_t.append(time.perf_counter() - t)
     fe = np.max(np.abs(ours.fe_params - theirs.fe_params.to_numpy())
                 / np.maximum(np.abs(theirs.fe_params.to_numpy()), 1e-12))
     codes, uniq = pd.factorize(g)

@@ -690,6 +690,16 @@ def effects(records: Records, *, measures: Sequence[str] | str | None = None,
         measures = [m for m in records.measures if m in records.assessments]
     elif isinstance(measures, str):
         measures = [measures]
+    from .mixed import one_blas_thread
+
+    with one_blas_thread():
+        out, tables = _effects(records, measures, landmark_days, window_days, treatments,
+                               consistency, mixed)
+    out.attrs["tables"] = tables
+    return out
+
+
+def _effects(records, measures, landmark_days, window_days, treatments, consistency, mixed):
     frames, tables = [], {}
     bar = _progress(total=len(measures) * (5 + bool(mixed)), label="outcomes effects")
     for measure in measures:
@@ -718,8 +728,7 @@ def effects(records: Records, *, measures: Sequence[str] | str | None = None,
             bar.update()
     bar.close()
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
-    out.attrs["tables"] = tables
-    return out
+    return out, tables
 
 
 #: what can go wrong inside a model on odd data; turned into a row with the reason
