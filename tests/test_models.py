@@ -487,3 +487,23 @@ def test_progress_bar_only_when_asked(monkeypatch, capsys):
     monkeypatch.setenv("OUTCOMES_PROGRESS", "0")
     effects(records, measures="pore")
     assert capsys.readouterr().err == ""
+
+
+def test_vif_and_rank_check_match_the_one_column_at_a_time_definitions():
+    """VIF from one inverse of the correlation matrix = statsmodels' regression of each column
+    on the others; the QR rank check drops the same columns as adding columns one by one."""
+    from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+    from outcomes.models import _independent, _vif
+
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(300, 4))
+    x[:, 3] = 0.7 * x[:, 0] + 0.3 * rng.normal(size=300)
+    design = pd.DataFrame(np.column_stack([np.ones(300), x]), columns=["Intercept", *"abcd"])
+    vif = _vif(design.to_numpy(), list(design.columns))
+    for j, name in enumerate(design.columns[1:], start=1):
+        assert vif[name] == pytest.approx(variance_inflation_factor(design.to_numpy(), j),
+                                          rel=1e-10)
+    redundant = design.assign(e=design["a"] + design["b"], f=2 * design["c"], g=rng.normal(size=300))
+    kept, dropped = _independent(redundant, protect=[])
+    assert dropped == ["e", "f"] and list(kept.columns) == ["Intercept", *"abcd", "g"]
