@@ -685,6 +685,12 @@ def effects(records: Records, *, measures: Sequence[str] | str | None = None,
     -------
     DataFrame
         :data:`RESULT_COLUMNS`; ``attrs["tables"]`` holds the analysis table of each measure.
+        A model that cannot be estimated on these records (too few patients, no variation in
+        frequency, a measure with one value, ...) gives rows with a NaN estimate and the reason
+        in ``note``; the other models are still fitted. With ``ipw`` and ``ordinal`` rows from
+        :func:`outcomes.robustness.extra_effect_rows`. BLAS runs on one thread meanwhile
+        (:func:`outcomes.mixed.one_blas_thread`); a progress bar goes to stderr when it is a
+        terminal or ``OUTCOMES_PROGRESS=1``.
     """
     if measures is None:
         measures = [m for m in records.measures if m in records.assessments]
