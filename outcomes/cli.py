@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     eff.add_argument("--treatment", action="append", default=None,
                      help="count only these treatments (repeatable), e.g. microneedling")
     eff.add_argument("--json", action="store_true", help="print a JSON list of result rows")
+    eff.add_argument("--details", action="store_true",
+                     help="also print the table of estimates and the technical notes")
     eff.add_argument("--strict", action="store_true", help="any row problem is an error")
 
     anon = sub.add_parser("anonymise", help="pseudonymise a raw clinic export")

@@ -23,7 +23,8 @@ Models
     A linear mixed model of every rating (oriented, positive = better) on the sessions received
     before it, split into a within-patient part (deviation from the patient's mean) and a
     between-patient part (the patient's mean), months since t0 and covariates, with a random
-    intercept per patient and a random slope on time when it can be estimated.
+    intercept per patient and a random slope on time when it can be estimated; one REML fit by
+    :func:`outcomes.mixed.fit_mixed` (per-patient sums, profiled restricted likelihood).
 
 Standard errors of the landmark models are heteroskedasticity-robust (HC3, MacKinnon & White 1985)
 with t-based 95 % confidence intervals (residual degrees of freedom).
@@ -48,8 +49,8 @@ import argparse
 import importlib
 import json
 import math
-import warnings
 from collections.abc import Iterable, Sequence
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -255,26 +256,71 @@ def _design(table: pd.DataFrame, main: Sequence[str], covariates: Sequence[str]
             if f"{name}_missing" in table:
                 cols[f"{name}_missing"] = table[f"{name}_missing"].to_numpy(dtype="float64")
         else:
-            values = table[name].astype("str")
-            ref = _reference(values)
-            for level in sorted(set(values) - {ref}):
-                cols[f"{name}[{level}]"] = (values == level).to_numpy(dtype="float64")
+            codes, levels = pd.factorize(table[name].astype("str").to_numpy(dtype=object))
+            levels = [str(v) for v in levels]
+            counts = np.bincount(codes, minlength=len(levels))
+            ref = min(range(len(levels)),      # as _reference: most common, "missing" last
+                      key=lambda k: (-counts[k], levels[k] == "missing", levels[k]))
+            for k in sorted(range(len(levels)), key=levels.__getitem__):
+                if k != ref:
+                    cols[f"{name}[{levels[k]}]"] = (codes == k).astype("float64")
     return pd.DataFrame(cols, index=table.index)
 
 
 def _independent(design: pd.DataFrame, protect: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
     """Drop columns that are linear combinations of earlier ones; report the dropped names.
-    A dropped *protected* column means its effect cannot be estimated."""
-    kept, dropped = [], []
-    for name in design.columns:
-        trial = design[[*kept, name]].to_numpy()
-        scale = np.abs(trial).max(axis=0)
-        scale[scale == 0] = 1.0
-        if np.linalg.matrix_rank(trial / scale, tol=1e-8 * len(design)) == len(kept) + 1:
-            kept.append(name)
-        else:
-            dropped.append(name)
-    return design[kept], dropped
+    A dropped *protected* column means its effect cannot be estimated.
+
+    One pivoted QR of the design with columns scaled to max |x| = 1 (``scipy.linalg.qr``,
+    ``pivoting=True``) gives the rank: ``|R_kk| > 1e-8 · n``. At full rank (the usual case) that
+    is all. Otherwise the columns to drop are found in the order of the design, so that the
+    earlier of two redundant columns is kept: column j is redundant when its distance to the span
+    of the kept earlier columns, ``|R_jj|`` of an unpivoted QR of the same scaled matrix, is
+    below the same tolerance.
+    """
+    from scipy import linalg
+
+    x = design.to_numpy(dtype="float64")
+    if x.shape[1] == 0:
+        return design, []
+    scale = np.abs(x).max(axis=0)
+    scale[scale == 0] = 1.0
+    x = x / scale
+    tol = 1e-8 * len(design)
+    r = linalg.qr(x, mode="r", pivoting=True, check_finite=False)[0]
+    if int((np.abs(np.diag(r)) > tol).sum()) == x.shape[1]:
+        return design, []
+    r = linalg.qr(x, mode="r", check_finite=False)[0]
+    k = min(r.shape)
+    diag = np.abs(np.diag(r))
+    independent = np.zeros(x.shape[1], dtype=bool)
+    independent[:k] = diag[:k] > tol
+    names = list(design.columns)
+    kept = [n for n, ok in zip(names, independent) if ok]
+    return design[kept], [n for n, ok in zip(names, independent) if not ok]
+
+
+def _count(n: int) -> str:
+    """A count of people in a note or line shown to people: 1–4 as ``<5``
+    (:func:`outcomes.privacy.suppress_count`)."""
+    from .privacy import suppress_count
+
+    return suppress_count(int(n))
+
+
+def _people(text: str) -> str:
+    """Counts of 1–4 people (patients, ratings, exposed/unexposed) in a note shown by
+    ``outcomes effects`` written as ``<5`` (:func:`outcomes.privacy.suppress_count`); the notes
+    in the result table and ``--json`` keep the numbers."""
+    import re
+
+    def small(m):
+        return _count(int(m.group(0)))
+
+    text = re.sub(r"(?<=patients \()\d+(?=\))|(?<=ratings \()\d+(?=\))", small, text)
+    text = re.sub(r"(?<![\w.])\d+(?= (?:patient|rating|exposed|unexposed))", small, text)
+    return re.sub(r"(?<=there are )\d+|(?<=there are <5 and )\d+|(?<=\d and )\d+(?=\.)",
+                  small, text)
 
 
 def _empty_rows(measure: str, model: str, terms: Sequence[str], n: int, note: str
@@ -437,8 +483,24 @@ def consistency_effect(table: pd.DataFrame, *, consistency: str = "adherence",
 
 
 def _vif(exog: np.ndarray, names: list[str]) -> dict[str, float]:
-    from statsmodels.stats.outliers_influence import variance_inflation_factor
-    return {name: float(variance_inflation_factor(exog, i)) for i, name in enumerate(names)}
+    """VIF_j = 1 / (1 − R²_j) for every non-constant column: the diagonal of the inverse of the
+    columns' correlation matrix (R²_j from the regression of column j on the others with an
+    intercept), one inverse for all columns. The intercept gets NaN."""
+    x = np.asarray(exog, dtype="float64")
+    sd = x.std(axis=0)
+    varying = sd > 0
+    out = dict.fromkeys(names, float("nan"))
+    if varying.sum() == 0:
+        return out
+    corr = np.atleast_2d(np.corrcoef(x[:, varying], rowvar=False))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        try:
+            diag = np.diag(np.linalg.inv(corr))
+        except np.linalg.LinAlgError:
+            diag = np.full(int(varying.sum()), np.inf)
+    for name, v in zip([n for n, ok in zip(names, varying) if ok], diag):
+        out[name] = float(v)
+    return out
 
 
 def collinearity(table: pd.DataFrame, *, consistency: str = "adherence",
@@ -514,7 +576,7 @@ def mixed_effect(records: Records, measure: str, *, treatments=None, covariates=
                  horizon_days: int | None = 227, random_slope: bool = True,
                  region: str = "face", rater: str = "clinician",
                  all_terms: bool = False) -> pd.DataFrame:
-    """Linear mixed model of every rating on sessions received before it (statsmodels MixedLM).
+    """Linear mixed model of every rating on sessions received before it (REML).
 
     ``score_ij = β0 + βw · within_ij + βb · between_i + βt · months_ij + γ'covariates_i
     + u0_i + u1_i · months_ij + ε_ij`` where ``score`` is the rating oriented so that higher =
@@ -522,10 +584,10 @@ def mixed_effect(records: Records, measure: str, *, treatments=None, covariates=
     ``within_ij`` the deviation from it (Curran & Bauer 2011). ``βw`` ("sessions_within") is
     the better rating per extra session *within the same patient*, at the same time since t0;
     ``βb`` compares patients. Random intercept ``u0`` per patient, random slope ``u1`` on months
-    when estimable (otherwise intercept only, said in ``note``). REML fit; Wald 95 % CI.
-
-    Convergence warnings are captured, never printed: the model falls back to a random intercept
-    when the slope model fails, and ``note`` says in plain words what happened.
+    when estimable (some patient rated at two different times; otherwise intercept only, said in
+    ``note``). One REML fit by :func:`outcomes.mixed.fit_mixed` (per-patient sums, profiled
+    restricted likelihood); Wald 95 % CI. A variance at zero (e.g. patients' time trends do not
+    differ) or a fit that did not converge is said in plain words in ``note``.
 
     Returns
     -------
@@ -553,68 +615,49 @@ def mixed_effect(records: Records, measure: str, *, treatments=None, covariates=
     if fit is None:
         return _empty_rows(measure, "mixed", main, n_pat, "; ".join(notes))
     terms = [c for c in design.columns if c != "Intercept"] if all_terms else main
-    ci = fit.conf_int()
+    res = fit.table().set_index("term").loc[terms]
     rows = pd.DataFrame({
         "measure": measure, "model": "mixed", "term": terms,
-        "estimate": fit.fe_params[terms].to_numpy(), "ci_low": ci.loc[terms, 0].to_numpy(),
-        "ci_high": ci.loc[terms, 1].to_numpy(), "std_error": fit.bse_fe[terms].to_numpy(),
-        "p_value": fit.pvalues[terms].to_numpy(), "n": n_pat, "note": "; ".join(notes)})
+        "estimate": res["estimate"].to_numpy(), "ci_low": res["ci_low"].to_numpy(),
+        "ci_high": res["ci_high"].to_numpy(), "std_error": res["std_error"].to_numpy(),
+        "p_value": res["p_value"].to_numpy(), "n": n_pat, "note": "; ".join(notes)})
     return rows[RESULT_COLUMNS]
 
 
 def _fit_mixed(data: pd.DataFrame, design: pd.DataFrame, random_slope: bool):
-    """Fit with a random slope on months, falling back to a random intercept; warnings are
-    captured and turned into plain-language notes."""
-    from statsmodels.regression.mixed_linear_model import MixedLM
+    """One REML fit (:func:`outcomes.mixed.fit_mixed`): random intercept, and a random slope on
+    months when asked for and estimable (some patient has ratings at two different times).
+    The fit itself says when a variance is at zero or it did not converge; no refits."""
+    from .mixed import fit_mixed
 
     y = data["score"].to_numpy(dtype="float64")
     groups = data["patient_id"].to_numpy()
+    months = data["months"].to_numpy(dtype="float64")
     notes = []
-    for slope in ([True, False] if random_slope else [False]):
-        exog_re = np.column_stack([np.ones(len(data)), data["months"].to_numpy()]) if slope \
-            else None
-        fit, why, caught = _try_optimisers(MixedLM(y, design, groups=groups, exog_re=exog_re))
-        if fit is not None:
-            finite = bool(np.isfinite(fit.bse_fe).all())
-            why = "did not converge" if not (fit.converged and finite) else (
-                "its variance is at the edge of what the data allow" if _boundary(caught)
-                else "")
-        if slope and not why:
-            notes.append("random intercept and slope on time per patient")
-            return fit, notes
-        if slope:
-            notes.append(f"a random slope on time was not estimable ({why})")
-            continue
-        if not why or (fit is not None and "edge" in why and finite):
-            notes.append("random intercept per patient"
-                         + ("; between-patient variance near zero" if why else ""))
-            return fit, notes
-        notes.append(f"random-intercept model {why}: treat these estimates with caution")
-        return (fit if fit is not None and finite else None), notes
-    return None, notes
-
-
-def _try_optimisers(model):
-    """Fit by REML with L-BFGS, then BFGS, then Powell: statsmodels moves on to the next method
-    only when one does not converge, not when it fails, so each is tried here in turn."""
-    fit, why, record = None, "", []
-    for method in ("lbfgs", "bfgs", "powell"):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                attempt = model.fit(reml=True, method=method)
-            except (np.linalg.LinAlgError, ValueError) as exc:
-                why = f"could not be fitted ({exc})"
-                continue
-        fit, record = attempt, list(caught)
-        if fit.converged:
-            break
-    return fit, ("" if fit is not None else why), record
-
-
-def _boundary(caught) -> bool:
-    text = " ".join(str(w.message) for w in caught).lower()
-    return "boundary" in text or "singular" in text or "not positive definite" in text
+    slope = random_slope
+    if slope:
+        by = pd.Series(months).groupby(pd.factorize(groups)[0])
+        if not ((by.max() - by.min()) > 1e-9).any():
+            slope = False
+            notes.append("a random slope on time was not estimable (no patient was rated at "
+                         "two different times)")
+    z = np.column_stack([np.ones(len(y)), months]) if slope else None
+    try:
+        fit = fit_mixed(y, design, groups, z, re_names=["Intercept", "months"][:2 if slope else 1])
+    except (RecordsError, np.linalg.LinAlgError, ValueError) as exc:
+        notes.append(f"the mixed model could not be fitted ({exc})")
+        return None, notes
+    sd = fit.re_sd
+    spread = (f"SD between patients {sd[0]:.3g} in level"
+              + (f" and {sd[1]:.3g} a month in trend" if slope else "")
+              + f", rating noise SD {np.sqrt(fit.scale):.3g}")
+    notes.append(("random intercept and slope on time per patient" if slope
+                  else "random intercept per patient") + f" ({spread})")
+    if fit.note:
+        notes.append(fit.note)
+    if not np.isfinite(fit.bse_fe).all():
+        notes.append("standard errors undefined: treat these estimates with caution")
+    return fit, notes
 
 
 # --------------------------------------------------------------------------------------------
@@ -642,28 +685,101 @@ def effects(records: Records, *, measures: Sequence[str] | str | None = None,
     -------
     DataFrame
         :data:`RESULT_COLUMNS`; ``attrs["tables"]`` holds the analysis table of each measure.
+        A model that cannot be estimated on these records (too few patients, no variation in
+        frequency, a measure with one value, ...) gives rows with a NaN estimate and the reason
+        in ``note``; the other models are still fitted. With ``ipw`` and ``ordinal`` rows from
+        :func:`outcomes.robustness.extra_effect_rows`. BLAS runs on one thread meanwhile
+        (:func:`outcomes.mixed.one_blas_thread`); a progress bar goes to stderr when it is a
+        terminal or ``OUTCOMES_PROGRESS=1``.
     """
     if measures is None:
         measures = [m for m in records.measures if m in records.assessments]
     elif isinstance(measures, str):
         measures = [measures]
-    frames, tables = [], {}
-    for measure in measures:
-        table = analysis_table(records, measure, landmark_days=landmark_days,
-                               window_days=window_days, treatments=treatments)
-        tables[measure] = table
-        frames += [naive_effect(table), adjusted_effect(table),
-                   consistency_effect(table, consistency=consistency)]
-        if mixed:
-            frames.append(mixed_effect(records, measure, treatments=treatments,
-                                       horizon_days=landmark_days + window_days))
-        extra = _extra_rows_hook()
-        if extra is not None:
-            frames.append(extra(table, records.measures[measure],
-                                sessions=select_sessions(records, treatments)))
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
+    from .mixed import one_blas_thread
+
+    with one_blas_thread():
+        out, tables = _effects(records, measures, landmark_days, window_days, treatments,
+                               consistency, mixed)
     out.attrs["tables"] = tables
     return out
+
+
+def _effects(records, measures, landmark_days, window_days, treatments, consistency, mixed):
+    frames, tables = [], {}
+    bar = _progress(total=len(measures) * (5 + bool(mixed)), label="outcomes effects")
+    for measure in measures:
+        bar.set_postfix_str(f"{measure}: analysis table")
+        table = analysis_table(records, measure, landmark_days=landmark_days,
+                               window_days=window_days, treatments=treatments)
+        bar.update()
+        tables[measure] = table
+        jobs = [("naive", ["sessions_per_month"], partial(naive_effect, table)),
+                ("adjusted", ["sessions_per_month", "baseline"],
+                 partial(adjusted_effect, table)),
+                ("adjusted+consistency", ["sessions_per_month", consistency, "baseline"],
+                 partial(consistency_effect, table, consistency=consistency))]
+        if mixed:
+            jobs.append(("mixed", ["sessions_within", "sessions_between", "months"],
+                         partial(mixed_effect, records, measure, treatments=treatments,
+                                 horizon_days=landmark_days + window_days)))
+        extra = _extra_rows_hook()
+        if extra is not None:
+            jobs.append(("ipw", ["regular"],
+                         partial(extra, table, records.measures[measure],
+                                 sessions=select_sessions(records, treatments))))
+        for model, terms, job in jobs:
+            bar.set_postfix_str(f"{measure}: {_STEP_WORDS.get(model, model)}")
+            frames.append(_guarded(job, measure, model, terms, len(table)))
+            bar.update()
+    bar.close()
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
+    return out, tables
+
+
+#: what can go wrong inside a model on odd data; turned into a row with the reason
+_MODEL_ERRORS = (RecordsError, ValueError, ArithmeticError, np.linalg.LinAlgError, KeyError,
+                 IndexError)
+
+
+def _guarded(job, measure: str, model: str, terms: Sequence[str], n: int) -> pd.DataFrame:
+    """Run one model; a failure on these records becomes rows with a NaN estimate and the reason
+    in ``note`` (the other models are still shown)."""
+    try:
+        return job()
+    except _MODEL_ERRORS as exc:
+        reason = str(exc) or type(exc).__name__
+        return _empty_rows(measure, model, terms, n, f"could not be estimated: {reason}")
+
+
+_STEP_WORDS = {"naive": "raw comparison", "adjusted": "adjusted model",
+               "adjusted+consistency": "frequency and regularity", "mixed": "every rating",
+               "ipw": "weighting and grade models"}
+
+
+class _NoBar:
+    def update(self, n=1):
+        pass
+
+    def set_postfix_str(self, text):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(*, total: int, label: str):
+    """A tqdm progress bar on stderr when stderr is a terminal or ``OUTCOMES_PROGRESS=1``
+    (``OUTCOMES_PROGRESS=0`` switches it off); otherwise an object that does nothing."""
+    import os
+    import sys
+
+    flag = os.environ.get("OUTCOMES_PROGRESS", "")
+    if not (flag == "1" or (flag != "0" and sys.stderr.isatty())):
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=label, file=sys.stderr, leave=False)
 
 
 def _extra_rows_hook():
@@ -683,7 +799,10 @@ def _extra_rows_hook():
 # --------------------------------------------------------------------------------------------
 
 def _fmt(x: float) -> str:
-    return f"{x:.2f}".replace("-", "−") if abs(x) < 10 else f"{x:.1f}".replace("-", "−")
+    text = f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
+    if float(text) == 0:
+        text = text.lstrip("-")          # never "−0.00"
+    return text.replace("-", "−")
 
 
 def _join(words: list[str]) -> str:
@@ -777,7 +896,34 @@ def _json_value(x):
 
 def run_effects(args: argparse.Namespace) -> int:
     """``outcomes effects DIR [--measure M] [--landmark-days L] [--window-days W]
-    [--treatment T ...] [--json] [--strict]``."""
+    [--treatment T ...] [--json] [--details] [--strict]``.
+
+    The default output is in plain words, one sentence per result; ``--details`` adds the table
+    of estimates and the technical notes. ``--json`` prints the result rows as a list of objects
+    with the keys of :data:`RESULT_COLUMNS` (and ``scale`` for the ordinal row); its ``model`` and
+    ``term`` names are a stable contract:
+
+    ======================  ===================  =============================================
+    model                   term                 meaning
+    ======================  ===================  =============================================
+    naive                   sessions_per_month   raw comparison, per +1 session a month
+    adjusted                sessions_per_month   the main answer (baseline and covariates held)
+    adjusted                baseline             per grade/point worse at baseline
+    adjusted+consistency    sessions_per_month   frequency beside a consistency metric
+    adjusted+consistency    adherence (or the    the consistency metric, per the unit of
+                            ``--consistency``)   :data:`CONSISTENCY_METRICS`
+    mixed                   sessions_within      per extra session within a patient
+    mixed                   sessions_between     per extra session between patients
+    mixed                   months               per month since the first session
+    ipw                     regular              regular attenders vs not (weighted)
+    ipw                     monthly_start        two sessions in the first 45 days vs not
+    ordinal                 sessions_per_month   odds ratio of a better landmark grade per +1
+                                                 session a month (``scale = "odds ratio"``)
+    ======================  ===================  =============================================
+
+    A model that could not be estimated has a row with ``estimate`` null and the reason in
+    ``note``.
+    """
     from .records import load_records
 
     records = load_records(args.dir, strict=args.strict)
@@ -788,33 +934,138 @@ def run_effects(args: argparse.Namespace) -> int:
                 for rec in result.to_dict(orient="records")]
         print(json.dumps(rows, indent=1, ensure_ascii=False))
         return 0
-    print(_human(records, result, args.landmark_days))
+    print(_human(records, result, args.landmark_days,
+                 details=bool(getattr(args, "details", False))))
     return 0
 
 
-def _human(records: Records, result: pd.DataFrame, landmark_days: int) -> str:
+def _num(v: float, digits: int = 3) -> str:
+    """A number for a table: no "-0.000"."""
+    if not np.isfinite(v):
+        return "—"
+    text = f"{v:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def _pct(p: float) -> str:
+    return ">99%" if p > 0.995 else "<1%" if p < 0.005 else f"{100 * p:.0f}%"
+
+
+#: the label in words of each result shown to the clinic lead
+_LABELS = {("naive", "sessions_per_month"): "Raw comparison",
+           ("adjusted", "sessions_per_month"): "Main answer",
+           ("adjusted+consistency", "sessions_per_month"): "Frequency, with regularity held equal",
+           ("mixed", "sessions_within"): "Every rating over time, within patients",
+           ("mixed", "sessions_between"): "Every rating over time, between patients",
+           ("ipw", "regular"): "Regular attenders",
+           ("ipw", "monthly_start"): "A monthly start",
+           ("ordinal", "sessions_per_month"): "Chance of a better grade"}
+
+
+def _label(model: str, term: str) -> str:
+    if (model, term) in _LABELS:
+        return _LABELS[(model, term)]
+    if model == "adjusted+consistency":
+        return "Regularity, at the same frequency"
+    return f"{model} {term}"
+
+
+def _one_sentence(text: str) -> str:
+    return text.replace(". The interval includes zero, so the data are also compatible with no "
+                        "effect.", "; the interval includes zero, so the data are also "
+                        "compatible with no effect.")
+
+
+def _plain(r: dict, m: Measure, covs: Sequence[str], landmark_days: int) -> str:
+    """One plain-language sentence for one result row of ``outcomes effects``."""
+    model, term, est, lo, hi = r["model"], r["term"], r["estimate"], r["ci_low"], r["ci_high"]
+    name = m.label.split("(")[0].strip().lower() or m.name
+    if not np.isfinite(est):
+        why = str(r.get("note") or "").split("could not be estimated: ")[-1]
+        why = _people(why.split("not estimable: ")[-1].split("; ")[-1])
+        why = why.replace("`regular`", "regular attendance").replace(
+            "`monthly_start`", "a monthly start").replace("Propensity weighting", "Weighting")
+        return f"could not be estimated on these records: {why.rstrip('.')}."
+    unsure = ("; the interval includes zero, so the data are also compatible with no effect"
+              if lo <= 0 <= hi else "")
+    months = landmark_days / DAYS_PER_MONTH
+    when = f"at {months:.0f} months" if abs(months - round(months)) < 0.1 else \
+        f"{landmark_days} days after the first session"
+    size = (f"{_fmt(abs(est))} (95% CI {_fmt(lo if est >= 0 else -hi)} to "
+            f"{_fmt(hi if est >= 0 else -lo)}) {_unit(m)} {'more' if est >= 0 else 'less'}")
+    caution = (" — treat this with caution: the two groups could not be made comparable"
+               if "CAUTION" in str(r.get("note") or "") else "")
+    if model == "naive":
+        return (f"Comparing patients as they are, each additional session a month went with "
+                f"{size} {name} improvement {when}, without taking into account where patients "
+                "started (worse starting ratings improve more by chance — regression to the "
+                f"mean) or who chooses to come more often{unsure}.")
+    if model == "ipw":
+        who = ("came regularly (a session at least about once a month for 80% or more of their "
+               "time up to the landmark)" if term == "regular" else
+               "came back for a second session within 45 days of their first")
+        return (f"Patients who {who} improved {size} {when} than comparable patients who did "
+                f"not, comparable in baseline rating and the other recorded characteristics"
+                f"{unsure}{caution}.")
+    if model == "ordinal":
+        odds = [est, lo, hi]
+        p, plo, phi = (o / (1 + o) for o in odds)
+        return (f"Where a patient had an even (50%) chance of a given {name} grade or better "
+                f"{when}, a similar patient coming one more session a month had about a "
+                f"{_pct(p)} chance (95% CI {_pct(plo)} to {_pct(phi)}), at the same baseline "
+                "grade" + (" — the data are also compatible with no difference"
+                           if lo <= 1 <= hi else "") + ".")
+    return _one_sentence(describe_effect(r, m, covs, landmark_days=landmark_days))
+
+
+def _exclusion_lines(table: pd.DataFrame) -> list[str]:
+    """``excluded, <reason>: <n>`` with counts of 1–4 shown as ``<5`` and, so that a hidden
+    count cannot be worked out from the total, :func:`outcomes.privacy.suppress_small_counts`'
+    secondary suppression over the analysed and excluded counts."""
+    from .privacy import suppress_small_counts
+
+    reasons = dict(table.attrs.get("exclusions", {}))
+    if not reasons:
+        return [], str(len(table))
+    counts = pd.DataFrame({"n": [len(table), *reasons.values()]},
+                          index=["analysed", *reasons])
+    shown = suppress_small_counts(counts)["n"]
+    return [f"  excluded, {reason}: {shown[reason]}" for reason in reasons], shown["analysed"]
+
+
+def _human(records: Records, result: pd.DataFrame, landmark_days: int, *,
+           details: bool = False) -> str:
     lines = []
     for measure, table in result.attrs["tables"].items():
         m = records.measures[measure]
         res = result[result["measure"] == measure]
         change = "fall" if m.better == "lower" else "rise"
-        lines += [f"== {m.label} ({measure}; improvement = {change} in rating, positive = better)",
-                  f"patients analysed: {len(table)} of {table.attrs['n_patients']}"]
-        lines += [f"  excluded, {reason}: {n}" for reason, n in table.attrs["exclusions"].items()]
+        excluded, analysed = _exclusion_lines(table)
+        lines += [(f"== {m.label}: improvement = {change} in the rating ({_unit(m)}), "
+                   "positive = better"),
+                  f"patients analysed: {analysed} of {_count(table.attrs['n_patients'])}"]
+        lines += excluded
         is_main = np.array([t in _MAIN_TERMS.get(mod, [t]) for mod, t in
                             zip(res["model"], res["term"])], dtype=bool)
         main = res[is_main]
-        show = main[["model", "term", "estimate", "ci_low", "ci_high", "p_value", "n"]].copy()
-        for col in ("estimate", "ci_low", "ci_high"):
-            show[col] = show[col].map(lambda v: f"{v:.3f}")
-        show["p_value"] = show["p_value"].map(lambda v: "<0.001" if v < 0.001 else f"{v:.3f}")
-        lines += ["", show.to_string(index=False), ""]
         covs = table.attrs["covariates"]
+        lines.append("")
         for r in main.to_dict(orient="records"):
-            if r["model"] in ("naive", "adjusted") or r["term"] in CONSISTENCY_METRICS:
-                lines.append("- " + describe_effect(r, m, covs, landmark_days=landmark_days))
-        notes = sorted({n for n in res["note"].dropna() if n})
-        lines += [f"  note: {n}" for n in notes]
+            lines.append(f"- {_label(r['model'], r['term'])}: "
+                         + _plain(r, m, covs, landmark_days))
+        if not m.is_grade:
+            lines.append(f"- Chance of a better grade: not run, because {m.label} is not a grade "
+                         "scale (no `step` for it in dataset.toml).")
+        if details:
+            show = main[["model", "term", "estimate", "ci_low", "ci_high", "p_value", "n"]].copy()
+            for col in ("estimate", "ci_low", "ci_high"):
+                show[col] = show[col].map(_num)
+            show["p_value"] = show["p_value"].map(
+                lambda v: "—" if not np.isfinite(v) else "<0.001" if v < 0.001 else f"{v:.3f}")
+            lines += ["", "details (model and term names as in --json):",
+                      show.to_string(index=False), ""]
+            notes = sorted({n for n in res["note"].dropna() if n})
+            lines += [f"  note: {_people(n)}" for n in notes]
         lines.append("")
     lines.append(f"quarantined input rows (set aside, see `outcomes check`): "
                  f"{records.n_quarantined}")

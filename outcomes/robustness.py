@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -285,17 +284,24 @@ def propensity_weights(table: pd.DataFrame, *, exposure: str = "regular",
         raise ValueError(f"The value for `trim` must be two quantiles 0 <= low < high <= 1, "
                          f"but {trim!r} was passed.")
     covs = _covariates(table, covariates)
-    t = table.assign(_a=a)
-    df, dropped = _model_frame(t, ["_a", "baseline"], covs)
+    df, dropped = _model_frame(table.assign(_a=a), ["_a", "baseline"], covs)
+    return _weights_from_frame(df, dropped, covs, exposure, trim)
+
+
+def _weights_from_frame(df: pd.DataFrame, dropped: int, covs: Sequence[str], exposure: str,
+                        trim, cov_block: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`propensity_weights` on a model frame already built (``_a`` = exposure, 0/1);
+    ``cov_block`` = the covariates' design columns of that frame when already built."""
     n1 = int(df["_a"].sum())
     if n1 < 5 or len(df) - n1 < 5:
         raise RecordsError(f"Propensity weighting of `{exposure}` needs at least 5 exposed and 5 "
                            f"unexposed patients, but there are {n1} and {len(df) - n1}.")
-    formula = " + ".join(["_a ~ baseline", *_rhs(df, covs)])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")      # separation is reported below as a positivity problem
-        fit = smf.glm(formula, df, family=sm.families.Binomial()).fit()
-        e = np.clip(np.asarray(fit.fittedvalues, dtype=float), 1e-6, 1 - 1e-6)
+    if cov_block is None:
+        cov_block = _dummies(df, [], covs)
+    x = np.column_stack([np.ones(len(df)), df["baseline"].to_numpy(dtype="float64"),
+                         cov_block.to_numpy(dtype="float64")])
+    # separation is reported below as a positivity problem
+    e = np.clip(_logistic_fit(x, df["_a"].to_numpy()), 1e-6, 1 - 1e-6)
     p1 = df["_a"].mean()
     exposed = df["_a"].to_numpy() == 1
     sw = np.where(exposed, p1 / e, (1 - p1) / (1 - e))
@@ -306,9 +312,49 @@ def propensity_weights(table: pd.DataFrame, *, exposure: str = "regular",
     out = pd.DataFrame({"patient_id": df["patient_id"], "exposed": exposed, "propensity": e,
                         "weight_raw": sw, "weight": w, "truncated": w != sw})
     out.attrs = {"n_dropped": dropped, "ess": float(w.sum() ** 2 / (w ** 2).sum()),
-                 "covariates": covs, "exposure": exposure,
+                 "covariates": list(covs), "exposure": exposure,
                  "n_extreme": int(((e < 0.025) | (e > 0.975)).sum())}
     return out
+
+
+def _logistic_fit(x: np.ndarray, a: np.ndarray, *, maxiter: int = 50) -> np.ndarray:
+    """Fitted probabilities of the logistic regression of ``a`` (0/1) on ``x`` by Newton–Raphson
+    (= IRLS): ``β ← β + (X'WX)⁻¹ X'(a − μ)``, ``W = diag(μ(1 − μ))``, ``μ = expit(Xβ)``, from
+    ``β = 0`` until the largest step is below 1e-10 (the binomial GLM of statsmodels, without
+    its formula machinery). Under separation the linear predictor grows without bound; it is
+    capped at ±30 and the loop stops after ``maxiter`` steps."""
+    from scipy import special
+
+    beta = np.zeros(x.shape[1])
+    mu = np.full(len(a), 0.5)
+    for _ in range(maxiter):
+        w = mu * (1 - mu)
+        step = np.linalg.lstsq((x * w[:, None]).T @ x, x.T @ (a - mu), rcond=None)[0]
+        beta = beta + step
+        mu = special.expit(np.clip(x @ beta, -30, 30))
+        if np.abs(step).max() < 1e-10:
+            break
+    return mu
+
+
+def _wls_hc3(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares and its HC3 covariance, as statsmodels ``WLS(...).fit(cov_type=
+    "HC3")``: with ``X* = √w X``, ``y* = √w y``, ``e* = y* − X*β``, ``h = diag(X*(X*'X*)⁻¹X*')``,
+    ``cov = (X*'X*)⁻¹ X*' diag(e*² / (1 − h)²) X* (X*'X*)⁻¹``."""
+    sw = np.sqrt(w)
+    xs, ys = x * sw[:, None], y * sw
+    bread = np.linalg.pinv(xs.T @ xs)
+    beta = bread @ (xs.T @ ys)
+    e = ys - xs @ beta
+    h = np.einsum("ij,jk,ik->i", xs, bread, xs)
+    scaled = xs * (e / (1 - h))[:, None]
+    meat = scaled.T @ scaled
+    return beta, bread @ meat @ bread
+
+
+def _wald_p(est: float, se: float) -> float:
+    """Two-sided normal p-value; NaN when the standard error is zero or undefined."""
+    return float(2 * stats.norm.sf(abs(est / se))) if se > 0 and np.isfinite(se) else np.nan
 
 
 def _smd(x: np.ndarray, a: np.ndarray, w: np.ndarray, binary: bool) -> tuple[float, float, float]:
@@ -353,6 +399,11 @@ def balance_table(table: pd.DataFrame, weights: pd.DataFrame | None = None, *,
     covs = weights.attrs.get("covariates", _covariates(table, covariates))
     df, _ = _model_frame(table, ["baseline"], covs)
     df = df.merge(weights[["patient_id", "exposed", "weight"]], on="patient_id")
+    return _balance_rows(df, covs)
+
+
+def _balance_rows(df: pd.DataFrame, covs: Sequence[str]) -> pd.DataFrame:
+    """:func:`balance_table` on a model frame with ``exposed`` and ``weight`` columns."""
     a = df["exposed"].to_numpy(dtype=bool)
     w = df["weight"].to_numpy(dtype=float)
     ones = np.ones_like(w)
@@ -411,16 +462,24 @@ def ipw_effect(table: pd.DataFrame, *, exposure: str = "regular",
     if at_same_frequency:
         _require(table, ["sessions_per_month"], "ipw_effect(at_same_frequency=True)")
         covs = [*covs, "sessions_per_month"]
-    w = propensity_weights(table, exposure=exposure, covariates=covs, trim=trim)
-    covs = w.attrs["covariates"]
-    df, _ = _model_frame(table, ["improvement", "baseline"], covs)
-    df = df.merge(w[["patient_id", "exposed", "weight"]], on="patient_id")
-    df["exposed"] = df["exposed"].astype("float64")
-    rhs = ["exposed", *(["baseline", *_rhs(df, covs)] if adjust else [])]
-    fit = smf.wls("improvement ~ " + " + ".join(rhs), df, weights=df["weight"]).fit(
-        cov_type="HC3")
-    est, se = float(fit.params["exposed"]), float(fit.bse["exposed"])
-    bal = balance_table(table, w)
+    a = _exposure(table, exposure)
+    if trim is not None and not (0 <= trim[0] < trim[1] <= 1):
+        raise ValueError(f"The value for `trim` must be two quantiles 0 <= low < high <= 1, "
+                         f"but {trim!r} was passed.")
+    # one model frame and one covariate block for the propensity, the outcome fit and balance
+    covs = _covariates(table, covs)
+    df, dropped = _model_frame(table.assign(_a=a), ["_a", "improvement", "baseline"], covs)
+    block = _dummies(df, [], covs)
+    w = _weights_from_frame(df, dropped, covs, exposure, trim, cov_block=block)
+    df = df.assign(exposed=w["exposed"].to_numpy(dtype="float64"),
+                   weight=w["weight"].to_numpy())
+    x = np.column_stack([np.ones(len(df)), df["exposed"].to_numpy()]
+                        + ([df["baseline"].to_numpy(dtype="float64"),
+                            block.to_numpy(dtype="float64")] if adjust else []))
+    beta, cov = _wls_hc3(x, df["improvement"].to_numpy(dtype="float64"),
+                         df["weight"].to_numpy(dtype="float64"))
+    est, se = float(beta[1]), float(np.sqrt(cov[1, 1]))
+    bal = _balance_rows(df.assign(exposed=df["exposed"] == 1), covs)
     worst = float(bal["smd_after"].abs().max())
     warn = ""
     if worst > 0.25 or w.attrs["n_extreme"] > 0.1 * len(w):
@@ -441,7 +500,7 @@ def ipw_effect(table: pd.DataFrame, *, exposure: str = "regular",
     term = f"{exposure}|frequency" if at_same_frequency else exposure
     return _tidy([{"measure": _measure_name(table, measure), "model": "ipw", "term": term,
                    "estimate": est, "ci_low": est - _Z * se, "ci_high": est + _Z * se,
-                   "std_error": se, "p_value": float(fit.pvalues["exposed"]), "n": len(df),
+                   "std_error": se, "p_value": _wald_p(est, se), "n": len(df),
                    "note": note}])
 
 
@@ -471,6 +530,21 @@ def _collapse(codes: pd.Series, min_count: int) -> tuple[pd.Series, list[str]]:
     return codes.map(mapping), merged
 
 
+def _dummies(df: pd.DataFrame, numeric: Sequence[str], covariates: Sequence[str]
+             ) -> pd.DataFrame:
+    """Numeric columns, then treatment-coded indicators ``C(name)[T.level]`` (reference = first
+    level in sorted order, as patsy) of the categorical covariates; no intercept."""
+    cols = {c: df[c].to_numpy(dtype="float64") for c in numeric}
+    for c in covariates:
+        if pd.api.types.is_float_dtype(df[c]):
+            cols[c] = df[c].to_numpy(dtype="float64")
+        else:
+            values = df[c].astype("str")
+            for level in sorted(values.unique())[1:]:
+                cols[f"C({c})[T.{level}]"] = (values == level).to_numpy(dtype="float64")
+    return pd.DataFrame(cols, index=df.index)
+
+
 def ordinal_effect(table: pd.DataFrame, measure: Measure, *,
                    covariates: Sequence[str] | None = None, min_count: int = 10,
                    per: float = 1.0, distr: str = "logit") -> pd.DataFrame:
@@ -493,9 +567,10 @@ def ordinal_effect(table: pd.DataFrame, measure: Measure, *,
     DataFrame
         One tidy row, ``model = "ordinal"``, ``term = "sessions_per_month"``, ``estimate`` = odds
         ratio per +1 session/month with its 95 % CI (Wald on the log-odds scale), ``scale =
-        "odds ratio"``.
+        "odds ratio"``. Fitted by :func:`outcomes.ordinal.fit_ordinal` (analytic likelihood and
+        gradient).
     """
-    from statsmodels.miscmodels.ordinal_model import OrderedModel
+    from .ordinal import fit_ordinal
 
     _require(table, ["landmark", "baseline", "sessions_per_month"], "ordinal_effect")
     _check_choice("distr", distr, ("logit", "probit"))
@@ -505,46 +580,51 @@ def ordinal_effect(table: pd.DataFrame, measure: Measure, *,
     covs = _covariates(table, covariates)
     df, dropped = _model_frame(table, ["landmark", "baseline", "sessions_per_month"], covs)
     oriented = df["landmark"] if measure.better == "higher" else -df["landmark"]
+    if len(df) == 0:
+        raise RecordsError(f"No patient has a landmark {measure.name} grade; an ordinal model "
+                           "needs patients with a baseline and a landmark grade.")
     codes, merged = _collapse(oriented.round(6), min_count)
     if codes.nunique() < 2:
         raise RecordsError(f"All landmark {measure.name} grades are the same; an ordinal model "
                            "needs at least two grades.")
-    y = pd.Series(pd.Categorical(codes, ordered=True))
+    codes = codes.to_numpy(dtype=int)
     notes = []
     res, used = None, covs
+    full = _dummies(df, ["sessions_per_month", "baseline"], covs)
     for attempt in ([covs, []] if covs else [[]]):
-        rhs = ["sessions_per_month", "baseline", *_rhs(df, attempt)]
-        x = patsy.dmatrix(" + ".join(rhs), df, return_type="dataframe").drop(columns="Intercept")
+        x = full if attempt else full[["sessions_per_month", "baseline"]]
         x = x.loc[:, x.std() > 0]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                r = OrderedModel(y, x, distr=distr).fit(method="bfgs", disp=False, maxiter=5000)
-            except (np.linalg.LinAlgError, ValueError):
-                continue
-        se = float(r.bse["sessions_per_month"])
-        if r.mle_retvals.get("converged", False) and np.isfinite(se):
+        if "sessions_per_month" not in x or len(df) <= x.shape[1] + codes.max() + 1:
+            continue
+        r = fit_ordinal(codes, x, distr=distr)
+        se = float(r.bse[0])
+        if r.converged and np.isfinite(se) and np.isfinite(r.params[0]):
             res, used = r, attempt
             break
         if attempt:
             notes.append("did not converge with covariates; refitted without them")
     if res is None:
-        raise RecordsError(f"The ordinal model of {measure.name} did not converge; too few "
-                           "patients or grades — see the adjusted OLS instead.")
-    b = per * float(res.params["sessions_per_month"])
-    se = per * float(res.bse["sessions_per_month"])
+        raise RecordsError(f"The ordinal model of {measure.name} could not be fitted on "
+                           f"{len(df)} patients: too few patients or grades — see the "
+                           "adjusted result instead.")
+    b = per * float(res.params[0])
+    se = per * float(res.bse[0])
     direction = "lower" if measure.better == "lower" else "higher"
     if merged:
         groups = "; ".join("+".join(f"{abs(v):g}" for v in sorted(g, key=abs)) for g in merged)
         notes.append(f"grades merged (fewer than {min_count} patients): {groups}")
     note = (f"odds ratio per +{per:g} session/month of a better landmark grade (better = "
             f"{direction} {measure.name}), proportional odds, adjusted for baseline grade"
-            + (" and covariates" if used else "") + f"; {codes.nunique()} grade categories"
+            + (" and covariates" if used else "") + f"; {len(np.unique(codes))} grade categories"
             + "".join("; " + n for n in notes) + _dropped_note(dropped))
+    if abs(b) + _Z * se > 700:          # exp would overflow: the grades separate completely
+        raise RecordsError(f"The ordinal model of {measure.name} has no finite estimate: sessions "
+                           "a month separate the landmark grades (too few patients) — see the "
+                           "adjusted result instead.")
     return _tidy([{"measure": measure.name, "model": "ordinal", "term": "sessions_per_month",
                    "estimate": math.exp(b), "ci_low": math.exp(b - _Z * se),
                    "ci_high": math.exp(b + _Z * se), "std_error": se,
-                   "p_value": float(res.pvalues["sessions_per_month"]), "n": len(df),
+                   "p_value": float(res.pvalues()[0]), "n": len(df),
                    "note": note, "scale": "odds ratio"}])
 
 
@@ -1234,9 +1314,11 @@ def extra_effect_rows(table: pd.DataFrame, measure: Measure, *,
     for model, term, job in jobs:
         try:
             parts.append(job())
-        except RecordsError as exc:
+        except (RecordsError, ValueError, ArithmeticError, np.linalg.LinAlgError,
+                KeyError) as exc:
             parts.append(_tidy([{"measure": measure.name, "model": model, "term": term,
-                                 "n": len(table), "note": f"not estimable: {exc}"}]))
+                                 "n": len(table),
+                                 "note": f"not estimable: {exc or type(exc).__name__}"}]))
     out = pd.concat(parts, ignore_index=True)
     if "scale" in out:
         out["scale"] = out["scale"].fillna("difference in improvement")

@@ -362,3 +362,148 @@ def test_too_few_patients_per_coefficient_is_said_in_the_note():
     adj = adjusted_effect(table)
     assert adj["note"].str.contains("patients per coefficient").all()
     assert not naive_effect(table)["note"].str.contains("patients per coefficient").any()
+
+
+# ---------------------------------------------------------------------------------------------
+# `outcomes effects` on odd records: no traceback, the model that could not run is named
+# ---------------------------------------------------------------------------------------------
+
+_JARGON = ("ATE", "ESS", "HC3", "sandwich", "SMD", "VIF", "IPW", "odds ratio",
+           "adjusted+consistency", "sessions_within", "sessions_between", "monthly_start",
+           "sessions_per_month", "−0.00", "-0.00")
+
+
+def _cli(monkeypatch, capsys, records, *args):
+    from outcomes import cli
+    from outcomes import records as rec
+    monkeypatch.setattr(rec, "load_records", lambda path, strict=False: records)
+    status = cli.main(["effects", "somewhere", *args])
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def _same_schedule_records(k=12):
+    """k patients, each 4 sessions 14 days apart from 2024-01-01: sessions a month identical."""
+    t0 = pd.Timestamp("2024-01-01")
+    rng = np.random.default_rng(1)
+    sessions, ratings = [], []
+    for i in range(k):
+        pid = f"s{i}"
+        sessions += [(pid, t0 + pd.Timedelta(days=14 * j)) for j in range(4)]
+        base = float(rng.choice([2.0, 2.5, 3.0, 3.5]))
+        ratings += [(pid, t0, base), (pid, t0 + pd.Timedelta(days=182), base - 0.5)]
+    s = pd.DataFrame(sessions, columns=["patient_id", "date"]).assign(
+        treatment="microneedling", depth_mm=1.0, areas="face", clinician_id="c")
+    a = pd.DataFrame(ratings, columns=["patient_id", "date", "pore"]).assign(texture=2.0)
+    return from_frames(s, a, None)
+
+
+class TestOddRecords:
+    def test_three_patients(self, monkeypatch, capsys):
+        import re
+        status, out, err = _cli(monkeypatch, capsys, simulate(3, seed=1).to_records())
+        assert status == 0 and "Traceback" not in err
+        assert "could not be estimated" in out
+        # no count of 1-4 people anywhere in what is shown
+        assert not re.search(r"(?<![\w.])[1-4](?:\)| patient| of )", out), out
+        assert "patients analysed: <5 of <5" in out
+        for word in _JARGON:
+            assert word not in out, word
+
+    def test_three_patients_json_rows_name_the_models(self, monkeypatch, capsys):
+        status, out, _ = _cli(monkeypatch, capsys, simulate(3, seed=1).to_records(), "--json")
+        rows = json.loads(out)
+        assert status == 0
+        failed = [r for r in rows if r["estimate"] is None]
+        assert failed and all(r["note"] for r in failed)
+        assert {"naive", "adjusted", "mixed", "ipw"} <= {r["model"] for r in failed}
+
+    def test_everyone_on_the_same_schedule(self, monkeypatch, capsys):
+        records = _same_schedule_records()
+        status, out, err = _cli(monkeypatch, capsys, records, "--measure", "pore")
+        assert status == 0 and not err
+        assert "Main answer: could not be estimated" in out
+        res = effects(records, measures="pore")
+        adj = res[(res["model"] == "adjusted") & (res["term"] == "sessions_per_month")].iloc[0]
+        assert np.isnan(adj["estimate"]) and "does not vary" in adj["note"]
+        ordinal = res[res["model"] == "ordinal"].iloc[0]
+        assert np.isnan(ordinal["estimate"]) and ordinal["note"]
+
+    def test_a_measure_no_model_can_fit(self, monkeypatch, capsys):
+        sim = simulate(80, seed=2).to_records()
+        sim.assessments = sim.assessments.assign(pore=2.0)
+        status, _, err = _cli(monkeypatch, capsys, sim, "--measure", "pore")
+        assert status == 0 and not err
+        res = effects(sim, measures="pore")
+        bad = res[res["estimate"].isna()]
+        assert {"ipw", "ordinal"} <= set(bad["model"])
+        assert bad["note"].str.len().gt(0).all()
+
+    def test_small_exclusion_counts_are_suppressed(self, monkeypatch, capsys):
+        """The demo records (600 patients, 2 without any rating): shown as <5, and the next
+        smallest count hidden so the 2 cannot be worked out from the total."""
+        sim = simulate(600).to_records()
+        table = analysis_table(sim, "pore")
+        small = [k for k, v in table.attrs["exclusions"].items() if 0 < v < 5]
+        assert small                                    # the test is about something
+        _, out, _ = _cli(monkeypatch, capsys, sim, "--measure", "pore")
+        lines = [ln.strip() for ln in out.splitlines() if ln.strip().startswith("excluded,")]
+        for reason in small:
+            assert f"excluded, {reason}: <5" in lines
+        assert "excluded, no baseline: hidden" in lines
+        assert not any(ln.endswith(f": {n}") for ln in lines for n in range(1, 5))
+
+
+class TestPlainWords:
+    def test_default_output_has_no_jargon_and_details_has_the_table(self, monkeypatch, capsys):
+        sim = simulate(150, seed=5).to_records()
+        _, out, _ = _cli(monkeypatch, capsys, sim)
+        for word in _JARGON:
+            assert word not in out, word
+        assert "Main answer: Each additional session a month went with" in out
+        assert "Chance of a better grade:" in out and "% chance" in out
+        _, detailed, _ = _cli(monkeypatch, capsys, sim, "--details")
+        assert "adjusted+consistency" in detailed and "note:" in detailed
+        assert "-0.000" not in detailed
+
+    def test_a_model_not_run_is_named(self, monkeypatch, capsys):
+        from outcomes.scales import Measure
+        sim = simulate(150, seed=5).to_records()
+        sim.measures["pore"] = Measure("pore", "Pore score (device)", 0.0, 4.0, "lower")
+        _, out, _ = _cli(monkeypatch, capsys, sim, "--measure", "pore")
+        assert "Chance of a better grade: not run, because" in out
+
+    def test_no_negative_zero(self):
+        from outcomes.models import _fmt, _num
+        assert _fmt(-0.001) == "0.00" and _num(-0.0001) == "0.000"
+        assert _fmt(-0.5) == "−0.50"
+
+
+def test_progress_bar_only_when_asked(monkeypatch, capsys):
+    records = simulate(80, seed=2).to_records()
+    monkeypatch.setenv("OUTCOMES_PROGRESS", "1")
+    effects(records, measures="pore")
+    assert "outcomes effects" in capsys.readouterr().err
+    monkeypatch.setenv("OUTCOMES_PROGRESS", "0")
+    effects(records, measures="pore")
+    assert capsys.readouterr().err == ""
+
+
+def test_vif_and_rank_check_match_the_one_column_at_a_time_definitions():
+    """VIF from one inverse of the correlation matrix = statsmodels' regression of each column
+    on the others; the QR rank check drops the same columns as adding columns one by one."""
+    from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+    from outcomes.models import _independent, _vif
+
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(300, 4))
+    x[:, 3] = 0.7 * x[:, 0] + 0.3 * rng.normal(size=300)
+    design = pd.DataFrame(np.column_stack([np.ones(300), x]), columns=["Intercept", *"abcd"])
+    vif = _vif(design.to_numpy(), list(design.columns))
+    for j, name in enumerate(design.columns[1:], start=1):
+        assert vif[name] == pytest.approx(variance_inflation_factor(design.to_numpy(), j),
+                                          rel=1e-10)
+    redundant = design.assign(e=design["a"] + design["b"], f=2 * design["c"], g=rng.normal(size=300))
+    kept, dropped = _independent(redundant, protect=[])
+    assert dropped == ["e", "f"] and list(kept.columns) == ["Intercept", *"abcd", "g"]

@@ -593,3 +593,66 @@ def test_group_sizes_in_plot_labels_are_suppressed_below_five():
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert "high (n=<5)" in labels and "low (n=40)" in labels
     assert not any("n=3)" in label for label in labels)
+
+
+# --------------------------------------------------------------------------------------------------
+# the ordinal fit against statsmodels OrderedModel
+# --------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ordinal_problem():
+    rng = np.random.default_rng(21)
+    t = make_table(rng, 500, freq_effect=0.6, grade=True)
+    covs = rb._covariates(t, None)
+    df, _ = rb._model_frame(t, ["landmark", "baseline", "sessions_per_month"], covs)
+    codes, _ = rb._collapse((-df["landmark"]).round(6), 10)
+    x = rb._dummies(df, ["sessions_per_month", "baseline"], covs)
+    return codes.to_numpy(int), x.loc[:, x.std() > 0]
+
+
+class TestOrdinalAgainstStatsmodels:
+
+    @pytest.mark.parametrize("distr", ["logit", "probit"])
+    def test_same_likelihood_gradient_and_optimum(self, ordinal_problem, distr):
+        import warnings
+
+        from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+        from outcomes.ordinal import _Loglik, fit_ordinal
+
+        codes, x = ordinal_problem
+        ours = fit_ordinal(codes, x, distr=distr)
+        model = OrderedModel(pd.Series(pd.Categorical(codes, ordered=True)), x, distr=distr)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = model.fit(method="bfgs", disp=False, maxiter=5000, gtol=1e-9)
+        assert ours.converged
+        # the log-likelihood itself, and its analytic gradient against numerical differentiation
+        nll = _Loglik(codes, x, distr)
+        assert -nll(ref.params.to_numpy())[0] == pytest.approx(model.loglike(ref.params.to_numpy()),
+                                                               rel=1e-12)
+        np.testing.assert_allclose(-nll(ref.params.to_numpy())[1], model.score(ref.params.to_numpy()),
+                                   rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(ours.params, ref.params, rtol=1e-6, atol=1e-6)
+        assert ours.llf == pytest.approx(ref.llf, rel=1e-10)
+        # statsmodels' standard errors come from a numerical Hessian of the log-likelihood
+        np.testing.assert_allclose(ours.bse, ref.bse, rtol=1e-4)
+
+
+def test_propensity_and_weighted_fit_match_statsmodels(ordinal_problem):
+    """The vectorised Newton logistic fit and weighted least squares with HC3 against statsmodels
+    GLM(Binomial) and WLS(cov_type="HC3") on the same design."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(5)
+    _, x = ordinal_problem
+    X = np.column_stack([np.ones(len(x)), x.to_numpy()])
+    a = (rng.random(len(X)) < 1 / (1 + np.exp(-(X[:, 1] - X[:, 1].mean())))).astype(float)
+    ref = sm.GLM(a, X, family=sm.families.Binomial()).fit()
+    np.testing.assert_allclose(rb._logistic_fit(X, a), ref.fittedvalues, rtol=1e-8)
+    y = X @ rng.normal(size=X.shape[1]) + rng.normal(size=len(X))
+    w = rng.uniform(0.2, 3, len(X))
+    beta, cov = rb._wls_hc3(X, y, w)
+    ref = sm.WLS(y, X, weights=w).fit(cov_type="HC3")
+    np.testing.assert_allclose(beta, ref.params, rtol=1e-8)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), ref.bse, rtol=1e-8)
