@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import RecordsError
+from .mixed import one_blas_thread
 from .privacy import suppress_count
 from .ratings import check_measure, landmark_ratings, primary_ratings, select_sessions
 from .records import Records
@@ -680,6 +681,15 @@ def compare_strategies(records: Records, *, measure: str = "pore", landmark_days
     """
     strategies = _resolve_strategies(records, strategies)
     _check_settings(strategies, reference, min_followers, boot, truncate, seed)
+    with one_blas_thread():    # many small products: BLAS threads only spin (outcomes.mixed)
+        return _compare(records, measure, landmark_days, window_days, baseline_days, treatments,
+                        strategies, reference, min_followers, boot, seed, truncate, region,
+                        rater, sensitivity, progress, derived)
+
+
+def _compare(records, measure, landmark_days, window_days, baseline_days, treatments, strategies,
+             reference, min_followers, boot, seed, truncate, region, rater, sensitivity,
+             progress, derived) -> ScheduleComparison:
     trial = _build_trial(records, measure, landmark_days=landmark_days, window_days=window_days,
                          baseline_days=baseline_days, treatments=treatments, region=region,
                          rater=rater, derived=derived)
