@@ -1,17 +1,21 @@
 """The ``outcomes`` command line (DESIGN §3).
 
 Exit status: 0 success, 1 a problem with the records (:class:`RecordsError`, message on stderr, no
-traceback), 2 bad usage (argparse). Each sub-command's work lives in its topical module as
-``run_<command>(args) -> int``; this file only parses arguments and dispatches.
+traceback), 2 bad usage (argparse), 141 when the reader of the output went away
+(``outcomes effects DIR | head``: no traceback, like a program ended by SIGPIPE). Each
+sub-command's work lives in its topical module as ``run_<command>(args) -> int``; this file only
+parses arguments and dispatches.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from .errors import RecordsError
+from .escape import terminal
 
 __all__ = ["build_parser", "main"]
 
@@ -85,10 +89,32 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(f"outcomes.{_HANDLERS[args.command]}")
     handler = getattr(module, f"run_{args.command}")
     try:
-        return int(handler(args) or 0)
+        status = int(handler(args) or 0)
+        sys.stdout.flush()  # a reader gone away shows here, not in the interpreter's exit
+        return status
     except RecordsError as exc:
-        print(f"outcomes {args.command}: {exc}", file=sys.stderr)
+        print(terminal(f"outcomes {args.command}: {exc}", keep_newlines=True), file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        return _broken_pipe()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+#: exit status of a process ended by SIGPIPE in a shell (128 + 13), as `yes | head` shows
+_SIGPIPE_STATUS = 141
+
+
+def _broken_pipe() -> int:
+    """The reader of our output went away (``outcomes effects DIR | head``): stop quietly.
+
+    Python would print a traceback at exit when flushing stdout fails again, so stdout is pointed
+    at /dev/null first (the recipe of the Python documentation, "Note on SIGPIPE").
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (e.g. captured in tests)
+        pass
+    return _SIGPIPE_STATUS

@@ -34,7 +34,8 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import RecordsError
-from .identifiers import identifier_columns, identifier_values, looks_like_phone
+from .escape import terminal
+from .identifiers import identifier_columns, identifier_values, value_kinds
 from .scales import read_scales
 
 __all__ = [
@@ -228,8 +229,9 @@ class AnonymiseReport:
                      + (" (every row kept)" if (self.tables["rows_in"]
                                                 == self.tables["rows_out"]).all() else ""))
         lines += _block("note:", self.notes)
-        lines += ["", _k_text(self)]
-        return "\n".join(lines)
+        lines += ["", *_k_text(self).split("\n")]
+        # column and file names come from the export: escaped line by line for the terminal
+        return "\n".join(terminal(line) for line in lines)
 
 
 def _block(title: str, items: list[str]) -> list[str]:
@@ -567,19 +569,17 @@ def _plan_columns(tables, measures, drop: list[str], keep: list[str]) -> dict:
 
 _TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "nurse", "prof", "doctor", "sister", "the",
            "and", "von", "van", "der", "del", "de"}
-_EMBEDDED_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
-_EMBEDDED_PHONE = re.compile(r"\+?[\d(][\d\s().\-/]{7,}\d")
-_WORD = re.compile(r"\w[\w\-']*")
+# a word of letters: "Denholm55" and "microneedling (Denholm)" both hold the word "denholm"
+_LETTERS = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_PATTERN_TEXT = {"e-mail": "an e-mail address", "phone number": "a phone number",
+                 "NHS number": "an NHS number", "postcode": "a postcode",
+                 "title and surname": "a title and a surname", "person's name": "a person's name"}
 
 
-def _check_kept_text(tables, plan, keep_n) -> None:
-    """Refuse a column kept with --keep whose text holds an e-mail, a phone number, or a name,
-    record number, address or id found in the export's own identifier columns."""
-    kept = [(name, col) for name, decisions in plan["columns"].items()
-            for col, (d, target) in decisions.items()
-            if d == "keep" and _norm(col) in keep_n and target not in SCHEMA[name]]
-    if not kept:
-        return
+def _export_identifiers(tables, plan) -> tuple[set[str], set[str]]:
+    """The identifying values of this export: words of its names (and of its ids made of
+    several words), and whole values of its other identifier columns (e-mails, phones, record
+    numbers, addresses, postcodes, ids), lower-cased."""
     words, phrases = set(), set()
     for name, decisions in plan["columns"].items():
         frame = tables[name][0]
@@ -588,29 +588,56 @@ def _check_kept_text(tables, plan, keep_n) -> None:
             if not (d == "pseudonymise" or (kind and kind != "date of birth")):
                 continue
             for value in frame[col].dropna().str.strip().str.lower().unique():
-                tokens = _WORD.findall(value)
+                tokens = _LETTERS.findall(value)
                 if kind == "name" or (d == "pseudonymise" and len(tokens) > 1):
                     words |= {t for t in tokens if len(t) >= 3 and t not in _TITLES}
                 elif len(value) >= 4:
                     phrases.add(value)
-    phrase = re.compile("|".join(map(re.escape, sorted(phrases, key=len, reverse=True))))
-    for name, col in kept:
-        source = tables[name][1]
-        for row, text in tables[name][0][col].dropna().str.lower().items():
-            found = _embedded_identifier(text, words, phrase if phrases else None)
-            if found:
+    return words, phrases
+
+
+def _check_kept_text(tables, plan, keep_n) -> None:
+    """Stop when a kept text column holds an identifier: a pattern of the loader's value checks
+    (e-mail, phone, NHS number, postcode, title and surname; see
+    :func:`outcomes.identifiers.value_kinds`), or a name, record number, address or id found in
+    this export's own identifier columns ("microneedling (Denholm55)" in ``treatment``).
+
+    Every kept column is searched, those of the records schema too, on its distinct values;
+    columns whose every value is a number or a date are skipped (they hold no name). The message
+    gives the column, the count and the first data row, never the value.
+    """
+    words, phrases = _export_identifiers(tables, plan)
+    phrase = (re.compile("|".join(map(re.escape, sorted(phrases, key=len, reverse=True))))
+              if phrases else None)
+    for name, decisions in plan["columns"].items():
+        frame, source = tables[name]
+        for col, (d, target) in decisions.items():
+            values = frame[col]
+            if d != "keep" or _is_numeric_column(values) or _is_date_column(values):
+                continue
+            codes, uniques = pd.factorize(values.str.lower(), use_na_sentinel=True)
+            found = {}
+            for i, text in enumerate(uniques):
+                what = _embedded_identifier(text, words, phrase)
+                if what:
+                    found.setdefault(what, []).append(i)
+            for what, hits in found.items():
+                rows = np.flatnonzero(np.isin(codes, hits))
+                how = ", kept with --keep," if _norm(col) in keep_n else ""
+                fix = ("clean that column in the export first, or leave out --keep" if how else
+                       "clean that column in the export first (or --drop it when the records "
+                       "do not need it)")
                 raise RecordsError(
-                    f"{source}: column {col!r}, kept with --keep, holds {found} (data row "
-                    f"{tables[name][0].index.get_loc(row) + 1}). Free text often names people: "
-                    "clean that column in the export first, or leave out --keep.")
+                    f"{source}: column {col!r}{how} holds {what} in {len(rows)} row(s) (first "
+                    f"at data row {rows[0] + 1}). Free text often names people: {fix}; "
+                    "nothing was written.")
 
 
 def _embedded_identifier(text: str, words: set[str], phrase) -> str | None:
-    if _EMBEDDED_EMAIL.search(text):
-        return "an e-mail address"
-    if any(looks_like_phone(m.group().strip()) for m in _EMBEDDED_PHONE.finditer(text)):
-        return "a phone number"
-    if words & set(_WORD.findall(text)):
+    kinds = value_kinds(text)
+    if kinds:
+        return _PATTERN_TEXT[kinds[0]]
+    if words & set(_LETTERS.findall(text)):
         return "a name found in the export's name or id columns"
     if phrase is not None and phrase.search(text):
         return "an id, record number, address or contact found in the export's identifier columns"
@@ -641,7 +668,8 @@ def _decide(table, values, target, col, known, drop_n, keep_n, source):
         return "keep", None
     hits = identifier_values(values.astype("str").to_frame())
     if hits:
-        return "drop", "; ".join(f"{h['count']} values look like {h['kind']}s" for h in hits)
+        return "drop", "; ".join(f"{h['count']} value(s) hold {_PATTERN_TEXT[h['kind']]}"
+                                 for h in hits)
     if _is_numeric_column(values) or values.dropna().empty:
         return "drop", f"not in the records schema; keep with --keep {col}"
     return "drop", f"free text; keep with --keep {col}"
@@ -658,7 +686,7 @@ def _check_values(name, frame, decisions, keep_n, source, dropped_here) -> None:
     for hit in identifier_values(frame[kept].astype("str")):
         col = hit["column"]
         target = decisions[col][1]
-        what = f"{hit['count']} value(s) look like {hit['kind']}s"
+        what = f"{hit['count']} value(s) hold {_PATTERN_TEXT[hit['kind']]}"
         if target in REQUIRED_COLUMNS[name] or _norm(col) in keep_n:
             raise RecordsError(f"{source}: column {col!r}: {what} (first at data row "
                                f"{hit['rows'][0] + 1}); remove them from the export first.")

@@ -70,7 +70,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .errors import RecordsError
-from .identifiers import email_mask, identifier_columns, phone_mask
+from .escape import terminal
+from .identifiers import (
+    ID_COLUMNS,
+    free_text_mask,
+    identifier_columns,
+    looks_like_free_text_column,
+    value_kinds_mask,
+)
 from .scales import Measure, read_scales
 from .schema import (
     ASSESSMENT_COLUMNS,
@@ -657,11 +664,6 @@ class _Col:
 _PLAIN = True
 _ASCII_SPACE = (b" ", b"\t", b"\n", b"\r", b"\x0b", b"\x0c")
 _UPPER = bytes(range(65, 91))
-#: first bytes a phone-number-shaped value can start with (see identifiers._PHONE_CHARS)
-_PHONE_START = np.zeros(256, dtype=bool)
-_PHONE_START[list(b"+0123456789().-/ \t\n\r\x0b\x0c")] = True
-
-
 def _string_chunks(arr):
     chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
     return [c for c in chunks if len(c)]
@@ -689,26 +691,6 @@ def _is_plain(arr, *, lower: bool = False) -> bool:
         if pc.min(pc.binary_length(chunk)).as_py() == 0:
             return False
     return True
-
-
-def _may_hold_identifiers(arr) -> bool:
-    """False when no cell of a plain string column can look like an e-mail or a phone number.
-
-    E-mails need an ``@``; phone-shaped values start with a digit, ``+``, ``(``, ``.``, ``-``
-    or ``/`` (:data:`identifiers._PHONE_CHARS`). True means "look closer", not "found".
-    """
-    for chunk in _string_chunks(arr):
-        data = chunk.buffers()[2]
-        if data is None:
-            continue
-        if b"@" in data.to_pybytes():
-            return True
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if pa.types.is_large_string(
-            chunk.type) else np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
-        starts = offsets[:-1][offsets[1:] > offsets[:-1]]
-        if _PHONE_START[np.frombuffer(data, dtype=np.uint8)[starts]].any():
-            return True
-    return False
 
 
 def _take_rows(arr, rows: np.ndarray) -> pa.Array:
@@ -1091,27 +1073,79 @@ def _check_category(t: _Table, name: str, **kw) -> None:
 
 
 def _check_identifier_values(t: _Table) -> None:
+    """Refuse a table whose values hold a direct identifier (see :mod:`outcomes.identifiers`).
+
+    Decided on each column's distinct values (valid dates and numbers excluded); the message
+    gives the column, the kind and the first lines, never the value itself.
+    """
     for name in t.raw.columns:
         col = t.cols.get(name)
         if isinstance(col, _Plain):
-            if col.kind != "text" or not _may_hold_identifiers(col.arr):
+            if col.kind != "text":
+                continue  # typed dates and numbers that passed every check
+            # a column used as read has no codes: its distinct values are cheap (pc.unique) and
+            # the rows are only looked up when one of them is an identifier
+            masks = value_kinds_mask(pc.unique(_combined(col.arr)),
+                                     id_column=name in ID_COLUMNS)
+            if not masks:
                 continue
-            col = _Col(col.arr)  # look closer, on the unique values
+            col = _Col(col.arr)
         else:
             col = t.col(name, lower=name in CATEGORIES or name == "treatment")
         values = col.values
         if name in t.parsed:  # valid dates and numbers are neither e-mails nor phone numbers
             values = pc.if_else(pa.array(t.parsed[name]), _NULL_STR, _to_text(values))
-        if not len(values) or not _may_hold_identifiers(_to_text(values)):
+        if not len(values):
             continue
-        for kind, mask_fn in (("e-mail addresses", email_mask), ("phone numbers", phone_mask)):
-            hit = mask_fn(values)
-            if hit.any():
-                rows = np.flatnonzero(np.append(hit, False)[col.idx])
-                lines = ", ".join(str(x) for x in t.raw.lines[rows[:3]])
-                more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
-                raise RecordsError(f"{t.file}: column {t.raw.headers[name]!r} holds values that "
-                                   f"look like {kind} (lines {lines}{more}). {_ANONYMISE}")
+        for kind, hit in value_kinds_mask(_to_text(values), id_column=name in ID_COLUMNS).items():
+            rows = np.flatnonzero(np.append(hit, False)[col.idx])
+            raise RecordsError(f"{t.file}: column {t.raw.headers[name]!r} holds values that "
+                               f"look like {_plural(kind)} ({_lines(t, rows)}). {_ANONYMISE}")
+
+
+def _plural(kind: str) -> str:
+    return {"person's name": "people's names", "title and surname": "a title and a surname",
+            "e-mail": "e-mail addresses"}.get(kind, kind + "s")
+
+
+def _lines(t: _Table, rows: np.ndarray) -> str:
+    shown = ", ".join(str(x) for x in t.raw.lines[rows[:3]])
+    more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+    return f"lines {shown}{more}"
+
+
+def _combined(arr):
+    if isinstance(arr, pa.ChunkedArray):
+        return arr.combine_chunks() if arr.num_chunks else pa.array([], type=arr.type)
+    return arr
+
+
+def _check_free_text(t: _Table, extra: list[str]) -> None:
+    """Refuse free text in the columns the records do not define.
+
+    The analyses never read an extra column, and free text is where names, phone numbers and
+    addresses hide in ways no pattern finds. A column is free text when its name says so
+    (``notes``, ``comment``, ...) or when a value has four or more words.
+    """
+    for name in extra:
+        col = t.cols.get(name)
+        by_name = looks_like_free_text_column(name)
+        if isinstance(col, _Plain):
+            if not by_name:
+                continue  # used as read: no whitespace in any cell, so no value of several words
+            rows = np.flatnonzero(~col.missing())
+        else:
+            col = col if col is not None else t.col(name)
+            hit = (np.ones(len(col.values), dtype=bool) if by_name
+                   else free_text_mask(col.values))
+            rows = np.flatnonzero(np.append(hit, False)[col.idx])
+        if len(rows):
+            raise RecordsError(
+                f"{t.file}: column {t.raw.headers[name]!r} holds free text ({_lines(t, rows)}). "
+                "The analyses have no use for free text, and free text often names people "
+                "in ways no check can find: delete the column from the export, or run "
+                "`outcomes anonymise RAW OUT --key-file KEY`, which drops free text, and load "
+                "OUT.")
 
 
 def _start(raw: _Raw, table: str, known: dict[str, str]) -> tuple[_Table, list[str]]:
@@ -1332,7 +1366,8 @@ def _finish(t: _Table, blank: np.ndarray, order: list[str]) -> tuple[pd.DataFram
     bad = blank.copy()
     for frame in t.problems:
         rows = frame["_row"].to_numpy()
-        real = (rows < 0) | ~blank[np.maximum(rows, 0)]
+        real = rows < 0  # a malformed line (no row of the table) is always a problem
+        real[~real] = ~blank[rows[~real]]  # (indexing blank only at rows: it may be empty)
         frame = frame[real]
         bad[rows[real & (rows >= 0)]] = True
         if len(frame):
@@ -1494,6 +1529,7 @@ def _table_stage(raw: _Raw, validate):
     for name in extra:
         _check_text(t, name)
     _check_identifier_values(t)
+    _check_free_text(t, extra)
     return checked, _blank(t)
 
 
@@ -1694,6 +1730,12 @@ def _problem_text(r) -> str:
     return f"{where}{value}: {r.reason}" if r.column else f"{r.reason}"
 
 
+def _terminal_lines(lines: list[str]) -> str:
+    """Lines the program composed, joined; within each, what came from the files is escaped
+    (a newline or ESC in a cell is shown as ``\\x0a`` or ``\\x1b``, never acted on)."""
+    return "\n".join(terminal(line) for line in lines)
+
+
 def _human(records: Records, info: dict, max_rejects: int) -> str:
     out = [f"records in {records.source}"]
     for t in TABLES:
@@ -1723,7 +1765,7 @@ def _human(records: Records, info: dict, max_rejects: int) -> str:
                    + ", ".join(cols))
     if not info["quarantined"]:
         out.append("quarantined rows: none")
-        return "\n".join(out)
+        return _terminal_lines(out)
     out.append(f"quarantined rows: {info['quarantined']:,} (kept out of the analyses), by reason:")
     for reason, n in info["quarantined_by_reason"].items():
         out.append(f"  {n:>8,}  {reason}")
@@ -1736,7 +1778,7 @@ def _human(records: Records, info: dict, max_rejects: int) -> str:
         out.append(f"  {r.file} line {r.line}: {_problem_text(r)}")
     if more:
         out.append(f"  ... {more:,} more (use --json for all)")
-    return "\n".join(out)
+    return _terminal_lines(out)
 
 
 def run_check(args) -> int:
@@ -1748,7 +1790,9 @@ def run_check(args) -> int:
     records = load_records(args.dir, strict=bool(getattr(args, "strict", False)))
     info = summary(records)
     if getattr(args, "json", False):
-        print(json.dumps({**info, "rejects": _reject_objects(records.rejects)}, ensure_ascii=False))
+        # ASCII JSON: control and bidi characters from the cells are \u escapes, not raw bytes
+        # that a terminal showing the output would act on
+        print(json.dumps({**info, "rejects": _reject_objects(records.rejects)}, ensure_ascii=True))
     else:
         print(_human(records, info, max(0, int(getattr(args, "max_rejects", 20) or 0))))
     return 0

@@ -693,20 +693,19 @@ def test_is_plain_is_sound(values, lower):
                 assert re.sub(r"\s*;\s*", ";", norm) == v
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789+-() ./@abcxP", min_size=1)),
-                min_size=1, max_size=30))
-def test_may_hold_identifiers_is_sound(values):
-    """A column the byte check clears holds nothing the identifier guard would stop."""
-    import pyarrow as pa
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789+-() ./@abcxPDrSmithW1A",
+                                             min_size=1)), min_size=1, max_size=30),
+       st.booleans())
+def test_value_checks_prefilter_is_sound(values, id_column):
+    """The one vectorised regular expression that picks candidates misses no value the exact
+    rules (libphonenumber, the NHS checksum, ...) would stop."""
+    from outcomes.identifiers import value_kinds, value_kinds_mask
 
-    from outcomes.identifiers import email_mask, phone_mask
-    from outcomes.records import _may_hold_identifiers
-
-    arr = pa.chunked_array([pa.array(values[:3], pa.string()), pa.array(values[3:], pa.string())])
-    if not _may_hold_identifiers(arr):
-        flat = pa.array(values, pa.string())
-        assert not email_mask(flat).any() and not phone_mask(flat).any()
+    masks = value_kinds_mask(values, id_column=id_column)
+    for i, v in enumerate(values):
+        expected = value_kinds(v, id_column=id_column) if v is not None else []
+        assert [k for k, m in masks.items() if m[i]] == expected
 
 
 def test_take_rows_matches_take_across_chunks():
