@@ -652,6 +652,10 @@ class TestFastPathsMatchGeneralPath:
         ("sessions", "depth_mm", "1e309"), ("sessions", "depth_mm", "+.5"),
         ("sessions", "depth_mm", "infinity"), ("sessions", "depth_mm", "\t1"),
         ("patients", "age", "5."), ("patients", "age", "0x10"),
+        # identifiers in values, in columns used as read and in encoded ones
+        ("sessions", "clinician_id", "Smith"), ("sessions", "clinician_id", "9434765919"),
+        ("sessions", "areas", "sw1a1aa"), ("sessions", "treatment", "dr smith"),
+        ("patients", "patient_id", "Jane Doe"), ("patients", "clinic_id", "M1 1AE"),
     ])
     def test_one_odd_cell_same_as_general_path(self, tmp_path, monkeypatch, table, column,
                                                value):
