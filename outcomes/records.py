@@ -1083,6 +1083,8 @@ def _check_identifier_values(t: _Table) -> None:
         if isinstance(col, _Plain):
             if col.kind != "text":
                 continue  # typed dates and numbers that passed every check
+            if name not in ID_COLUMNS and not _has_digit_or_at(col.arr):
+                continue  # no cell without whitespace can hold one (see _has_digit_or_at)
             # a column used as read has no codes: its distinct values are cheap (pc.unique) and
             # the rows are only looked up when one of them is an identifier
             masks = value_kinds_mask(pc.unique(_combined(col.arr)),
@@ -1112,6 +1114,21 @@ def _lines(t: _Table, rows: np.ndarray) -> str:
     shown = ", ".join(str(x) for x in t.raw.lines[rows[:3]])
     more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
     return f"lines {shown}{more}"
+
+
+def _has_digit_or_at(arr) -> bool:
+    """False when no cell of the column holds a digit or an ``@``: a cell without whitespace
+    (a column used as read has none) can then hold none of the identifiers looked for outside id
+    columns (an e-mail needs ``@``; phone and NHS numbers and postcodes need digits; a title and
+    a surname need a space). A cheap test on the bytes, for columns used as read."""
+    for chunk in _string_chunks(arr):
+        data = chunk.buffers()[2]
+        if data is None:
+            continue
+        b = np.frombuffer(data, dtype=np.uint8)
+        if ((b - 48 < 10) | (b == 64)).any():  # uint8 wraps: b - 48 < 10 is "0" <= b <= "9"
+            return True
+    return False
 
 
 def _combined(arr):

@@ -824,3 +824,19 @@ def test_load_in_a_forked_child(clean_folder, monkeypatch):
         time.sleep(0.05)
     os.kill(pid, 9)
     pytest.fail("load_records hung in a forked child")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="abcSW1A@.;-_xyzDrmith+0", min_size=1)
+                          .filter(lambda v: " " not in v)), min_size=1, max_size=30))
+def test_digit_or_at_check_is_sound(values):
+    """A column without whitespace that the byte check clears holds nothing the value rules
+    would stop outside id columns."""
+    import pyarrow as pa
+
+    from outcomes.identifiers import value_kinds
+    from outcomes.records import _has_digit_or_at
+
+    arr = pa.chunked_array([pa.array(values[:3], pa.string()), pa.array(values[3:], pa.string())])
+    if not _has_digit_or_at(arr):
+        assert not any(value_kinds(v) for v in values if v is not None)
