@@ -362,8 +362,37 @@ def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
         sheets = pd.read_excel(path, sheet_name=None, dtype=object)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise RecordsError(f"{path.name}: cannot be read as an Excel workbook ({exc}).") from None
+    _refuse_unsaved_formulas(path, [n for n in sheets if n.strip().lower() in TABLES])
     return {name.strip().lower(): pd.DataFrame({c: _as_strings(f[c]) for c in f.columns})
             for name, f in sheets.items() if name.strip().lower() in TABLES}
+
+
+def _refuse_unsaved_formulas(path: Path, sheets: list[str]) -> None:
+    """Stop when a cell holds a formula with no saved value: read as empty, it would be written
+    to OUT as a missing value and no row problem would ever show it."""
+    from .records import _FORMULA_REASON, _has_formulas, _Unsaved, _with_formulas
+
+    if not _has_formulas(path):
+        return
+    import openpyxl
+
+    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        for sheet in sheets:
+            rows = _with_formulas(values[sheet].iter_rows(values_only=True),
+                                  formulas[sheet].iter_rows(values_only=True))
+            header = next(rows, ())
+            for line, row in enumerate(rows, start=2):
+                for i, v in enumerate(row):
+                    if isinstance(v, _Unsaved):
+                        column = header[i] if i < len(header) else i + 1
+                        raise RecordsError(f"{path.name}[{sheet}] line {line}, column "
+                                           f"{column!r}: {_FORMULA_REASON}. Nothing was "
+                                           "written.")
+    finally:
+        values.close()
+        formulas.close()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -46,6 +46,14 @@ Rules
   patient gets a row with missing covariates, like every patient seen in sessions or assessments but
   absent from ``patients`` (counted as ``added_patients``).
 * Assessments must name a patient that appears in the sessions file or the patients file.
+* Dates are calendar dates in the clinic's own time. A Parquet timestamp with a time zone is read
+  as the date and time on the clock of its zone (not converted to UTC, which would put a session
+  at 00:30 in summer on the day before); a time of day, in any file, is dropped: the record is
+  taken as its local calendar date.
+* A value the loader cannot read is a row problem with its line, never a silent gap: a NaN
+  stored in a Parquet number column is "not a number", and a workbook cell holding a formula
+  with no saved value (a file written by a program that does not calculate) sets its line aside
+  with the column named.
 * Line numbers are those of a spreadsheet: the header is line 1, the first record line 2 (a CSV
   record spanning several physical lines counts once). For Parquet files and in-memory frames the
   line is the row position + 2, as if the table were exported with a header.
@@ -56,9 +64,11 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import io
+import itertools
 import json
 import os
 import re
+import zipfile
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,7 +225,8 @@ class _Raw:
     columns: dict[str, pa.Array | pa.ChunkedArray]
     headers: dict[str, str]
     lines: np.ndarray
-    malformed: list[tuple[int, str]] = field(default_factory=list)
+    #: lines read but not taken into the columns: (line, reason) or (line, reason, column)
+    malformed: list[tuple] = field(default_factory=list)
     #: column → (lower, Future of its _Col), encoded ahead in worker threads (see _prefetch)
     prefetched: dict = field(default_factory=dict)
     #: typed date/number column of a CSV read → a function reading that column again as text,
@@ -415,8 +426,20 @@ def _read_parquet(path: Path, table: str) -> _Raw:
         raise RecordsError(f"{path.name}: cannot be read as Parquet ({exc}). Export the table "
                            "again, or save it as CSV.") from None
     headers = _check_headers(path.name, data.column_names)
-    return _Raw(table, path.name, {c: data.column(i) for i, c in enumerate(headers)}, headers,
-                np.arange(2, data.num_rows + 2, dtype=np.int64))
+    return _Raw(table, path.name, {c: _wall_clock(data.column(i)) for i, c in enumerate(headers)},
+                headers, np.arange(2, data.num_rows + 2, dtype=np.int64))
+
+
+def _wall_clock(col):
+    """A time-zoned timestamp column as the clock on the wall of its zone read (its local date
+    and time, no zone); other columns as they are.
+
+    Arrow holds a zoned timestamp as UTC: a session at 00:30 in London in summer is 23:30 the
+    day before in UTC, and its calendar date would come out a day early.
+    """
+    if pa.types.is_timestamp(col.type) and col.type.tz is not None:
+        return pc.local_timestamp(col)
+    return col
 
 
 def _excel_text(v):
@@ -441,19 +464,51 @@ def _read_workbook(path: Path) -> dict[str, _Raw]:
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for broken files
         raise RecordsError(f"{path.name}: cannot be read as an .xlsx workbook ({exc}). Save it "
                            "again from the spreadsheet program as .xlsx, or as CSV files.") from None
+    formulas = (openpyxl.load_workbook(path, read_only=True, data_only=False)
+                if _has_formulas(path) else None)
     out = {}
     try:
         for sheet in wb.sheetnames:
             table = sheet.strip().lower()
             if table in TABLES:
-                out[table] = _read_sheet(wb[sheet], f"{path.name} (sheet {sheet})", table)
+                out[table] = _read_sheet(wb[sheet], f"{path.name} (sheet {sheet})", table,
+                                         formulas[sheet] if formulas is not None else None)
     finally:
         wb.close()
+        if formulas is not None:
+            formulas.close()
     return out
 
 
-def _read_sheet(ws, file: str, table: str) -> _Raw:
+def _has_formulas(path: Path) -> bool:
+    """True when a worksheet of the workbook holds a formula (an ``<f>`` element)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    with z.open(name) as fh:
+                        chunk, tail = fh.read(1 << 20), b""
+                        while chunk:
+                            if re.search(rb"<(?:\w+:)?f[ >/]", tail + chunk):
+                                return True
+                            tail, chunk = chunk[-16:], fh.read(1 << 20)
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return False
+
+
+_FORMULA_REASON = ("formula with no saved value (the workbook was written by a program "
+                   "that does not calculate): open it in the spreadsheet program, let it "
+                   "calculate, save it, and load it again")
+
+
+def _read_sheet(ws, file: str, table: str, formulas=None) -> _Raw:
+    """One sheet as text columns. ``formulas``: the same sheet read with formulas instead of
+    their saved values; a formula cell without a saved value makes its line a row problem
+    (read as empty, a rating would be silently missing)."""
     rows = ws.iter_rows(values_only=True)
+    if formulas is not None:
+        rows = _with_formulas(rows, formulas.iter_rows(values_only=True))
     header = None
     for header in rows:
         break
@@ -469,6 +524,11 @@ def _read_sheet(ws, file: str, table: str) -> _Raw:
     lines = []
     malformed = []
     for line, row in enumerate(rows, start=2):
+        unsaved = [i for i, v in enumerate(row) if isinstance(v, _Unsaved) and i < width]
+        if unsaved:
+            names = [str(header[i]).strip() for i in unsaved]
+            malformed.append((line, _FORMULA_REASON, ",".join(names)))
+            continue
         values = [_excel_text(v) for v in row]
         if any(v is not None and v.strip() for v in values[width:]):
             malformed.append((line, "has values to the right of the last named column"))
@@ -479,6 +539,23 @@ def _read_sheet(ws, file: str, table: str) -> _Raw:
             col.append(v)
     columns = {c: pa.array(v, type=pa.string()) for c, v in zip(headers, cells)}
     return _Raw(table, file, columns, headers, np.asarray(lines, dtype=np.int64), malformed)
+
+
+class _Unsaved:
+    """A formula cell whose workbook holds no saved value for it."""
+
+
+_UNSAVED = _Unsaved()
+
+
+def _with_formulas(values, formulas):
+    """Rows of saved values, with :data:`_UNSAVED` where a formula has no saved value."""
+    for row, frow in itertools.zip_longest(values, formulas, fillvalue=()):
+        if any(v is None and isinstance(f, str) and f.startswith("=")
+               for v, f in zip(row, frow)):
+            row = tuple(_UNSAVED if v is None and isinstance(f, str) and f.startswith("=")
+                        else v for v, f in itertools.zip_longest(row, frow))
+        yield row
 
 
 #: a sessions file at least this large has the other tables read in a background thread
@@ -806,7 +883,9 @@ def _number_verdict(col: _Col, lo: float, hi: float, out_reason: str) -> _Verdic
         reasons = _reasons(k, None)
         vals = np.asarray(col.typed.cast(pa.float64()).to_numpy(zero_copy_only=False), float)
         ok = np.isfinite(vals)
-        reasons[:k][np.isinf(vals)] = "not a number"
+        # a stored NaN (some writers keep it apart from a missing value) is no reading either:
+        # a row problem with its line, not a silent gap
+        reasons[:k][~ok] = "not a number"
         vals = np.where(ok, vals, np.nan)
     else:
         k = len(col.values)
@@ -1176,8 +1255,9 @@ def _start(raw: _Raw, table: str, known: dict[str, str]) -> tuple[_Table, list[s
         raise RecordsError(f"{raw.file}: the table has a header but no rows. Add one line per "
                            f"{table[:-1]}.")
     t = _Table(raw)
-    for line, reason in raw.malformed:
-        t.problems.append(pd.DataFrame({"file": [raw.file], "line": [line], "column": [""],
+    for line, reason, *column in raw.malformed:
+        t.problems.append(pd.DataFrame({"file": [raw.file], "line": [line],
+                                        "column": [column[0] if column else ""],
                                         "value": [""], "reason": [reason], "table": [table],
                                         "_row": [-1]}))
     extra = [c for c in raw.columns if c not in known]

@@ -193,7 +193,7 @@ class TestLoaderLooksAtValues:
         ("areas", "nose;SW1A 1AA"), ("clinician_id", "07700 900123")])
     def test_schema_columns_refused(self, tmp_path, column, value):
         header = SESSIONS.splitlines()[0].split(",")
-        row = "P003,2024-02-01,microneedling,1.0,cheeks,C1".split(",")
+        row = ["P003", "2024-02-01", "microneedling", "1.0", "cheeks", "C1"]
         row[header.index(column)] = value
         folder = write(tmp_path, sessions=SESSIONS.replace(
             "P003,2024-02-01,microneedling,1.0,cheeks,C1", ",".join(row)),

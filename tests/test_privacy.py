@@ -527,3 +527,24 @@ def test_suppression_accepts_nullable_integer_counts_with_missing_cells():
     assert out["n"].tolist()[1] == "<5"
     assert out["n"].tolist()[2] == ""
     assert out["n"].tolist()[0] in ("12", "hidden") and out["n"].tolist()[3] in ("40", "hidden")
+
+
+def test_anonymise_refuses_formula_without_saved_value(tmp_path):
+    import openpyxl
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "sessions"
+    for row in (["patient_id", "date", "treatment"], ["Ann Lee", "2024-01-10", "laser"]):
+        ws.append(row)
+    ws2 = wb.create_sheet("assessments")
+    for row in (["patient_id", "date", "pore"], ["Ann Lee", "2024-01-10", 3],
+                ["Ann Lee", "2024-07-10", "=C2-1"]):
+        ws2.append(row)
+    wb.save(raw / "export.xlsx")
+    with pytest.raises(RecordsError, match=r"export.xlsx\[assessments\] line 3, column 'pore': "
+                                           "formula with no saved value"):
+        anonymise(raw, tmp_path / "out", key_file=tmp_path / "key")
+    assert not (tmp_path / "out").exists()

@@ -840,3 +840,73 @@ def test_digit_or_at_check_is_sound(values):
     arr = pa.chunked_array([pa.array(values[:3], pa.string()), pa.array(values[3:], pa.string())])
     if not _has_digit_or_at(arr):
         assert not any(value_kinds(v) for v in values if v is not None)
+
+
+class TestNoSilentChanges:
+    """Issue 15, kind 3: what the file says is what loads, or the line is set aside."""
+
+    def _parquet_folder(self, tmp_path, sessions: pd.DataFrame):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        folder = write(tmp_path, sessions=None)
+        pq.write_table(pa.Table.from_pandas(sessions, preserve_index=False),
+                       folder / "sessions.parquet")
+        return folder
+
+    @pytest.mark.parametrize("zone", ["Europe/London", "Europe/Zurich", "America/New_York",
+                                      "Australia/Sydney"])
+    def test_zoned_timestamps_keep_their_local_date(self, tmp_path, zone):
+        local = pd.to_datetime(["2024-01-10 00:30", "2024-02-10 23:45", "2024-01-15 09:00",
+                                "2024-03-15 00:00", "2024-07-01 00:10"])
+        s = pd.DataFrame({"patient_id": ["P001", "P001", "P002", "P002", "P003"],
+                          "date": local.tz_localize(zone), "treatment": "laser"})
+        rec = load_records(self._parquet_folder(tmp_path, s))
+        assert rec.sessions["date"].dt.strftime("%Y-%m-%d").tolist() == [
+            "2024-01-10", "2024-02-10", "2024-01-15", "2024-03-15", "2024-07-01"]
+        assert rec.n_quarantined == 0
+
+    def test_naive_timestamps_with_a_time_are_taken_as_their_date(self, tmp_path):
+        s = pd.DataFrame({"patient_id": ["P001", "P002", "P003"], "treatment": "laser",
+                          "date": pd.to_datetime(["2024-01-10 23:59", "2024-01-15 00:00",
+                                                  "2024-02-01 12:00"])})
+        rec = load_records(self._parquet_folder(tmp_path, s))
+        assert rec.sessions["date"].dt.strftime("%Y-%m-%d").tolist() == [
+            "2024-01-10", "2024-01-15", "2024-02-01"]
+
+    def test_stored_nan_is_a_row_problem(self, tmp_path):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        folder = write(tmp_path, assessments=None)
+        table = pa.table({"patient_id": ["P001", "P001", "P002"],
+                          "date": ["2024-01-10", "2024-07-10", "2024-01-15"],
+                          "pore": pa.array([3.0, float("nan"), None], from_pandas=False),
+                          "texture": [2.0, 2.0, 3.0]})
+        pq.write_table(table, folder / "assessments.parquet")
+        rec = load_records(folder)
+        bad = rec.rejects[rec.rejects["reason"] == "not a number"]
+        assert bad[["line", "column"]].values.tolist() == [[3, "pore"]]
+        assert rec.loaded_rows["assessments"] + rec.quarantined_rows["assessments"] == 3
+
+    def test_formula_without_saved_value_is_set_aside(self, tmp_path):
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "sessions"
+        for row in SESSIONS.strip().splitlines():
+            ws.append(row.split(","))
+        ws2 = wb.create_sheet("assessments")
+        for i, row in enumerate(ASSESSMENTS.strip().splitlines()):
+            cells = row.split(",")
+            if i == 2:
+                cells[4] = "=E2-1"  # a formula nothing has calculated
+            ws2.append(cells)
+        wb.save(tmp_path / "records.xlsx")
+        rec = load_records(tmp_path)
+        r = rec.rejects
+        assert r[["line", "column"]].values.tolist() == [[3, "pore"]]
+        assert "formula with no saved value" in r["reason"].iloc[0]
+        assert rec.loaded_rows["assessments"] + rec.quarantined_rows["assessments"] == 5
+        assert rec.input_rows["assessments"] == 5
