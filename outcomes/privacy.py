@@ -48,6 +48,7 @@ __all__ = [
     "k_anonymity",
     "k_anonymity_summary",
     "load_or_create_key",
+    "patient_shifts",
     "pseudonym",
     "run_anonymise",
     "suppress_count",
@@ -137,13 +138,49 @@ def pseudonym(value: str, key: bytes, *, kind: str = "patient") -> str:
 
 
 def date_shift_days(patient_id: str, key: bytes, *, max_days: int = MAX_SHIFT_DAYS) -> int:
-    """The keyed per-patient date shift in days, in [-max_days, -1] ∪ [1, max_days] (never 0).
+    """The keyed per-patient date shift in days, in [-max_days, -1]: always back in time.
 
-    ``n = int(HMAC-SHA256(key, "shift:" + id)[:8]) mod 2·max_days``; shift = n − max_days when
-    n < max_days, else n − max_days + 1.
+    ``shift = −1 − int(HMAC-SHA256(key, "shift:" + id)[:8]) mod max_days``.
+
+    Backwards only, so that a shift can never carry a valid record into the future (a shift of
+    up to +180 days pushed a clinic's recent sessions past today, and the loader then set them
+    aside as "date in the future"). :func:`anonymise` also bounds it by the patient's earliest
+    date, so that no date moves before the earliest the loader accepts (see
+    :func:`patient_shifts`).
     """
-    n = int.from_bytes(_digest(key, "shift", str(patient_id).strip())[:8], "big") % (2 * max_days)
-    return n - max_days if n < max_days else n - max_days + 1
+    n = int.from_bytes(_digest(key, "shift", str(patient_id).strip())[:8], "big") % max_days
+    return -1 - n
+
+
+def patient_shifts(patient_ids: pd.Series, earliest: pd.Series, key: bytes, *,
+                   max_days: int = MAX_SHIFT_DAYS) -> pd.Series:
+    """The shift of each patient: :func:`date_shift_days`, bounded so that the patient's
+    ``earliest`` date moves no further back than the loader's earliest accepted date.
+
+    Parameters
+    ----------
+    patient_ids : Series of str
+        One per row (missing → no shift, NaN).
+    earliest : Series of datetime64
+        The earliest date of each patient over every shifted column, indexed by patient id.
+
+    Returns
+    -------
+    Series of float
+        Days (≤ 0) per row of ``patient_ids``. A date valid before the shift is valid after it.
+    """
+    from .schema import EARLIEST_DATE
+
+    floor = pd.Timestamp(EARLIEST_DATE)
+    room = (earliest - floor).dt.days  # days each patient can move back
+    keyed = {p: date_shift_days(p, key, max_days=max_days) for p in patient_ids.dropna().unique()
+             if isinstance(p, str) and p}
+    def bounded(p):
+        if p not in keyed:
+            return np.nan
+        r = room.get(p)
+        return float(keyed[p] if r is None or pd.isna(r) or r < 0 else max(keyed[p], -int(r)))
+    return patient_ids.map(bounded)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -217,8 +254,9 @@ class AnonymiseReport:
                 f"{r.table}.{r.column}: {r.rows_shifted} dates"
                 + (f", {r.rows_blanked} unreadable dates blanked" if r.rows_blanked else "")
                 for r in self.shifted.itertuples()])
-            lines.append(f"         each patient by one keyed offset in ±1..{MAX_SHIFT_DAYS} days, "
-                         "the same in every table, so every interval within a patient is kept")
+            lines.append(f"         each patient back by one keyed offset of 1..{MAX_SHIFT_DAYS} "
+                         "days, the same in every table, so every interval within a patient is "
+                         "kept and no date moves into the future (nor before 1990)")
         if self.copied:
             lines.append("copied:  " + ", ".join(self.copied))
         if self.ignored:
@@ -769,21 +807,43 @@ def _transform(tables, plan, key: bytes, *, shift_dates: bool, notes: list[str])
         frame_out = pd.DataFrame(out, index=frame.index)
         if "date" in frame_out and not shift_dates:
             frame_out["date"] = _day_text(frame_out["date"])
-        if shift_dates:
-            shifts = raw_pid.map(lambda p: date_shift_days(p, key) if isinstance(p, str) and p
-                                 else np.nan)
-            for target in list(frame_out.columns):
-                if target == "date" or (target not in SCHEMA[name] and target not in
-                                        PSEUDONYMISED and _is_date_column(frame_out[target])):
-                    frame_out[target], n_ok, n_blank = _shift(frame_out[target], shifts)
-                    shifted.append((name, target, n_ok, n_blank))
         frames[name] = frame_out
+    if shift_dates:
+        earliest = _earliest_dates(tables, frames, plan)
+        for name, frame_out in frames.items():
+            frame, _ = tables[name]
+            pid = next(c for c, (d, t) in plan["columns"][name].items() if t == "patient_id")
+            shifts = patient_shifts(frame[pid].str.strip(), earliest, key)
+            for target in _shifted_columns(name, frame_out):
+                frame_out[target], n_ok, n_blank = _shift(frame_out[target], shifts)
+                shifted.append((name, target, n_ok, n_blank))
     for domain, originals in raw_ids.items():
         if len(mapped[domain]) != len(originals):
             raise RecordsError(f"Two different {domain} ids got the same pseudonym (odds about "
                                "n²/2⁴⁹). Nothing was written; anonymise again with a new key "
                                "file.")
     return frames, renamed, shifted, {d: len(v) for d, v in raw_ids.items()}
+
+
+def _shifted_columns(name: str, frame_out: pd.DataFrame) -> list[str]:
+    return [t for t in frame_out.columns
+            if t == "date" or (t not in SCHEMA[name] and t not in PSEUDONYMISED
+                               and _is_date_column(frame_out[t]))]
+
+
+def _earliest_dates(tables, frames, plan) -> pd.Series:
+    """Each (raw) patient id's earliest date over every column that will be shifted."""
+    parts = []
+    for name, frame_out in frames.items():
+        frame = tables[name][0]
+        pid = next(c for c, (d, t) in plan["columns"][name].items() if t == "patient_id")
+        pid = frame[pid].str.strip()
+        for target in _shifted_columns(name, frame_out):
+            parts.append(pd.DataFrame({"p": pid, "d": _parse_days(frame_out[target])}))
+    if not parts:
+        return pd.Series(dtype="datetime64[ns]")
+    both = pd.concat(parts).dropna()
+    return both.groupby("p")["d"].min()
 
 
 def _col_for(decisions, target):
