@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="shift each patient's dates by a keyed per-patient offset")
     anon.add_argument("--k", type=int, default=5, help="k for the k-anonymity report (default 5)")
     anon.add_argument("--age-band", type=int, default=10, help="age band width in years")
+    anon.add_argument("--write-age-band", action="store_true",
+                      help="write each age as the midpoint of its band (OUT then holds the bands)")
     anon.add_argument("--drop-quasi", action="append", default=[], metavar="COL",
                       help="leave this quasi-identifier out of the k-anonymity check")
 

@@ -39,6 +39,7 @@ from .identifiers import identifier_columns, identifier_values, value_kinds
 from .scales import read_scales
 
 __all__ = [
+    "ADJUSTED",
     "HIDDEN",
     "QUASI_IDENTIFIERS",
     "AnonymiseReport",
@@ -72,6 +73,9 @@ PSEUDONYM_HEX = 12          # 48 bits
 MAX_SHIFT_DAYS = 180
 MIN_KEY_BYTES = 16
 QUASI_IDENTIFIERS = ("age_band", "sex", "skin_type", "clinic_id")
+#: quasi-identifiers the analyses adjust for (``outcomes.models.COVARIATES``; a test keeps the
+#: two in step): leaving one out costs that adjustment, coarsening the age band does not
+ADJUSTED = ("age", "sex", "skin_type", "clinic_id")
 #: what a count or percentage withheld by secondary suppression shows
 HIDDEN = "hidden"
 
@@ -208,6 +212,8 @@ class AnonymiseReport:
         The equivalence classes of the anonymised patients (see :func:`k_anonymity`).
     coarsening : DataFrame
         :func:`coarsening_options` when some class is smaller than *k*, else empty.
+    as_written : DataFrame
+        :func:`k_anonymity` of OUT as written: the verdict (:attr:`meets_k`) is about it.
     """
 
     raw: Path
@@ -228,6 +234,17 @@ class AnonymiseReport:
     copied: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: :func:`k_anonymity` of OUT as written (ages in whole years unless ``write_age_band``)
+    as_written: pd.DataFrame = field(default_factory=pd.DataFrame)
+    write_age_band: bool = False
+
+    @property
+    def meets_k(self) -> bool | None:
+        """Whether OUT, as written, is k-anonymous over the quasi-identifiers (None: nothing to
+        check)."""
+        if not self.as_written.attrs.get("quasi_identifiers"):
+            return None
+        return not bool(self.as_written["below_k"].any())
 
     @property
     def rows(self) -> dict[str, int]:
@@ -282,39 +299,74 @@ def _k_text(report: AnonymiseReport) -> str:
     if not used:
         return ("k-anonymity: no quasi-identifier (" + ", ".join(report.quasi_identifiers)
                 + ") in the patients table; nothing to check.")
-    names = [f"age in {report.age_band}-year bands" if q == "age_band" else q for q in used]
+    band = f"age in {report.age_band}-year bands"
+    names = [band if q == "age_band" else q for q in used]
+    lines = [f"k-anonymity over {', '.join(names)} with k={report.k}:", "  " + _verdict(report)]
     s = k_anonymity_summary(classes, k=report.k)
-    lines = [f"k-anonymity over {', '.join(names)} with k={report.k}:",
-             (f"  {s['patients']} patients in {s['groups']} groups; smallest group "
-              f"{s['smallest']} patient{'s' if s['smallest'] != 1 else ''}")]
-    if not s["groups_below_k"]:
-        lines.append(f"  every group has at least {report.k} patients.")
+    if "age_band" in used and not report.write_age_band:
+        lines.append(f"  with {band} (what --write-age-band would write): {s['patients']} "
+                     f"patients in {s['groups']} groups; smallest group {s['smallest']}")
+    if report.meets_k and not s["groups_below_k"]:
         return "\n".join(lines)
-    lines.append(f"  {s['groups_below_k']} groups below k hold {s['patients_below_k']} patients:")
-    below = classes[classes["below_k"]].drop(columns="below_k")
-    shown = below.head(20).to_string(index=False).splitlines()
-    lines += ["    " + line for line in shown]
-    if len(below) > 20:
-        lines.append(f"    ... and {len(below) - 20} more")
-    lines.append("  options (what each change would give):")
-    opts = report.coarsening.drop(columns=["quasi_identifiers"]).to_string(index=False)
-    lines += ["    " + line for line in opts.splitlines()]
-    lines.append("  suggestion: " + _suggestion(report.coarsening, report.k))
+    shown_classes = report.as_written if not report.meets_k else classes
+    below = shown_classes[shown_classes["below_k"]].drop(columns="below_k")
+    if len(below):
+        lines.append(f"  the smallest groups (of {len(below)} below k, as written):")
+        lines += ["    " + line for line in below.head(10).to_string(index=False).splitlines()]
+        if len(below) > 10:
+            lines.append(f"    ... and {len(below) - 10} more")
+    if not report.coarsening.empty:
+        lines.append("  options (what each change would give; adjustment_lost: a variable the "
+                     "analyses adjust for that the change removes):")
+        opts = report.coarsening.drop(columns=["quasi_identifiers"]).to_string(index=False)
+        lines += ["    " + line for line in opts.splitlines()]
+        lines.append("  suggestion: " + _suggestion(report))
     return "\n".join(lines)
 
 
-def _suggestion(options: pd.DataFrame, k: int) -> str:
+def _verdict(report: AnonymiseReport) -> str:
+    s = k_anonymity_summary(report.as_written, k=report.k)
+    written = ("age written in whole years" if "age_band" in report.as_written.attrs.get(
+        "quasi_identifiers", ()) and not report.write_age_band else "as written")
+    if report.meets_k:
+        return (f"verdict: OUT meets k={report.k} ({written}): each of its {s['groups']} "
+                f"groups holds at least {report.k} patients (the smallest {s['smallest']}).")
+    return (f"verdict: OUT does NOT meet k={report.k} ({written}): {s['groups_below_k']} of "
+            f"{s['groups']} groups hold fewer than {report.k} patients ({s['patients_below_k']} "
+            f"of {s['patients']} patients); the smallest holds {s['smallest']}.")
+
+
+def _suggestion(report: AnonymiseReport) -> str:
+    k, options = report.k, report.coarsening
+    write = "" if report.write_age_band else " --write-age-band"
+    as_is = options[options["option"] == "as is"]
+    if not report.write_age_band and len(as_is) and as_is["patients_below_k"].iloc[0] == 0:
+        return (f"--write-age-band: writes each age as the midpoint of its {report.age_band}-year"
+                f" band, so that OUT itself meets k={k}; every variable the analyses adjust for "
+                "is kept.")
     changes = options[options["option"] != "as is"]
     reach = changes[changes["patients_below_k"] == 0]
-    how = ("(--drop COL removes that column from OUT, and so from the check; --age-band only "
-           "widens the bands the check assumes: OUT keeps the age in whole years, so share OUT "
-           "only with the analysts, and outside it show only tables with small cells "
-           "suppressed)")
+    keeps = reach[reach["adjustment_lost"] == ""]
+    tail = (" Otherwise share OUT only with the analysts, and outside it show only tables with "
+            "small cells suppressed.")
+    if not keeps.empty:
+        return (f"{_with_write(keeps.iloc[0], write)}: reaches k={k} and keeps every variable the analyses adjust "
+                "for (ages written as band midpoints).")
     if not reach.empty:
-        return (f"these reach k={k}: " + "; ".join(reach["option"].head(5)) + ". " + how)
+        r = reach.iloc[0]
+        lost = r["adjustment_lost"]
+        return (f"only leaving a variable out reaches k={k}: {_with_write(r, write)} (the "
+                f"analyses then no longer adjust for {lost}, and "
+                f"{'their' if ',' in lost else 'its'} confounding goes uncorrected)." + tail)
     best = changes.sort_values(["patients_below_k", "groups_below_k"]).iloc[0]
-    return (f"nothing tried reaches k={k}; the best is {best['option']} "
-            f"({best['patients_below_k']} patients still in groups below k). " + how)
+    return (f"nothing tried reaches k={k}; the best is {_with_write(best, write)} "
+            f"({best['patients_below_k']} patients still in groups below k)." + tail)
+
+
+def _with_write(option, write: str) -> str:
+    """The option's command-line change, with --write-age-band when it keeps the age."""
+    keeps_age = "age" not in option["adjustment_lost"].split(", ")
+    return option["option"] + (write if keeps_age else "")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -484,7 +536,7 @@ def _age_at(first: pd.Series, dob: pd.Series) -> pd.Series:
 
 def anonymise(raw: str | Path, out: str | Path, *, key_file: str | Path, drop=(), keep=(),
               shift_dates: bool = False, k: int = 5, age_band: int = 10,
-              drop_quasi=()) -> AnonymiseReport:
+              drop_quasi=(), write_age_band: bool = False) -> AnonymiseReport:
     """Turn a raw clinic export into anonymised records (DESIGN §5).
 
     Parameters
@@ -507,6 +559,10 @@ def anonymise(raw: str | Path, out: str | Path, *, key_file: str | Path, drop=()
         Shift every date of a patient, in every table, by :func:`date_shift_days`.
     k, age_band, drop_quasi
         The k-anonymity check of the anonymised patients (see :func:`k_anonymity`).
+    write_age_band : bool
+        Write ``age`` as the midpoint of its ``age_band``-year band (``35`` for 30–39), so that
+        OUT itself holds the bands the check assumes; the analyses still adjust for age.
+        Without it OUT keeps age in whole years, and the verdict is given for that.
 
     Returns
     -------
@@ -544,6 +600,10 @@ def anonymise(raw: str | Path, out: str | Path, *, key_file: str | Path, drop=()
         notes.append(f"the key file {key_path} is readable by others; run chmod 600 on it")
     result = _transform(tables, plan, key, shift_dates=shift_dates, notes=notes)
     frames, renamed, shifted, ids = result
+    if write_age_band and "patients" in frames and "age" in frames["patients"]:
+        frames["patients"]["age"] = _age_band_midpoint(frames["patients"]["age"], age_band)
+        renamed.append(("patients", "age", "age",
+                        f"written as the midpoint of its {age_band}-year band"))
 
     summary = []
     for name, (frame, source) in tables.items():
@@ -558,10 +618,14 @@ def anonymise(raw: str | Path, out: str | Path, *, key_file: str | Path, drop=()
     patients = frames.get("patients")
     if patients is not None and "age" in patients:
         patients = patients.assign(age=pd.to_numeric(patients["age"], errors="coerce"))
-    classes = k_anonymity(patients if patients is not None else pd.DataFrame(),
-                          quasi_identifiers=quasi, k=k, age_band=age_band)
+    patients = patients if patients is not None else pd.DataFrame()
+    classes = k_anonymity(patients, quasi_identifiers=quasi, k=k, age_band=age_band)
+    # the verdict is about OUT as written: whole years unless the bands were written
+    written_band = age_band if write_age_band else 1
+    as_written = k_anonymity(patients, quasi_identifiers=quasi, k=k, age_band=written_band)
     options = pd.DataFrame()
-    if classes["below_k"].any() and classes.attrs["quasi_identifiers"]:
+    if ((classes["below_k"].any() or as_written["below_k"].any())
+            and classes.attrs["quasi_identifiers"]):
         options = coarsening_options(patients, quasi_identifiers=quasi, k=k, age_band=age_band)
     return AnonymiseReport(
         raw=raw, out=out, key_file=key_path, key_created=created, tables=summary,
@@ -570,7 +634,15 @@ def anonymise(raw: str | Path, out: str | Path, *, key_file: str | Path, drop=()
         shifted=pd.DataFrame(shifted, columns=["table", "column", "rows_shifted", "rows_blanked"]),
         n_patients=ids["patient"], n_clinicians=ids["clinician"], k=k, age_band=age_band,
         quasi_identifiers=quasi, k_anonymity=classes, coarsening=options, copied=copied,
-        ignored=ignored, notes=notes)
+        ignored=ignored, notes=notes, as_written=as_written, write_age_band=write_age_band)
+
+
+def _age_band_midpoint(age: pd.Series, width: int) -> pd.Series:
+    """Ages as the midpoint of their band ``[a, a + width)``: 30–39 → ``35``."""
+    years = pd.to_numeric(age, errors="coerce")
+    mid = np.floor(years / width) * width + width / 2
+    text = mid.map(lambda v: "" if pd.isna(v) else (f"{v:.0f}" if v == int(v) else f"{v:g}"))
+    return text.where(years.notna(), None).astype("str")
 
 
 def _check_int(name: str, value, minimum: int) -> None:
@@ -917,7 +989,8 @@ def run_anonymise(args) -> int:
     """``outcomes anonymise RAW OUT --key-file KEY [...]``: anonymise and print the account."""
     report = anonymise(args.raw, args.out, key_file=args.key_file, drop=args.drop,
                        keep=args.keep, shift_dates=args.shift_dates, k=args.k,
-                       age_band=args.age_band, drop_quasi=args.drop_quasi)
+                       age_band=args.age_band, drop_quasi=args.drop_quasi,
+                       write_age_band=bool(getattr(args, "write_age_band", False)))
     print(report.to_text())
     return 0
 
@@ -1024,7 +1097,8 @@ def coarsening_options(patients: pd.DataFrame, *, quasi_identifiers=QUASI_IDENTI
     DataFrame
         One row per option (``"as is"`` first): ``option`` (the command-line change),
         ``quasi_identifiers``, ``age_band``, ``groups``, ``smallest``, ``groups_below_k``,
-        ``patients_below_k``.
+        ``patients_below_k``, ``adjustment_lost`` (the quasi-identifiers the option leaves out
+        that the analyses adjust for, :data:`ADJUSTED`; ``""`` when none).
     """
     quasi = tuple(quasi_identifiers)
     options = [("as is", quasi, age_band)]
@@ -1038,10 +1112,12 @@ def coarsening_options(patients: pd.DataFrame, *, quasi_identifiers=QUASI_IDENTI
     rows = []
     for option, qs, width in options:
         s = k_anonymity_summary(k_anonymity(patients, quasi_identifiers=qs, k=k, age_band=width))
+        lost = [("age" if q == "age_band" else q) for q in quasi if q not in qs]
         rows.append({"option": option, "quasi_identifiers": ", ".join(qs), "age_band": width,
                      "groups": s["groups"], "smallest": s["smallest"],
                      "groups_below_k": s["groups_below_k"],
-                     "patients_below_k": s["patients_below_k"]})
+                     "patients_below_k": s["patients_below_k"],
+                     "adjustment_lost": ", ".join(c for c in lost if c in ADJUSTED)})
     return pd.DataFrame(rows)
 
 

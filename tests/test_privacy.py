@@ -595,3 +595,72 @@ def test_shifted_records_load_without_a_single_reject(tmp_path_factory, rows, ke
     moved = (pd.to_datetime(out_s["date"]) - pd.to_datetime(raw_s["date"])).dt.days
     assert (moved <= 0).all()
     assert moved.groupby(raw_s["patient_id"]).nunique().eq(1).all()
+
+
+class TestKAnonymityVerdict:
+    """Issue 15, kind 8: a plain verdict on OUT as written, the smallest groups, and the
+    coarsening that fixes it without dropping what the analyses adjust for."""
+
+    @pytest.fixture
+    def raw_banded(self, tmp_path):
+        """20 patients: every (10-year band, sex, skin type, clinic) group holds 5 of them,
+        but no two share an age in whole years within a group."""
+        raw = tmp_path / "raw"
+        raw.mkdir()
+        patients, sessions, assessments = [], [], []
+        for i in range(20):
+            pid = f"Patient {i:02d}"
+            group = i // 5
+            patients.append({"patient_id": pid, "age": 30 + 10 * (group % 2) + i % 5,
+                             "sex": "F" if group < 2 else "M", "skin_type": "2",
+                             "clinic_id": "north"})
+            sessions.append({"patient_id": pid, "date": "2024-01-10", "treatment": "laser"})
+            assessments.append({"patient_id": pid, "date": "2024-01-10", "pore": 2})
+        for name, rows in (("patients", patients), ("sessions", sessions),
+                           ("assessments", assessments)):
+            pd.DataFrame(rows).to_csv(raw / f"{name}.csv", index=False)
+        return raw
+
+    def test_whole_years_do_not_meet_k_and_writing_the_band_is_suggested(self, tmp_path,
+                                                                         raw_banded):
+        report = anonymise(raw_banded, tmp_path / "out", key_file=tmp_path / "key", k=5)
+        assert report.meets_k is False
+        text = report.to_text()
+        assert "verdict: OUT does NOT meet k=5 (age written in whole years): 20 of 20 groups" in text
+        assert "the smallest groups" in text
+        assert "suggestion: --write-age-band: writes each age as the midpoint of its 10-year" in text
+        assert "every variable the analyses adjust for is kept" in text
+        opts = report.coarsening.set_index("option")
+        assert opts.loc["as is", "adjustment_lost"] == ""
+        assert opts.loc["--drop sex", "adjustment_lost"] == "sex"
+        assert opts.loc["--drop age", "adjustment_lost"] == "age"
+
+    def test_written_bands_meet_k_and_load(self, tmp_path, raw_banded):
+        report = anonymise(raw_banded, tmp_path / "out", key_file=tmp_path / "key", k=5,
+                           write_age_band=True)
+        assert report.meets_k is True
+        assert "verdict: OUT meets k=5 (as written): each of its 4 groups holds at least 5" in (
+            report.to_text())
+        ages = pd.read_csv(tmp_path / "out" / "patients.csv")["age"]
+        assert sorted(set(ages)) == [35, 45]
+        rec = load_records(tmp_path / "out")
+        assert rec.n_quarantined == 0 and rec.patients["age"].notna().all()
+
+    def test_cli_flag(self, tmp_path, raw_banded, capsys):
+        assert main(["anonymise", str(raw_banded), str(tmp_path / "out"), "--key-file",
+                     str(tmp_path / "key"), "--write-age-band"]) == 0
+        assert "verdict: OUT meets k=5" in capsys.readouterr().out
+
+    def test_only_dropping_reaches_k_names_the_adjustment_lost(self, tmp_path, raw_banded):
+        p = pd.read_csv(raw_banded / "patients.csv")
+        p["skin_type"] = [str(1 + i % 6) for i in range(len(p))]  # every skin type rare
+        p.to_csv(raw_banded / "patients.csv", index=False)
+        report = anonymise(raw_banded, tmp_path / "out", key_file=tmp_path / "key", k=3,
+                           write_age_band=True)
+        assert report.meets_k is False
+        assert "no longer adjust for skin_type" in report.to_text()
+
+    def test_adjusted_are_model_covariates(self):
+        from outcomes.models import COVARIATES
+
+        assert set(privacy.ADJUSTED) <= set(COVARIATES)
