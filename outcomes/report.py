@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import escape
 from .errors import RecordsError
 
 __all__ = [
@@ -697,8 +698,15 @@ def effects_view(records, *, measure: str = "pore", region: str = "face",
 def _describe(records, row, table, landmark_days):
     from .models import describe_effect
 
-    return describe_effect(row, records.measures[table.attrs["measure"]],
+    # the sentence is markdown: the measure's label (from dataset.toml) is escaped for it
+    return describe_effect(row, _markdown_label(records.measures[table.attrs["measure"]]),
                            table.attrs.get("covariates", ()), landmark_days=landmark_days)
+
+
+def _markdown_label(m):
+    import dataclasses
+
+    return dataclasses.replace(m, label=escape.markdown(m.label))
 
 
 def effect_sentence(records, *, measure: str = "pore", landmark_days: int = 182) -> Text:
@@ -718,7 +726,8 @@ def dose_response_plot(records, *, measure: str = "pore", landmark_days: int = 1
         table = _analysis(records, measure, landmark_days)
         ax = draw(dose_response(table), table=table, ax=ax)
     m = records.measures[measure]
-    ax.set_title(f"{m.label.split(' (')[0]}: improvement at day {landmark_days}")
+    ax.set_title(escape.plot_label(f"{m.label.split(' (')[0]}: improvement at day "
+                                   f"{landmark_days}"))
     return ax
 
 
@@ -846,7 +855,8 @@ def records_overview(records, *, measure: str = "pore", landmark_days: int = 182
 
     table = landmark_ratings(records, measure, landmark_days=landmark_days)
     n_all, n_in = len(table), int((table["status"] == "included").sum())
-    src = f"**{records.source.name}**" if getattr(records, "source", None) else "the records"
+    src = (f"**{escape.markdown(records.source.name)}**" if getattr(records, "source", None)
+           else "the records")
     m = records.measures[measure]
     lines = [
         (f"- {src}: {_plural(records.sessions['patient_id'].nunique(), 'patient')} with "
@@ -855,7 +865,8 @@ def records_overview(records, *, measure: str = "pore", landmark_days: int = 182
         (f"- {_plural(records.n_quarantined, 'input row')} could not be used and "
          f"{'was' if records.n_quarantined == 1 else 'were'} set aside (notebook 1 lists them)."
          if records.n_quarantined else "- Every input row could be used (none set aside)."),
-        (f"- Measure: **{m.label}**, from {m.min:g} to {m.max:g}, {m.better} is better"
+        (f"- Measure: **{escape.markdown(m.label)}**, from {m.min:g} to {m.max:g}, "
+         f"{m.better} is better"
          + (" (grades: 0 none, 1 mild, 2 moderate, 3 marked, 4 severe)"
             if (m.min, m.max, m.better) == (0, 4, "lower") else "")
          + "; an improvement is counted so that positive = better."),

@@ -664,3 +664,111 @@ class TestKAnonymityVerdict:
         from outcomes.models import COVARIATES
 
         assert set(privacy.ADJUSTED) <= set(COVARIATES)
+
+
+# --------------------------------------------------------------------------------------------------
+# markup from the data is shown as text (issue 15, kind 4)
+
+HOSTILE_MARKUP = ["[click](javascript:alert(1))", "<img src=x onerror=alert(1)>",
+                  "<script>alert(1)</script>", "![x](javascript:alert(1))",
+                  "<a href='javascript:alert(1)'>x</a>", "**bold** _em_ `code`",
+                  "# heading", "x | y", "\x1b[31mred\u202e", "&lt;b&gt; entity", "cost $5$"]
+
+
+def _live_markup(html: str) -> list[str]:
+    import re
+
+    found = re.findall(r"<(?:img|script|a|iframe|svg|strong|em|code|h\d|table)\b[^>]*>", html)
+    return found + re.findall(r"javascript:[^\s\"'<]*\"", html) + (
+        ["control"] if any(c in html for c in "\x1b\u202e") else [])
+
+
+def _render(markdown: str) -> str:
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    return markdown2html_mistune(markdown)
+
+
+@pytest.fixture(scope="module")
+def hostile_records(tmp_path_factory):
+    """The demo records in a folder named with markup, the pore label holding a link."""
+    import shutil
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[1] / "data" / "demo"
+    folder = tmp_path_factory.mktemp("r") / "[folder](javascript:alert(1)) <img src=x>"
+    shutil.copytree(demo, folder)
+    toml = (folder / "dataset.toml").read_text()
+    toml = toml.replace('label = "Pore size (clinician grade)"',
+                        'label = "Pore [details](javascript:alert(1)) <b onmouseover=x>$x$"')
+    (folder / "dataset.toml").write_text(toml)
+    return load_records(folder)
+
+
+class TestEscaping:
+    @settings(max_examples=200, deadline=None)
+    @given(st.one_of(st.sampled_from(HOSTILE_MARKUP), st.text(
+        alphabet=st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Z", "Cc", "Cf"]),
+        min_size=1, max_size=40).filter(lambda v: v.strip() == v and v)))
+    def test_markdown_escape_renders_as_the_text(self, value):
+        from outcomes.escape import markdown
+
+        rendered = _render(f"- Measure: **{markdown(value)}**, from 0 to 4")
+        assert not [m for m in _live_markup(rendered) if m != "<strong>"]
+        assert rendered.count("<strong>") == 1 and "<li>" in rendered
+
+    @pytest.mark.parametrize("value", HOSTILE_MARKUP)
+    def test_html_and_terminal_escape(self, value):
+        from outcomes.escape import html, terminal
+
+        assert not _live_markup(html(value))
+        assert not any(c in terminal(value) for c in "\x1b\u202e")
+
+    def test_ordinary_labels_unchanged(self):
+        from outcomes.escape import markdown
+
+        for label in ("Pore size (clinician grade)", "Skin texture (clinician grade)", "demo",
+                      "clinic_a", "Redness 0-10", "VISIA pore score, higher = better"):
+            assert markdown(label) == label
+
+    def test_report_texts_escape_labels_and_folder(self, hostile_records):
+        from outcomes import report
+
+        for text in (report.records_overview(hostile_records),
+                     report.key_findings(hostile_records)):
+            html = _render(text._repr_markdown_())
+            assert not [m for m in _live_markup(html) if m != "<strong>"], html
+        overview = _render(report.records_overview(hostile_records)._repr_markdown_())
+        assert "[folder](javascript:alert(1)) &lt;img src=x&gt;" in overview  # shown as text
+
+    def test_report_html_of_a_hostile_markdown_output(self, hostile_records):
+        import nbformat
+
+        from outcomes import report
+
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("report.records_overview(records)")
+        text = report.records_overview(hostile_records)
+        cell.outputs = [nbformat.v4.new_output("display_data", data={
+            "text/markdown": text._repr_markdown_(), "text/plain": repr(text)})]
+        nb.cells = [cell]
+        html = report.to_html(nb)
+        assert "<img src=x" not in html and 'href="javascript:' not in html
+
+    def test_dataframes_in_notebooks_escape_cells(self, hostile_records):
+        frame = pd.DataFrame({"value": HOSTILE_MARKUP})
+        html = frame._repr_html_()
+        assert "<img src=x" not in html and "<script>" not in html
+
+    def test_plot_title_with_dollars_draws(self, hostile_records):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from outcomes import report
+
+        ax = report.dose_response_plot(hostile_records)
+        ax.figure.canvas.draw()  # a '$x$' label would be parsed as mathtext without escaping
+        assert "$x$" not in ax.get_title() or "\\$" in ax.get_title()
+        plt.close(ax.figure)
