@@ -772,3 +772,47 @@ class TestEscaping:
         ax.figure.canvas.draw()  # a '$x$' label would be parsed as mathtext without escaping
         assert "$x$" not in ax.get_title() or "\\$" in ax.get_title()
         plt.close(ax.figure)
+
+
+# --------------------------------------------------------------------------------------------------
+# kept columns hold no identifier of the export (issue 15, kind 2)
+
+
+class TestKeptColumnsAreSearched:
+    def _set(self, raw_dir, table, column, row, value):
+        frame = pd.read_csv(raw_dir / f"{table}.csv", dtype=str, keep_default_na=False)
+        frame.loc[row, column] = value
+        frame.to_csv(raw_dir / f"{table}.csv", index=False)
+
+    @pytest.mark.parametrize("value,what", [
+        (f"microneedling ({LAST[5]}55)", "a name found in the export's name or id columns"),
+        (f"laser {FIRST[7].lower()}", "a name found in the export's name or id columns"),
+        ("peel MRN-040111", "an id, record number, address or contact"),
+        ("peel imogen.castellano@mailhost.example", "an e-mail address"),
+        ("peel, call 020 7946 0018", "a phone number"),
+        ("peel Dr Who", "a title and a surname"),
+        ("peel SW1A 1AA", "a postcode")])
+    def test_treatment_with_an_identifier_stops_the_run_with_a_count(self, tmp_path, raw, value,
+                                                                     what):
+        raw_dir = raw[0]
+        self._set(raw_dir, "sessions", "treatment", 4, value)
+        with pytest.raises(RecordsError) as err:
+            run(tmp_path, raw_dir)
+        msg = str(err.value)
+        assert "sessions.csv: column 'treatment'" in msg and "data row 5" in msg
+        assert what in msg and ("1 row" in msg or "1 value" in msg)
+        assert value not in msg and value.split()[-1] not in msg
+        assert not (tmp_path / "out").exists()
+
+    def test_optional_schema_column_with_a_pattern_is_dropped_and_counted(self, tmp_path, raw):
+        raw_dir = raw[0]
+        self._set(raw_dir, "sessions", "areas", 2, "nose; SW1A 1AA")
+        report = run(tmp_path, raw_dir)
+        dropped = report.dropped.set_index(["table", "column"])["reason"]
+        assert dropped[("sessions", "areas")] == "1 value(s) hold a postcode"
+        assert "areas" not in read(tmp_path / "out", "sessions")
+
+    def test_clean_export_keeps_every_schema_column(self, tmp_path, raw):
+        report = run(tmp_path, raw[0])
+        assert {"treatment", "areas", "depth_mm"} <= set(read(tmp_path / "out", "sessions"))
+        assert not report.dropped["column"].isin(["treatment", "areas"]).any()
