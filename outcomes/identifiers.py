@@ -11,8 +11,8 @@ compared with the patterns below. Values are looked at too, anywhere inside a ce
   it finds *possible* that is written the way people write phone numbers (with ``+`` or a leading
   ``0``, at least 9 digits after it, not glued to letters or digits, not a decimal or a date); and
   whole cells shaped like a phone number (:func:`looks_like_phone`);
-- **NHS numbers**: 10 digits (``943 476 5919``, ``943-476-5919`` or ``9434765919``) whose last
-  digit is their modulus-11 check digit;
+- **NHS numbers**: 10 digits (``943 476 5919``, ``943-476-5919`` or ``9434765919``), not glued
+  to other letters or digits, whose last digit is their modulus-11 check digit;
 - **UK postcodes** (``SW1A 1AA``, ``m1 1ae``, ``EC1A1BB``), by the letters the Royal Mail allows
   in each position;
 - **a title with a surname** (``Dr Smith``, ``mrs o'neill``, ``Nurse Pemberton``);
@@ -238,14 +238,16 @@ FREE_TEXT_NAMES = {"note", "notes", "comment", "comments", "remark", "remarks", 
                    "narrative", "details", "history", "anamnesis", "bemerkung", "notiz"}
 
 _EMBEDDED_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
-_NHS = re.compile(r"(?<!\d)(\d{3})[ \-]?(\d{3})[ \-]?(\d{4})(?!\d)")
+# not glued to letters or digits: a keyed pseudonym (P-3f4a1234567890) is not an NHS number
+_NHS = re.compile(r"(?<![A-Za-z0-9])(?<![A-Za-z0-9][\-_/])(\d{3})[ \-]?(\d{3})[ \-]?(\d{4})"
+                  r"(?![A-Za-z0-9])(?![\-_/][A-Za-z0-9])")
 # Royal Mail: outward code A9, A9A, A99, AA9, AA9A, AA99; inward code 9AA without C I K M O V
 _POSTCODE = re.compile(r"(?<![A-Z0-9])(?:GIR ?0AA|[A-PR-UWYZ](?:[A-HK-Y]?[0-9][0-9A-HJKPSTUW]?)"
                        r" ?[0-9][ABD-HJLNP-UW-Z]{2})(?![A-Z0-9])")
 _TITLE = re.compile(r"(?<![A-Za-z])(?:(?i:dr|mr|mrs|ms|mx|prof)\.?|Miss|Nurse|Sister)\s+"
                     r"[A-Za-z][A-Za-z'’\-]+")
 _NAME_WORDS = re.compile(r"^[A-Za-z][A-Za-z'’\-]*\.?(?:[ ,]+[A-Za-z][A-Za-z'’\-]*\.?)+$")
-_NAME_WORD = re.compile(r"^[A-Z][a-z'’\-]{2,}$")
+_NAME_WORD = re.compile(r"^[A-Z](?:[a-z]+|['’][A-Z][a-z]+)(?:-[A-Z]?[a-z]+)*$")
 _DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{1,2}:\d{2}")
 # one Arrow (RE2) pass that every value holding an identifier matches; a superset
 _CANDIDATE = (r"@|\d(?:[ ().\-/]{0,3}\d){7}"
@@ -280,9 +282,7 @@ def _phone_in(text: str) -> bool:
                                               leniency=phonenumbers.Leniency.POSSIBLE)
     for m in matcher:
         raw = m.raw_string
-        before = text[m.start - 1] if m.start else " "
-        after = text[m.end] if m.end < len(text) else " "
-        if before.isalnum() or after.isalnum() or _DATE_LIKE.search(raw) or _DECIMAL.match(raw):
+        if _glued(text, m.start, m.end) or _DATE_LIKE.search(raw) or _DECIMAL.match(raw):
             continue  # part of an id, a date, a time or a decimal number
         if phonenumbers.is_valid_number(m.number):
             return True
@@ -291,6 +291,16 @@ def _phone_in(text: str) -> bool:
         if written and len(digits) >= 10 and phonenumbers.is_possible_number(m.number):
             return True
     return False
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` is part of a longer token: a letter or digit right next to
+    it, or one behind a ``-``, ``_`` or ``/`` (``P-003255336934`` is a pseudonym, not a Belgian
+    phone number)."""
+    def near(i, step):
+        return 0 <= i < len(text) and (text[i].isalnum() or (
+            text[i] in "-_/" and 0 <= i + step < len(text) and text[i + step].isalnum()))
+    return near(start - 1, -1) or near(end, 1)
 
 
 def value_kinds(value, *, id_column: bool = False) -> list[str]:
@@ -320,7 +330,8 @@ def value_kinds(value, *, id_column: bool = False) -> list[str]:
         found.append("postcode")
     if _TITLE.search(text):
         found.append("title and surname")
-    if id_column and not digits and (_NAME_WORDS.match(text) or _NAME_WORD.match(text)):
+    if id_column and not digits and (_NAME_WORDS.match(text) or (
+            len(text) >= 3 and _NAME_WORD.match(text))):
         found.append("person's name")
     return found
 

@@ -35,7 +35,13 @@ import pyarrow as pa
 
 from .errors import RecordsError
 from .escape import terminal
-from .identifiers import identifier_columns, identifier_values, value_kinds
+from .identifiers import (
+    free_text_mask,
+    identifier_columns,
+    identifier_values,
+    looks_like_free_text_column,
+    value_kinds,
+)
 from .scales import read_scales
 
 __all__ = [
@@ -803,6 +809,8 @@ def _decide(table, values, target, col, known, drop_n, keep_n, source):
             raise RecordsError(f"{source}: {target} is required by the records; it cannot be "
                                "dropped with --drop.")
         return "drop", "--drop"
+    if n in keep_n and target not in known:
+        _refuse_free_text(col, values, source)
     if target in known or n in keep_n:
         return "keep", None
     hits = identifier_values(values.astype("str").to_frame())
@@ -812,6 +820,23 @@ def _decide(table, values, target, col, known, drop_n, keep_n, source):
     if _is_numeric_column(values) or values.dropna().empty:
         return "drop", f"not in the records schema; keep with --keep {col}"
     return "drop", f"free text; keep with --keep {col}"
+
+
+def _refuse_free_text(col, values: pd.Series, source: str) -> None:
+    """A column kept with --keep must not be free text: the loader refuses free text (by the
+    column's name, or values of four or more words), so OUT would not load."""
+    present = values.dropna()
+    by_name = looks_like_free_text_column(str(col))
+    rows = np.flatnonzero(free_text_mask(list(present.unique()))[
+        pd.factorize(present)[0]]) if len(present) else []
+    if by_name or len(rows):
+        why = ("its name says free text" if by_name else
+               f"{len(rows)} value(s) of four or more words, first at data row "
+               f"{values.index.get_loc(present.index[rows[0]]) + 1}")
+        raise RecordsError(f"{source}: column {col!r} cannot be kept with --keep: it reads as "
+                           f"free text ({why}), which the loader refuses (free text names "
+                           "people in ways no check finds). Leave out --keep "
+                           f"{col}; if it holds short codes, rename it.")
 
 
 def _a(kind: str) -> str:

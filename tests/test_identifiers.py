@@ -264,3 +264,17 @@ def test_no_false_alarm_on_the_demo(folder):
     for (file, column), values in _all_distinct_values(root).items():
         assert value_kinds_mask(values, id_column=column in ("patient_id", "clinician_id")) == {}, (
             file, column)
+
+
+@pytest.mark.parametrize("key", [b"k" * 32, b"\x00" * 32, bytes(range(32))])
+def test_keyed_pseudonyms_are_never_taken_for_identifiers(key):
+    """anonymise's own output must load: 12 hex digits after P- can hold a valid-looking phone
+    number (P-003255336934) or a ten-digit run with a good NHS check digit, and all-letter hex
+    (P-bdcaedbdfebf) looks like a capitalised word. None of them may count."""
+    from outcomes.privacy import pseudonym
+
+    ids = [pseudonym(str(i), key) for i in range(60_000)]
+    ids += [pseudonym(str(i), key, kind="clinician") for i in range(2_000)]
+    ids += ["P-003255336934", "P-442413586657", "P-bdcaedbdfebf", "P-1234567890ab",
+            "P-ab9434765919"]
+    assert value_kinds_mask(ids, id_column=True) == {}

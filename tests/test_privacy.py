@@ -264,25 +264,36 @@ class TestAnonymise:
     def test_keep_and_drop_options(self, tmp_path, raw):
         raw_dir = raw[0]
         a = pd.read_csv(raw_dir / "assessments.csv")
-        a["comments"] = np.where(np.arange(len(a)) % 2, "good response", "mild erythema")
+        a = a.drop(columns="comments")
+        a["device"] = np.where(np.arange(len(a)) % 2, "visia", "antera 3d")
         a.to_csv(raw_dir / "assessments.csv", index=False)
-        report = run(tmp_path, raw_dir, keep=["comments"], drop=["smoker", "areas"])
-        assert read(tmp_path / "out", "assessments")["comments"].tolist() == a["comments"].tolist()
+        report = run(tmp_path, raw_dir, keep=["device"], drop=["smoker", "areas"])
+        assert read(tmp_path / "out", "assessments")["device"].tolist() == a["device"].tolist()
+        assert load_records(tmp_path / "out").extra_columns["assessments"] == ["device"]
         assert "smoker" not in read(tmp_path / "out", "patients")
         assert "areas" not in read(tmp_path / "out", "sessions")
         assert ("sessions", "areas", "--drop") in set(report.dropped.itertuples(index=False))
         # kept free text is searched for e-mails, phones and the export's own names and ids
-        with pytest.raises(RecordsError, match="sessions.csv: column 'notes': .* hold a phone"):
+        # free text cannot be kept: the loader would refuse OUT
+        with pytest.raises(RecordsError, match="sessions.csv: column 'notes' cannot be kept with "
+                                               "--keep: it reads as free text"):
             run(tmp_path, raw_dir, name="o1", keep=["notes"])
+        a.loc[5, "device"] = "came late and left early"
+        a.to_csv(raw_dir / "assessments.csv", index=False)
+        with pytest.raises(RecordsError, match=r"free text \(1 value\(s\) of four or more words, "
+                                               "first at data row 6"):
+            run(tmp_path, raw_dir, name="o1", keep=["device"])
+        # kept text is searched for e-mails, phones, ... and the export's own names and ids
         for text, what in (("call 020 7946 0018 now", "a phone number"),
                            ("wrote to ann@example.org", "an e-mail"),
                            ("see MRN-040111", "an id, record number"),
                            ("Dr Blackwood agreed", "a title and a surname"),
                            ("Blackwood agreed", "a name found in the export")):
-            a.loc[3, "comments"] = text
+            a.loc[5, "device"] = "visia"
+            a.loc[3, "device"] = text
             a.to_csv(raw_dir / "assessments.csv", index=False)
             with pytest.raises(RecordsError, match=f"{what}.*data row 4"):
-                run(tmp_path, raw_dir, name="o5", keep=["comments"])
+                run(tmp_path, raw_dir, name="o5", keep=["device"])
         assert not (tmp_path / "o5").exists()
         with pytest.raises(RecordsError, match="in none of the tables"):
             run(tmp_path, raw[0], name="o2", drop=["nickname"])
