@@ -5,10 +5,16 @@ Three tools:
 - :func:`anonymise` (``outcomes anonymise RAW OUT --key-file KEY``) turns a raw export that names
   people into a records folder the loader accepts: keyed pseudonyms for patient and clinician ids,
   direct identifiers and free text dropped, date of birth turned into age at first session, dates
-  optionally shifted per patient (every interval within a patient kept), every row kept.
+  optionally shifted back per patient (every interval within a patient kept, no valid date made
+  invalid), every row kept. Every kept text column is searched for the loader's value patterns
+  and for the names, e-mails, phones and record numbers of the export's own identifier columns;
+  a hit is dropped with its count (an optional column) or stops the run (a required or --kept
+  column), never silently kept.
 - :func:`k_anonymity` lists the equivalence classes of the patients over quasi-identifiers (age band,
   sex, skin type, clinic) and flags those smaller than *k*; :func:`coarsening_options` says what wider
-  age bands or leaving out a quasi-identifier would give.
+  age bands or leaving out a quasi-identifier would give, and which adjustment of the analyses a
+  change would cost. The account of ``anonymise`` gives a verdict on OUT as written
+  (:attr:`AnonymiseReport.meets_k`).
 - :func:`suppress_small_counts` is THE helper for every count table shown to people (notebooks, the
   report): counts 1 to 4 become ``"<5"``, and whatever would let a reader work them out (their
   percentages, a lone hidden cell next to a known total) is hidden too. :func:`suppress_count` does the

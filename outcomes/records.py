@@ -20,7 +20,8 @@ one-odd-cell folders):
   convert at all sends the whole table to the all-text read).
 * **columns used as read**: a text column whose bytes show that normalisation cannot change it
   (ASCII, no whitespace, no empty strings, no capitals where lower-cased) is handed over without
-  encoding; a cheap byte check also clears it of e-mail and phone-number shapes.
+  encoding; the identifier rules then look at its distinct values only (found with one
+  ``pc.unique``), or not at all when a byte test shows no digit and no ``@`` in it.
 * **work in threads**: each table's columns are encoded in a worker pool while the next file is
   read (Arrow's kernels release the GIL).
 
@@ -46,6 +47,12 @@ Rules
   patient gets a row with missing covariates, like every patient seen in sessions or assessments but
   absent from ``patients`` (counted as ``added_patients``).
 * Assessments must name a patient that appears in the sessions file or the patients file.
+* Direct identifiers are refused (:class:`RecordsError` naming file, column and lines, never the
+  value, and pointing to ``outcomes anonymise``): identifier column names, and identifiers inside
+  any cell's text — e-mails, phone numbers, NHS numbers, UK postcodes, a title with a surname, and
+  name-shaped ids in ``patient_id``/``clinician_id`` (:mod:`outcomes.identifiers`). Free text in a
+  column the records do not define (by its name, ``notes``, ``comment``, ..., or by values of four
+  or more words) is refused too: the analyses never read it.
 * Dates are calendar dates in the clinic's own time. A Parquet timestamp with a time zone is read
   as the date and time on the clock of its zone (not converted to UTC, which would put a session
   at 00:30 in summer on the day before); a time of day, in any file, is dropped: the record is
