@@ -1745,7 +1745,7 @@ def _raw_from_frame(frame: pd.DataFrame, table: str) -> _Raw:
     if not isinstance(frame, pd.DataFrame):
         raise RecordsError(f"{file}: expected a pandas DataFrame, got {type(frame).__name__}.")
     headers = _check_headers(file, list(frame.columns))
-    columns = {n: _arrow_column(frame.iloc[:, i]) for i, n in enumerate(headers)}
+    columns = {n: _wall_clock(_arrow_column(frame.iloc[:, i])) for i, n in enumerate(headers)}
     return _Raw(table, file, columns, headers, np.arange(2, len(frame) + 2, dtype=np.int64))
 
 

@@ -910,3 +910,14 @@ class TestNoSilentChanges:
         assert "formula with no saved value" in r["reason"].iloc[0]
         assert rec.loaded_rows["assessments"] + rec.quarantined_rows["assessments"] == 5
         assert rec.input_rows["assessments"] == 5
+
+
+def test_zoned_timestamps_in_frames_keep_their_local_date():
+    from outcomes.records import from_frames
+
+    s = pd.DataFrame({"patient_id": ["a", "a"], "treatment": "laser",
+                      "date": pd.to_datetime(["2024-06-15 00:30", "2024-07-15 23:30"]).tz_localize(
+                          "Europe/London")})
+    a = pd.DataFrame({"patient_id": ["a"], "date": ["2024-06-15"], "pore": [2.0]})
+    rec = from_frames(s, a)
+    assert rec.sessions["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-06-15", "2024-07-15"]
