@@ -218,3 +218,11 @@ def test_any_cell_text_reaches_the_terminal_escaped(tmp_path_factory, value):
     with contextlib.redirect_stdout(out):
         main(["check", str(folder)])
     assert not _controls(out.getvalue())
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_strict_error_escapes_control_characters(tmp_path, capsys, value):
+    folder = _hostile_folder(tmp_path, value)
+    assert main(["check", "--strict", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert not _controls(err) and "strict mode" in err
