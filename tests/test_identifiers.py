@@ -278,3 +278,17 @@ def test_keyed_pseudonyms_are_never_taken_for_identifiers(key):
     ids += ["P-003255336934", "P-442413586657", "P-bdcaedbdfebf", "P-1234567890ab",
             "P-ab9434765919"]
     assert value_kinds_mask(ids, id_column=True) == {}
+
+
+def test_nhs_number_stored_as_a_parquet_integer_is_refused(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = write(tmp_path, sessions=None)
+    pq.write_table(pa.table({"patient_id": ["P001", "P002"], "date": ["2024-01-10", "2024-01-15"],
+                             "treatment": ["laser", "laser"],
+                             "ref": pa.array([1234, 9434765919], pa.int64())}),
+                   folder / "sessions.parquet")
+    with pytest.raises(RecordsError, match=r"sessions.parquet: column 'ref' holds values that look "
+                                           r"like NHS numbers \(lines 3\)"):
+        load_records(folder)
