@@ -10,6 +10,7 @@ parses arguments and dispatches.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -91,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(f"outcomes.{_HANDLERS[args.command]}")
     handler = getattr(module, f"run_{args.command}")
     try:
-        status = int(handler(args) or 0)
+        with _escaped_stdout():
+            status = int(handler(args) or 0)
         sys.stdout.flush()  # a reader gone away shows here, not in the interpreter's exit
         return status
     except RecordsError as exc:
@@ -102,6 +104,33 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+class _Escaping:
+    """sys.stdout for a command's run: whatever it prints reaches the terminal with control
+    characters made visible (:func:`outcomes.escape.terminal`; newlines kept), so that no value
+    from the records, in any command's output, can move the cursor, recolour or clear the
+    screen, or reorder text. Everything else is the wrapped stream's."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        self._inner.write(terminal(text, keep_newlines=True))
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+@contextlib.contextmanager
+def _escaped_stdout():
+    inner = sys.stdout
+    sys.stdout = _Escaping(inner)
+    try:
+        yield
+    finally:
+        sys.stdout = inner
 
 
 #: exit status of a process ended by SIGPIPE in a shell (128 + 13), as `yes | head` shows

@@ -226,3 +226,25 @@ def test_strict_error_escapes_control_characters(tmp_path, capsys, value):
     assert main(["check", "--strict", str(folder)]) == 1
     err = capsys.readouterr().err
     assert not _controls(err) and "strict mode" in err
+
+
+@pytest.mark.parametrize("command", ["demo", "effects", "report"])
+def test_every_command_output_reaches_the_terminal_escaped(command, monkeypatch, capsys):
+    """Whatever any command prints (a measure label, a treatment name) passes the terminal
+    escape: one place for the whole command line."""
+    import importlib
+
+    from outcomes import cli
+
+    module = importlib.import_module(f"outcomes.{cli._HANDLERS[command]}")
+
+    def prints(args):
+        print("label \x1b[2J\u202e done\nnext line")
+        return 0
+
+    monkeypatch.setattr(module, f"run_{command}", prints)
+    argv = {"demo": ["demo", "x"], "effects": ["effects", "x"],
+            "report": ["report", "x", "-o", "r.html"]}[command]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out == "label \\x1b[2J\\u202e done\nnext line\n"
