@@ -14,7 +14,8 @@ medium here, and only here:
   emphasis nor raw HTML can come from the data; control characters as in :func:`terminal`.
 - :func:`html` — text put into HTML (widgets, hand-built HTML): ``html.escape`` with quotes, and
   control characters as in :func:`terminal`.
-- :func:`plot_label` — text put into a matplotlib label, where ``$`` would start mathtext.
+- :func:`plot_label` — text put into a matplotlib label, where ``$`` would start mathtext (the
+  notebooks' setup also turns mathtext off, so every plot's labels show ``$`` as typed).
 
 DataFrames shown in a notebook need no call: their HTML representation escapes cell values
 (``DataFrame.to_html(escape=True)`` is pandas' default; ``tests/test_privacy.py`` checks it).
@@ -111,9 +112,17 @@ def html(value) -> str:
 def plot_label(value) -> str:
     """``value`` as literal text in a matplotlib label (``$`` would start mathtext).
 
+    The notebooks' setup turns mathtext off altogether (``text.parse_math``), so that labels
+    drawn by any plot show a ``$`` as typed; elsewhere this escapes it.
+
     Examples
     --------
-    >>> plot_label("cost $5")
+    >>> import matplotlib
+    >>> with matplotlib.rc_context({"text.parse_math": True}):
+    ...     plot_label("cost $5")
     'cost \\\\$5'
     """
-    return _controls(str(value)).replace("$", r"\$")
+    import matplotlib
+
+    text = _controls(str(value))
+    return text.replace("$", r"\$") if matplotlib.rcParams["text.parse_math"] else text

@@ -77,7 +77,8 @@ def notebook_setup() -> None:
     """Deterministic, quiet display settings shared by every notebook.
 
     - progress bars (tqdm) off, so no timing text lands in the outputs;
-    - a fixed matplotlib/seaborn look (figure size, dpi); inside IPython, figures inline as PNG
+    - a fixed matplotlib/seaborn look (figure size, dpi), with mathtext off (a ``$`` in a label
+      from the records is shown as typed, see :func:`outcomes.escape.plot_label`); inside IPython, figures inline as PNG
       and a trailing ``;`` honoured also under nbval (see :func:`_semicolon_without_history`);
     - numpy's global random generator seeded (jittered points are drawn the same every run);
     - pandas shows floats with 3 decimals, at most 60 rows, notes in full.
@@ -90,7 +91,9 @@ def notebook_setup() -> None:
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
     mpl.rcParams.update({"figure.figsize": (7.5, 4.0), "figure.dpi": 90,
                          "savefig.dpi": 90, "figure.autolayout": False,
-                         "svg.hashsalt": "outcomes", "path.simplify": True})
+                         "svg.hashsalt": "outcomes", "path.simplify": True,
+                         # labels come from the records: a '$' in one is a dollar, not mathtext
+                         "text.parse_math": False})
     pd.set_option("display.precision", 3)
     pd.set_option("display.max_rows", 60)
     pd.set_option("display.width", 120)

@@ -827,3 +827,23 @@ class TestKeptColumnsAreSearched:
         report = run(tmp_path, raw[0])
         assert {"treatment", "areas", "depth_mm"} <= set(read(tmp_path / "out", "sessions"))
         assert not report.dropped["column"].isin(["treatment", "areas"]).any()
+
+
+def test_notebook_setup_turns_mathtext_off_so_any_label_draws_as_typed():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from outcomes import report
+    from outcomes.escape import plot_label
+
+    with matplotlib.rc_context():
+        report.notebook_setup()
+        assert matplotlib.rcParams["text.parse_math"] is False
+        fig, ax = plt.subplots()
+        ax.set_ylabel("Pore $x$ score ($ unbalanced")  # mathtext would fail on this
+        ax.set_title(plot_label("cost $5"))
+        fig.canvas.draw()
+        assert ax.get_title() == "cost $5"
+        plt.close(fig)
