@@ -251,7 +251,7 @@ _NAME_WORD = re.compile(r"^[A-Z](?:[a-z]+|['’][A-Z][a-z]+)(?:-[A-Z]?[a-z]+)*$"
 _DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{1,2}:\d{2}")
 # one Arrow (RE2) pass that every value holding an identifier matches; a superset
 _CANDIDATE = (r"@|\d(?:[ ().\-/]{0,3}\d){7}"
-              r"|(?i:[a-z]{1,2}\d[a-z\d]? ?\d[a-z]{2})"
+              r"|(?i:[a-z]{1,2}\d[a-z\d]? ?\d[a-z]{2}|gir ?0aa)"
               r"|(?i:(?:^|[^a-z])(?:dr|mr|mrs|ms|miss|mx|prof|nurse|sister)\.?\s+[a-z])")
 _CANDIDATE_ID = r"|^[A-Za-z][^0-9]*$"
 _FREE_TEXT = r"(?:\S*[A-Za-z]\S*\s+){3}\S*[A-Za-z]"
