@@ -322,7 +322,10 @@ def value_kinds(value, *, id_column: bool = False) -> list[str]:
     if "@" in text and _EMBEDDED_EMAIL.search(text):
         found.append("e-mail")
     digits = sum(c.isdigit() for c in text)
-    if digits >= 8 and (looks_like_phone(text) or _phone_in(text)):
+    # a bare number that does not start with 0 is no phone number as written (a UK number starts
+    # with its trunk 0, any other with + or 00): numeric ids skip libphonenumber (~40 µs each)
+    bare = text.isdigit() and not text.startswith("0")
+    if digits >= 8 and not bare and (looks_like_phone(text) or _phone_in(text)):
         found.append("phone number")
     if digits >= 10 and any(is_nhs_number("".join(m.groups())) for m in _NHS.finditer(text)):
         found.append("NHS number")

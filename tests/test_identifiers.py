@@ -141,7 +141,7 @@ IN_VALUES = [
 CLEAN_VALUES = ["microneedling", "chemical peel", "co2 laser", "nose;chin;forehead;cheeks",
                 "P0001", "P0001234", "dr02", "C-1a2b3c4d5e6f", "clinic_a", "2024-01-10",
                 "2024-01-10 09:30:00", "0.123456789", "30.4375", "1.75", "20240110",
-                "9434765918", "1111111111", "K1", "north", "visia", "hydrafacial 2"]
+                "9434765918", "1111111111", "12345678", "2079460958", "K1", "north", "visia", "hydrafacial 2"]
 
 
 class TestValueRules:
