@@ -162,7 +162,9 @@ def _hostile_folder(tmp_path, value: str):
     quoted = '"' + value.replace('"', '""') + '"'
     label = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace(
         "\r", "\\r").replace("\t", "\\t")
-    label = "".join(c if c.isprintable() or c in "\\" else f"\\u{ord(c):04x}" for c in label)
+    label = "".join(c if c.isprintable() or c in "\\" else
+                    (f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}")
+                    for c in label)
     toml = (f'[measures.pore]\nlabel = "{label}"\nmin = 0\nmax = 4\nbetter = "lower"\n')
     return write(tmp_path / "hostile",
                  sessions=add_rows(SESSIONS, f"P003,2024-02-09,{quoted},1.0,cheeks,C1"),
@@ -218,6 +220,12 @@ def test_any_cell_text_reaches_the_terminal_escaped(tmp_path_factory, value):
     with contextlib.redirect_stdout(out):
         main(["check", str(folder)])
     assert not _controls(out.getvalue())
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["check", "--json", str(folder)])
+    text = out.getvalue()
+    assert text.isascii() and not _controls(text.rstrip("\n"))
+    assert json.loads(text)["measures"]["pore"]["label"] == value
 
 
 @pytest.mark.parametrize("value", HOSTILE)
