@@ -1,17 +1,22 @@
 """The ``outcomes`` command line (DESIGN §3).
 
 Exit status: 0 success, 1 a problem with the records (:class:`RecordsError`, message on stderr, no
-traceback), 2 bad usage (argparse). Each sub-command's work lives in its topical module as
-``run_<command>(args) -> int``; this file only parses arguments and dispatches.
+traceback), 2 bad usage (argparse), 141 when the reader of the output went away
+(``outcomes effects DIR | head``: no traceback, like a program ended by SIGPIPE). Each
+sub-command's work lives in its topical module as ``run_<command>(args) -> int``; this file only
+parses arguments and dispatches.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 
 from .errors import RecordsError
+from .escape import terminal
 
 __all__ = ["build_parser", "main"]
 
@@ -70,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="shift each patient's dates by a keyed per-patient offset")
     anon.add_argument("--k", type=int, default=5, help="k for the k-anonymity report (default 5)")
     anon.add_argument("--age-band", type=int, default=10, help="age band width in years")
+    anon.add_argument("--write-age-band", action="store_true",
+                      help="write each age as the midpoint of its band (OUT then holds the bands)")
     anon.add_argument("--drop-quasi", action="append", default=[], metavar="COL",
                       help="leave this quasi-identifier out of the k-anonymity check")
 
@@ -156,10 +163,60 @@ def main(argv: list[str] | None = None) -> int:
         module = importlib.import_module(f"outcomes.{_HANDLERS[args.command]}")
         handler = getattr(module, f"run_{args.command}")
     try:
-        return int(handler(args) or 0)
+        with _escaped_stdout():
+            status = int(handler(args) or 0)
+        sys.stdout.flush()  # a reader gone away shows here, not in the interpreter's exit
+        return status
     except RecordsError as exc:
-        print(f"outcomes {args.command}: {exc}", file=sys.stderr)
+        print(terminal(f"outcomes {args.command}: {exc}", keep_newlines=True), file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        return _broken_pipe()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+class _Escaping:
+    """sys.stdout for a command's run: whatever it prints reaches the terminal with control
+    characters made visible (:func:`outcomes.escape.terminal`; newlines kept), so that no value
+    from the records, in any command's output, can move the cursor, recolour or clear the
+    screen, or reorder text. Everything else is the wrapped stream's."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def write(self, text: str) -> int:
+        self._inner.write(terminal(text, keep_newlines=True))
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+@contextlib.contextmanager
+def _escaped_stdout():
+    inner = sys.stdout
+    sys.stdout = _Escaping(inner)
+    try:
+        yield
+    finally:
+        sys.stdout = inner
+
+
+#: exit status of a process ended by SIGPIPE in a shell (128 + 13), as `yes | head` shows
+_SIGPIPE_STATUS = 141
+
+
+def _broken_pipe() -> int:
+    """The reader of our output went away (``outcomes effects DIR | head``): stop quietly.
+
+    Python would print a traceback at exit when flushing stdout fails again, so stdout is pointed
+    at /dev/null first (the recipe of the Python documentation, "Note on SIGPIPE").
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (e.g. captured in tests)
+        pass
+    return _SIGPIPE_STATUS

@@ -5,10 +5,16 @@ Three tools:
 - :func:`anonymise` (``outcomes anonymise RAW OUT --key-file KEY``) turns a raw export that names
   people into a records folder the loader accepts: keyed pseudonyms for patient and clinician ids,
   direct identifiers and free text dropped, date of birth turned into age at first session, dates
-  optionally shifted per patient (every interval within a patient kept), every row kept.
+  optionally shifted back per patient (every interval within a patient kept, no valid date made
+  invalid), every row kept. Every kept text column is searched for the loader's value patterns
+  and for the names, e-mails, phones and record numbers of the export's own identifier columns;
+  a hit is dropped with its count (an optional column) or stops the run (a required or --kept
+  column), never silently kept.
 - :func:`k_anonymity` lists the equivalence classes of the patients over quasi-identifiers (age band,
   sex, skin type, clinic) and flags those smaller than *k*; :func:`coarsening_options` says what wider
-  age bands or leaving out a quasi-identifier would give.
+  age bands or leaving out a quasi-identifier would give, and which adjustment of the analyses a
+  change would cost. The account of ``anonymise`` gives a verdict on OUT as written
+  (:attr:`AnonymiseReport.meets_k`).
 - :func:`suppress_small_counts` is THE helper for every count table shown to people (notebooks, the
   report): counts 1 to 4 become ``"<5"``, and whatever would let a reader work them out (their
   percentages, a lone hidden cell next to a known total) is hidden too. :func:`suppress_count` does the
@@ -34,10 +40,18 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import RecordsError
-from .identifiers import identifier_columns, identifier_values, looks_like_phone
+from .escape import terminal
+from .identifiers import (
+    free_text_mask,
+    identifier_columns,
+    identifier_values,
+    looks_like_free_text_column,
+    value_kinds,
+)
 from .scales import read_scales
 
 __all__ = [
+    "ADJUSTED",
     "HIDDEN",
     "QUASI_IDENTIFIERS",
     "AnonymiseReport",
@@ -47,6 +61,7 @@ __all__ = [
     "k_anonymity",
     "k_anonymity_summary",
     "load_or_create_key",
+    "patient_shifts",
     "pseudonym",
     "run_anonymise",
     "suppress_count",
@@ -70,6 +85,9 @@ PSEUDONYM_HEX = 12          # 48 bits
 MAX_SHIFT_DAYS = 180
 MIN_KEY_BYTES = 16
 QUASI_IDENTIFIERS = ("age_band", "sex", "skin_type", "clinic_id")
+#: quasi-identifiers the analyses adjust for (``outcomes.models.COVARIATES``; a test keeps the
+#: two in step): leaving one out costs that adjustment, coarsening the age band does not
+ADJUSTED = ("age", "sex", "skin_type", "clinic_id")
 #: what a count or percentage withheld by secondary suppression shows
 HIDDEN = "hidden"
 
@@ -136,13 +154,49 @@ def pseudonym(value: str, key: bytes, *, kind: str = "patient") -> str:
 
 
 def date_shift_days(patient_id: str, key: bytes, *, max_days: int = MAX_SHIFT_DAYS) -> int:
-    """The keyed per-patient date shift in days, in [-max_days, -1] ∪ [1, max_days] (never 0).
+    """The keyed per-patient date shift in days, in [-max_days, -1]: always back in time.
 
-    ``n = int(HMAC-SHA256(key, "shift:" + id)[:8]) mod 2·max_days``; shift = n − max_days when
-    n < max_days, else n − max_days + 1.
+    ``shift = −1 − int(HMAC-SHA256(key, "shift:" + id)[:8]) mod max_days``.
+
+    Backwards only, so that a shift can never carry a valid record into the future (a shift of
+    up to +180 days pushed a clinic's recent sessions past today, and the loader then set them
+    aside as "date in the future"). :func:`anonymise` also bounds it by the patient's earliest
+    date, so that no date moves before the earliest the loader accepts (see
+    :func:`patient_shifts`).
     """
-    n = int.from_bytes(_digest(key, "shift", str(patient_id).strip())[:8], "big") % (2 * max_days)
-    return n - max_days if n < max_days else n - max_days + 1
+    n = int.from_bytes(_digest(key, "shift", str(patient_id).strip())[:8], "big") % max_days
+    return -1 - n
+
+
+def patient_shifts(patient_ids: pd.Series, earliest: pd.Series, key: bytes, *,
+                   max_days: int = MAX_SHIFT_DAYS) -> pd.Series:
+    """The shift of each patient: :func:`date_shift_days`, bounded so that the patient's
+    ``earliest`` date moves no further back than the loader's earliest accepted date.
+
+    Parameters
+    ----------
+    patient_ids : Series of str
+        One per row (missing → no shift, NaN).
+    earliest : Series of datetime64
+        The earliest date of each patient over every shifted column, indexed by patient id.
+
+    Returns
+    -------
+    Series of float
+        Days (≤ 0) per row of ``patient_ids``. A date valid before the shift is valid after it.
+    """
+    from .schema import EARLIEST_DATE
+
+    floor = pd.Timestamp(EARLIEST_DATE)
+    room = (earliest - floor).dt.days  # days each patient can move back
+    keyed = {p: date_shift_days(p, key, max_days=max_days) for p in patient_ids.dropna().unique()
+             if isinstance(p, str) and p}
+    def bounded(p):
+        if p not in keyed:
+            return np.nan
+        r = room.get(p)
+        return float(keyed[p] if r is None or pd.isna(r) or r < 0 else max(keyed[p], -int(r)))
+    return patient_ids.map(bounded)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -170,6 +224,8 @@ class AnonymiseReport:
         The equivalence classes of the anonymised patients (see :func:`k_anonymity`).
     coarsening : DataFrame
         :func:`coarsening_options` when some class is smaller than *k*, else empty.
+    as_written : DataFrame
+        :func:`k_anonymity` of OUT as written: the verdict (:attr:`meets_k`) is about it.
     """
 
     raw: Path
@@ -190,6 +246,17 @@ class AnonymiseReport:
     copied: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: :func:`k_anonymity` of OUT as written (ages in whole years unless ``write_age_band``)
+    as_written: pd.DataFrame = field(default_factory=pd.DataFrame)
+    write_age_band: bool = False
+
+    @property
+    def meets_k(self) -> bool | None:
+        """Whether OUT, as written, is k-anonymous over the quasi-identifiers (None: nothing to
+        check)."""
+        if not self.as_written.attrs.get("quasi_identifiers"):
+            return None
+        return not bool(self.as_written["below_k"].any())
 
     @property
     def rows(self) -> dict[str, int]:
@@ -216,8 +283,9 @@ class AnonymiseReport:
                 f"{r.table}.{r.column}: {r.rows_shifted} dates"
                 + (f", {r.rows_blanked} unreadable dates blanked" if r.rows_blanked else "")
                 for r in self.shifted.itertuples()])
-            lines.append(f"         each patient by one keyed offset in ±1..{MAX_SHIFT_DAYS} days, "
-                         "the same in every table, so every interval within a patient is kept")
+            lines.append(f"         each patient back by one keyed offset of 1..{MAX_SHIFT_DAYS} "
+                         "days, the same in every table, so every interval within a patient is "
+                         "kept and no date moves into the future (nor before 1990)")
         if self.copied:
             lines.append("copied:  " + ", ".join(self.copied))
         if self.ignored:
@@ -228,8 +296,9 @@ class AnonymiseReport:
                      + (" (every row kept)" if (self.tables["rows_in"]
                                                 == self.tables["rows_out"]).all() else ""))
         lines += _block("note:", self.notes)
-        lines += ["", _k_text(self)]
-        return "\n".join(lines)
+        lines += ["", *_k_text(self).split("\n")]
+        # column and file names come from the export: escaped line by line for the terminal
+        return "\n".join(terminal(line) for line in lines)
 
 
 def _block(title: str, items: list[str]) -> list[str]:
@@ -242,39 +311,74 @@ def _k_text(report: AnonymiseReport) -> str:
     if not used:
         return ("k-anonymity: no quasi-identifier (" + ", ".join(report.quasi_identifiers)
                 + ") in the patients table; nothing to check.")
-    names = [f"age in {report.age_band}-year bands" if q == "age_band" else q for q in used]
+    band = f"age in {report.age_band}-year bands"
+    names = [band if q == "age_band" else q for q in used]
+    lines = [f"k-anonymity over {', '.join(names)} with k={report.k}:", "  " + _verdict(report)]
     s = k_anonymity_summary(classes, k=report.k)
-    lines = [f"k-anonymity over {', '.join(names)} with k={report.k}:",
-             (f"  {s['patients']} patients in {s['groups']} groups; smallest group "
-              f"{s['smallest']} patient{'s' if s['smallest'] != 1 else ''}")]
-    if not s["groups_below_k"]:
-        lines.append(f"  every group has at least {report.k} patients.")
+    if "age_band" in used and not report.write_age_band:
+        lines.append(f"  with {band} (what --write-age-band would write): {s['patients']} "
+                     f"patients in {s['groups']} groups; smallest group {s['smallest']}")
+    if report.meets_k and not s["groups_below_k"]:
         return "\n".join(lines)
-    lines.append(f"  {s['groups_below_k']} groups below k hold {s['patients_below_k']} patients:")
-    below = classes[classes["below_k"]].drop(columns="below_k")
-    shown = below.head(20).to_string(index=False).splitlines()
-    lines += ["    " + line for line in shown]
-    if len(below) > 20:
-        lines.append(f"    ... and {len(below) - 20} more")
-    lines.append("  options (what each change would give):")
-    opts = report.coarsening.drop(columns=["quasi_identifiers"]).to_string(index=False)
-    lines += ["    " + line for line in opts.splitlines()]
-    lines.append("  suggestion: " + _suggestion(report.coarsening, report.k))
+    shown_classes = report.as_written if not report.meets_k else classes
+    below = shown_classes[shown_classes["below_k"]].drop(columns="below_k")
+    if len(below):
+        lines.append(f"  the smallest groups (of {len(below)} below k, as written):")
+        lines += ["    " + line for line in below.head(10).to_string(index=False).splitlines()]
+        if len(below) > 10:
+            lines.append(f"    ... and {len(below) - 10} more")
+    if not report.coarsening.empty:
+        lines.append("  options (what each change would give; adjustment_lost: a variable the "
+                     "analyses adjust for that the change removes):")
+        opts = report.coarsening.drop(columns=["quasi_identifiers"]).to_string(index=False)
+        lines += ["    " + line for line in opts.splitlines()]
+        lines.append("  suggestion: " + _suggestion(report))
     return "\n".join(lines)
 
 
-def _suggestion(options: pd.DataFrame, k: int) -> str:
+def _verdict(report: AnonymiseReport) -> str:
+    s = k_anonymity_summary(report.as_written, k=report.k)
+    written = ("age written in whole years" if "age_band" in report.as_written.attrs.get(
+        "quasi_identifiers", ()) and not report.write_age_band else "as written")
+    if report.meets_k:
+        return (f"verdict: OUT meets k={report.k} ({written}): each of its {s['groups']} "
+                f"groups holds at least {report.k} patients (the smallest {s['smallest']}).")
+    return (f"verdict: OUT does NOT meet k={report.k} ({written}): {s['groups_below_k']} of "
+            f"{s['groups']} groups hold fewer than {report.k} patients ({s['patients_below_k']} "
+            f"of {s['patients']} patients); the smallest holds {s['smallest']}.")
+
+
+def _suggestion(report: AnonymiseReport) -> str:
+    k, options = report.k, report.coarsening
+    write = "" if report.write_age_band else " --write-age-band"
+    as_is = options[options["option"] == "as is"]
+    if not report.write_age_band and len(as_is) and as_is["patients_below_k"].iloc[0] == 0:
+        return (f"--write-age-band: writes each age as the midpoint of its {report.age_band}-year"
+                f" band, so that OUT itself meets k={k}; every variable the analyses adjust for "
+                "is kept.")
     changes = options[options["option"] != "as is"]
     reach = changes[changes["patients_below_k"] == 0]
-    how = ("(--drop COL removes that column from OUT, and so from the check; --age-band only "
-           "widens the bands the check assumes: OUT keeps the age in whole years, so share OUT "
-           "only with the analysts, and outside it show only tables with small cells "
-           "suppressed)")
+    keeps = reach[reach["adjustment_lost"] == ""]
+    tail = (" Otherwise share OUT only with the analysts, and outside it show only tables with "
+            "small cells suppressed.")
+    if not keeps.empty:
+        return (f"{_with_write(keeps.iloc[0], write)}: reaches k={k} and keeps every variable the analyses adjust "
+                "for (ages written as band midpoints).")
     if not reach.empty:
-        return (f"these reach k={k}: " + "; ".join(reach["option"].head(5)) + ". " + how)
+        r = reach.iloc[0]
+        lost = r["adjustment_lost"]
+        return (f"only leaving a variable out reaches k={k}: {_with_write(r, write)} (the "
+                f"analyses then no longer adjust for {lost}, and "
+                f"{'their' if ',' in lost else 'its'} confounding goes uncorrected)." + tail)
     best = changes.sort_values(["patients_below_k", "groups_below_k"]).iloc[0]
-    return (f"nothing tried reaches k={k}; the best is {best['option']} "
-            f"({best['patients_below_k']} patients still in groups below k). " + how)
+    return (f"nothing tried reaches k={k}; the best is {_with_write(best, write)} "
+            f"({best['patients_below_k']} patients still in groups below k)." + tail)
+
+
+def _with_write(option, write: str) -> str:
+    """The option's command-line change, with --write-age-band when it keeps the age."""
+    keeps_age = "age" not in option["adjustment_lost"].split(", ")
+    return option["option"] + (write if keeps_age else "")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -360,8 +464,37 @@ def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
         sheets = pd.read_excel(path, sheet_name=None, dtype=object)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise RecordsError(f"{path.name}: cannot be read as an Excel workbook ({exc}).") from None
+    _refuse_unsaved_formulas(path, [n for n in sheets if n.strip().lower() in TABLES])
     return {name.strip().lower(): pd.DataFrame({c: _as_strings(f[c]) for c in f.columns})
             for name, f in sheets.items() if name.strip().lower() in TABLES}
+
+
+def _refuse_unsaved_formulas(path: Path, sheets: list[str]) -> None:
+    """Stop when a cell holds a formula with no saved value: read as empty, it would be written
+    to OUT as a missing value and no row problem would ever show it."""
+    from .records import _FORMULA_REASON, _has_formulas, _Unsaved, _with_formulas
+
+    if not _has_formulas(path):
+        return
+    import openpyxl
+
+    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        for sheet in sheets:
+            rows = _with_formulas(values[sheet].iter_rows(values_only=True),
+                                  formulas[sheet].iter_rows(values_only=True))
+            header = next(rows, ())
+            for line, row in enumerate(rows, start=2):
+                for i, v in enumerate(row):
+                    if isinstance(v, _Unsaved):
+                        column = header[i] if i < len(header) else i + 1
+                        raise RecordsError(f"{path.name}[{sheet}] line {line}, column "
+                                           f"{column!r}: {_FORMULA_REASON}. Nothing was "
+                                           "written.")
+    finally:
+        values.close()
+        formulas.close()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -415,7 +548,7 @@ def _age_at(first: pd.Series, dob: pd.Series) -> pd.Series:
 
 def anonymise(raw: str | Path, out: str | Path, *, key_file: str | Path, drop=(), keep=(),
               shift_dates: bool = False, k: int = 5, age_band: int = 10,
-              drop_quasi=()) -> AnonymiseReport:
+              drop_quasi=(), write_age_band: bool = False) -> AnonymiseReport:
     """Turn a raw clinic export into anonymised records (DESIGN §5).
 
     Parameters
@@ -438,6 +571,10 @@ def anonymise(raw: str | Path, out: str | Path, *, key_file: str | Path, drop=()
         Shift every date of a patient, in every table, by :func:`date_shift_days`.
     k, age_band, drop_quasi
         The k-anonymity check of the anonymised patients (see :func:`k_anonymity`).
+    write_age_band : bool
+        Write ``age`` as the midpoint of its ``age_band``-year band (``35`` for 30–39), so that
+        OUT itself holds the bands the check assumes; the analyses still adjust for age.
+        Without it OUT keeps age in whole years, and the verdict is given for that.
 
     Returns
     -------
@@ -475,6 +612,10 @@ def anonymise(raw: str | Path, out: str | Path, *, key_file: str | Path, drop=()
         notes.append(f"the key file {key_path} is readable by others; run chmod 600 on it")
     result = _transform(tables, plan, key, shift_dates=shift_dates, notes=notes)
     frames, renamed, shifted, ids = result
+    if write_age_band and "patients" in frames and "age" in frames["patients"]:
+        frames["patients"]["age"] = _age_band_midpoint(frames["patients"]["age"], age_band)
+        renamed.append(("patients", "age", "age",
+                        f"written as the midpoint of its {age_band}-year band"))
 
     summary = []
     for name, (frame, source) in tables.items():
@@ -489,10 +630,14 @@ def anonymise(raw: str | Path, out: str | Path, *, key_file: str | Path, drop=()
     patients = frames.get("patients")
     if patients is not None and "age" in patients:
         patients = patients.assign(age=pd.to_numeric(patients["age"], errors="coerce"))
-    classes = k_anonymity(patients if patients is not None else pd.DataFrame(),
-                          quasi_identifiers=quasi, k=k, age_band=age_band)
+    patients = patients if patients is not None else pd.DataFrame()
+    classes = k_anonymity(patients, quasi_identifiers=quasi, k=k, age_band=age_band)
+    # the verdict is about OUT as written: whole years unless the bands were written
+    written_band = age_band if write_age_band else 1
+    as_written = k_anonymity(patients, quasi_identifiers=quasi, k=k, age_band=written_band)
     options = pd.DataFrame()
-    if classes["below_k"].any() and classes.attrs["quasi_identifiers"]:
+    if ((classes["below_k"].any() or as_written["below_k"].any())
+            and classes.attrs["quasi_identifiers"]):
         options = coarsening_options(patients, quasi_identifiers=quasi, k=k, age_band=age_band)
     return AnonymiseReport(
         raw=raw, out=out, key_file=key_path, key_created=created, tables=summary,
@@ -501,7 +646,15 @@ def anonymise(raw: str | Path, out: str | Path, *, key_file: str | Path, drop=()
         shifted=pd.DataFrame(shifted, columns=["table", "column", "rows_shifted", "rows_blanked"]),
         n_patients=ids["patient"], n_clinicians=ids["clinician"], k=k, age_band=age_band,
         quasi_identifiers=quasi, k_anonymity=classes, coarsening=options, copied=copied,
-        ignored=ignored, notes=notes)
+        ignored=ignored, notes=notes, as_written=as_written, write_age_band=write_age_band)
+
+
+def _age_band_midpoint(age: pd.Series, width: int) -> pd.Series:
+    """Ages as the midpoint of their band ``[a, a + width)``: 30–39 → ``35``."""
+    years = pd.to_numeric(age, errors="coerce")
+    mid = np.floor(years / width) * width + width / 2
+    text = mid.map(lambda v: "" if pd.isna(v) else (f"{v:.0f}" if v == int(v) else f"{v:g}"))
+    return text.where(years.notna(), None).astype("str")
 
 
 def _check_int(name: str, value, minimum: int) -> None:
@@ -567,19 +720,17 @@ def _plan_columns(tables, measures, drop: list[str], keep: list[str]) -> dict:
 
 _TITLES = {"dr", "mr", "mrs", "ms", "miss", "mx", "nurse", "prof", "doctor", "sister", "the",
            "and", "von", "van", "der", "del", "de"}
-_EMBEDDED_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
-_EMBEDDED_PHONE = re.compile(r"\+?[\d(][\d\s().\-/]{7,}\d")
-_WORD = re.compile(r"\w[\w\-']*")
+# a word of letters: "Denholm55" and "microneedling (Denholm)" both hold the word "denholm"
+_LETTERS = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_PATTERN_TEXT = {"e-mail": "an e-mail address", "phone number": "a phone number",
+                 "NHS number": "an NHS number", "postcode": "a postcode",
+                 "title and surname": "a title and a surname", "person's name": "a person's name"}
 
 
-def _check_kept_text(tables, plan, keep_n) -> None:
-    """Refuse a column kept with --keep whose text holds an e-mail, a phone number, or a name,
-    record number, address or id found in the export's own identifier columns."""
-    kept = [(name, col) for name, decisions in plan["columns"].items()
-            for col, (d, target) in decisions.items()
-            if d == "keep" and _norm(col) in keep_n and target not in SCHEMA[name]]
-    if not kept:
-        return
+def _export_identifiers(tables, plan) -> tuple[set[str], set[str]]:
+    """The identifying values of this export: words of its names (and of its ids made of
+    several words), and whole values of its other identifier columns (e-mails, phones, record
+    numbers, addresses, postcodes, ids), lower-cased."""
     words, phrases = set(), set()
     for name, decisions in plan["columns"].items():
         frame = tables[name][0]
@@ -588,29 +739,56 @@ def _check_kept_text(tables, plan, keep_n) -> None:
             if not (d == "pseudonymise" or (kind and kind != "date of birth")):
                 continue
             for value in frame[col].dropna().str.strip().str.lower().unique():
-                tokens = _WORD.findall(value)
+                tokens = _LETTERS.findall(value)
                 if kind == "name" or (d == "pseudonymise" and len(tokens) > 1):
                     words |= {t for t in tokens if len(t) >= 3 and t not in _TITLES}
                 elif len(value) >= 4:
                     phrases.add(value)
-    phrase = re.compile("|".join(map(re.escape, sorted(phrases, key=len, reverse=True))))
-    for name, col in kept:
-        source = tables[name][1]
-        for row, text in tables[name][0][col].dropna().str.lower().items():
-            found = _embedded_identifier(text, words, phrase if phrases else None)
-            if found:
+    return words, phrases
+
+
+def _check_kept_text(tables, plan, keep_n) -> None:
+    """Stop when a kept text column holds an identifier: a pattern of the loader's value checks
+    (e-mail, phone, NHS number, postcode, title and surname; see
+    :func:`outcomes.identifiers.value_kinds`), or a name, record number, address or id found in
+    this export's own identifier columns ("microneedling (Denholm55)" in ``treatment``).
+
+    Every kept column is searched, those of the records schema too, on its distinct values;
+    columns whose every value is a number or a date are skipped (they hold no name). The message
+    gives the column, the count and the first data row, never the value.
+    """
+    words, phrases = _export_identifiers(tables, plan)
+    phrase = (re.compile("|".join(map(re.escape, sorted(phrases, key=len, reverse=True))))
+              if phrases else None)
+    for name, decisions in plan["columns"].items():
+        frame, source = tables[name]
+        for col, (d, target) in decisions.items():
+            values = frame[col]
+            if d != "keep" or _is_numeric_column(values) or _is_date_column(values):
+                continue
+            codes, uniques = pd.factorize(values.str.lower(), use_na_sentinel=True)
+            found = {}
+            for i, text in enumerate(uniques):
+                what = _embedded_identifier(text, words, phrase)
+                if what:
+                    found.setdefault(what, []).append(i)
+            for what, hits in found.items():
+                rows = np.flatnonzero(np.isin(codes, hits))
+                how = ", kept with --keep," if _norm(col) in keep_n else ""
+                fix = ("clean that column in the export first, or leave out --keep" if how else
+                       "clean that column in the export first (or --drop it when the records "
+                       "do not need it)")
                 raise RecordsError(
-                    f"{source}: column {col!r}, kept with --keep, holds {found} (data row "
-                    f"{tables[name][0].index.get_loc(row) + 1}). Free text often names people: "
-                    "clean that column in the export first, or leave out --keep.")
+                    f"{source}: column {col!r}{how} holds {what} in {len(rows)} row(s) (first "
+                    f"at data row {rows[0] + 1}). Free text often names people: {fix}; "
+                    "nothing was written.")
 
 
 def _embedded_identifier(text: str, words: set[str], phrase) -> str | None:
-    if _EMBEDDED_EMAIL.search(text):
-        return "an e-mail address"
-    if any(looks_like_phone(m.group().strip()) for m in _EMBEDDED_PHONE.finditer(text)):
-        return "a phone number"
-    if words & set(_WORD.findall(text)):
+    kinds = value_kinds(text)
+    if kinds:
+        return _PATTERN_TEXT[kinds[0]]
+    if words & set(_LETTERS.findall(text)):
         return "a name found in the export's name or id columns"
     if phrase is not None and phrase.search(text):
         return "an id, record number, address or contact found in the export's identifier columns"
@@ -637,14 +815,34 @@ def _decide(table, values, target, col, known, drop_n, keep_n, source):
             raise RecordsError(f"{source}: {target} is required by the records; it cannot be "
                                "dropped with --drop.")
         return "drop", "--drop"
+    if n in keep_n and target not in known:
+        _refuse_free_text(col, values, source)
     if target in known or n in keep_n:
         return "keep", None
     hits = identifier_values(values.astype("str").to_frame())
     if hits:
-        return "drop", "; ".join(f"{h['count']} values look like {h['kind']}s" for h in hits)
+        return "drop", "; ".join(f"{h['count']} value(s) hold {_PATTERN_TEXT[h['kind']]}"
+                                 for h in hits)
     if _is_numeric_column(values) or values.dropna().empty:
         return "drop", f"not in the records schema; keep with --keep {col}"
     return "drop", f"free text; keep with --keep {col}"
+
+
+def _refuse_free_text(col, values: pd.Series, source: str) -> None:
+    """A column kept with --keep must not be free text: the loader refuses free text (by the
+    column's name, or values of four or more words), so OUT would not load."""
+    present = values.dropna()
+    by_name = looks_like_free_text_column(str(col))
+    rows = np.flatnonzero(free_text_mask(list(present.unique()))[
+        pd.factorize(present)[0]]) if len(present) else []
+    if by_name or len(rows):
+        why = ("its name says free text" if by_name else
+               f"{len(rows)} value(s) of four or more words, first at data row "
+               f"{values.index.get_loc(present.index[rows[0]]) + 1}")
+        raise RecordsError(f"{source}: column {col!r} cannot be kept with --keep: it reads as "
+                           f"free text ({why}), which the loader refuses (free text names "
+                           "people in ways no check finds). Leave out --keep "
+                           f"{col}; if it holds short codes, rename it.")
 
 
 def _a(kind: str) -> str:
@@ -658,7 +856,7 @@ def _check_values(name, frame, decisions, keep_n, source, dropped_here) -> None:
     for hit in identifier_values(frame[kept].astype("str")):
         col = hit["column"]
         target = decisions[col][1]
-        what = f"{hit['count']} value(s) look like {hit['kind']}s"
+        what = f"{hit['count']} value(s) hold {_PATTERN_TEXT[hit['kind']]}"
         if target in REQUIRED_COLUMNS[name] or _norm(col) in keep_n:
             raise RecordsError(f"{source}: column {col!r}: {what} (first at data row "
                                f"{hit['rows'][0] + 1}); remove them from the export first.")
@@ -712,21 +910,43 @@ def _transform(tables, plan, key: bytes, *, shift_dates: bool, notes: list[str])
         frame_out = pd.DataFrame(out, index=frame.index)
         if "date" in frame_out and not shift_dates:
             frame_out["date"] = _day_text(frame_out["date"])
-        if shift_dates:
-            shifts = raw_pid.map(lambda p: date_shift_days(p, key) if isinstance(p, str) and p
-                                 else np.nan)
-            for target in list(frame_out.columns):
-                if target == "date" or (target not in SCHEMA[name] and target not in
-                                        PSEUDONYMISED and _is_date_column(frame_out[target])):
-                    frame_out[target], n_ok, n_blank = _shift(frame_out[target], shifts)
-                    shifted.append((name, target, n_ok, n_blank))
         frames[name] = frame_out
+    if shift_dates:
+        earliest = _earliest_dates(tables, frames, plan)
+        for name, frame_out in frames.items():
+            frame, _ = tables[name]
+            pid = next(c for c, (d, t) in plan["columns"][name].items() if t == "patient_id")
+            shifts = patient_shifts(frame[pid].str.strip(), earliest, key)
+            for target in _shifted_columns(name, frame_out):
+                frame_out[target], n_ok, n_blank = _shift(frame_out[target], shifts)
+                shifted.append((name, target, n_ok, n_blank))
     for domain, originals in raw_ids.items():
         if len(mapped[domain]) != len(originals):
             raise RecordsError(f"Two different {domain} ids got the same pseudonym (odds about "
                                "n²/2⁴⁹). Nothing was written; anonymise again with a new key "
                                "file.")
     return frames, renamed, shifted, {d: len(v) for d, v in raw_ids.items()}
+
+
+def _shifted_columns(name: str, frame_out: pd.DataFrame) -> list[str]:
+    return [t for t in frame_out.columns
+            if t == "date" or (t not in SCHEMA[name] and t not in PSEUDONYMISED
+                               and _is_date_column(frame_out[t]))]
+
+
+def _earliest_dates(tables, frames, plan) -> pd.Series:
+    """Each (raw) patient id's earliest date over every column that will be shifted."""
+    parts = []
+    for name, frame_out in frames.items():
+        frame = tables[name][0]
+        pid = next(c for c, (d, t) in plan["columns"][name].items() if t == "patient_id")
+        pid = frame[pid].str.strip()
+        for target in _shifted_columns(name, frame_out):
+            parts.append(pd.DataFrame({"p": pid, "d": _parse_days(frame_out[target])}))
+    if not parts:
+        return pd.Series(dtype="datetime64[ns]")
+    both = pd.concat(parts).dropna()
+    return both.groupby("p")["d"].min()
 
 
 def _col_for(decisions, target):
@@ -800,7 +1020,8 @@ def run_anonymise(args) -> int:
     """``outcomes anonymise RAW OUT --key-file KEY [...]``: anonymise and print the account."""
     report = anonymise(args.raw, args.out, key_file=args.key_file, drop=args.drop,
                        keep=args.keep, shift_dates=args.shift_dates, k=args.k,
-                       age_band=args.age_band, drop_quasi=args.drop_quasi)
+                       age_band=args.age_band, drop_quasi=args.drop_quasi,
+                       write_age_band=bool(getattr(args, "write_age_band", False)))
     print(report.to_text())
     return 0
 
@@ -907,7 +1128,8 @@ def coarsening_options(patients: pd.DataFrame, *, quasi_identifiers=QUASI_IDENTI
     DataFrame
         One row per option (``"as is"`` first): ``option`` (the command-line change),
         ``quasi_identifiers``, ``age_band``, ``groups``, ``smallest``, ``groups_below_k``,
-        ``patients_below_k``.
+        ``patients_below_k``, ``adjustment_lost`` (the quasi-identifiers the option leaves out
+        that the analyses adjust for, :data:`ADJUSTED`; ``""`` when none).
     """
     quasi = tuple(quasi_identifiers)
     options = [("as is", quasi, age_band)]
@@ -921,10 +1143,12 @@ def coarsening_options(patients: pd.DataFrame, *, quasi_identifiers=QUASI_IDENTI
     rows = []
     for option, qs, width in options:
         s = k_anonymity_summary(k_anonymity(patients, quasi_identifiers=qs, k=k, age_band=width))
+        lost = [("age" if q == "age_band" else q) for q in quasi if q not in qs]
         rows.append({"option": option, "quasi_identifiers": ", ".join(qs), "age_band": width,
                      "groups": s["groups"], "smallest": s["smallest"],
                      "groups_below_k": s["groups_below_k"],
-                     "patients_below_k": s["patients_below_k"]})
+                     "patients_below_k": s["patients_below_k"],
+                     "adjustment_lost": ", ".join(c for c in lost if c in ADJUSTED)})
     return pd.DataFrame(rows)
 
 

@@ -20,7 +20,8 @@ one-odd-cell folders):
   convert at all sends the whole table to the all-text read).
 * **columns used as read**: a text column whose bytes show that normalisation cannot change it
   (ASCII, no whitespace, no empty strings, no capitals where lower-cased) is handed over without
-  encoding; a cheap byte check also clears it of e-mail and phone-number shapes.
+  encoding; the identifier rules then look at its distinct values only (found with one
+  ``pc.unique``), or not at all when a byte test shows no digit and no ``@`` in it.
 * **work in threads**: each table's columns are encoded in a worker pool while the next file is
   read (Arrow's kernels release the GIL).
 
@@ -46,6 +47,20 @@ Rules
   patient gets a row with missing covariates, like every patient seen in sessions or assessments but
   absent from ``patients`` (counted as ``added_patients``).
 * Assessments must name a patient that appears in the sessions file or the patients file.
+* Direct identifiers are refused (:class:`RecordsError` naming file, column and lines, never the
+  value, and pointing to ``outcomes anonymise``): identifier column names, and identifiers inside
+  any cell's text — e-mails, phone numbers, NHS numbers, UK postcodes, a title with a surname, and
+  name-shaped ids in ``patient_id``/``clinician_id`` (:mod:`outcomes.identifiers`). Free text in a
+  column the records do not define (by its name, ``notes``, ``comment``, ..., or by values of four
+  or more words) is refused too: the analyses never read it.
+* Dates are calendar dates in the clinic's own time. A Parquet timestamp with a time zone is read
+  as the date and time on the clock of its zone (not converted to UTC, which would put a session
+  at 00:30 in summer on the day before); a time of day, in any file, is dropped: the record is
+  taken as its local calendar date.
+* A value the loader cannot read is a row problem with its line, never a silent gap: a NaN
+  stored in a Parquet number column is "not a number", and a workbook cell holding a formula
+  with no saved value (a file written by a program that does not calculate) sets its line aside
+  with the column named.
 * Line numbers are those of a spreadsheet: the header is line 1, the first record line 2 (a CSV
   record spanning several physical lines counts once). For Parquet files and in-memory frames the
   line is the row position + 2, as if the table were exported with a header.
@@ -56,9 +71,11 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import io
+import itertools
 import json
 import os
 import re
+import zipfile
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +87,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .errors import RecordsError
-from .identifiers import email_mask, identifier_columns, phone_mask
+from .escape import terminal
+from .identifiers import (
+    ID_COLUMNS,
+    free_text_mask,
+    identifier_columns,
+    looks_like_free_text_column,
+    value_kinds_mask,
+)
 from .scales import Measure, read_scales
 from .schema import (
     ASSESSMENT_COLUMNS,
@@ -208,7 +232,8 @@ class _Raw:
     columns: dict[str, pa.Array | pa.ChunkedArray]
     headers: dict[str, str]
     lines: np.ndarray
-    malformed: list[tuple[int, str]] = field(default_factory=list)
+    #: lines read but not taken into the columns: (line, reason) or (line, reason, column)
+    malformed: list[tuple] = field(default_factory=list)
     #: column → (lower, Future of its _Col), encoded ahead in worker threads (see _prefetch)
     prefetched: dict = field(default_factory=dict)
     #: typed date/number column of a CSV read → a function reading that column again as text,
@@ -408,8 +433,20 @@ def _read_parquet(path: Path, table: str) -> _Raw:
         raise RecordsError(f"{path.name}: cannot be read as Parquet ({exc}). Export the table "
                            "again, or save it as CSV.") from None
     headers = _check_headers(path.name, data.column_names)
-    return _Raw(table, path.name, {c: data.column(i) for i, c in enumerate(headers)}, headers,
-                np.arange(2, data.num_rows + 2, dtype=np.int64))
+    return _Raw(table, path.name, {c: _wall_clock(data.column(i)) for i, c in enumerate(headers)},
+                headers, np.arange(2, data.num_rows + 2, dtype=np.int64))
+
+
+def _wall_clock(col):
+    """A time-zoned timestamp column as the clock on the wall of its zone read (its local date
+    and time, no zone); other columns as they are.
+
+    Arrow holds a zoned timestamp as UTC: a session at 00:30 in London in summer is 23:30 the
+    day before in UTC, and its calendar date would come out a day early.
+    """
+    if pa.types.is_timestamp(col.type) and col.type.tz is not None:
+        return pc.local_timestamp(col)
+    return col
 
 
 def _excel_text(v):
@@ -434,19 +471,51 @@ def _read_workbook(path: Path) -> dict[str, _Raw]:
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for broken files
         raise RecordsError(f"{path.name}: cannot be read as an .xlsx workbook ({exc}). Save it "
                            "again from the spreadsheet program as .xlsx, or as CSV files.") from None
+    formulas = (openpyxl.load_workbook(path, read_only=True, data_only=False)
+                if _has_formulas(path) else None)
     out = {}
     try:
         for sheet in wb.sheetnames:
             table = sheet.strip().lower()
             if table in TABLES:
-                out[table] = _read_sheet(wb[sheet], f"{path.name} (sheet {sheet})", table)
+                out[table] = _read_sheet(wb[sheet], f"{path.name} (sheet {sheet})", table,
+                                         formulas[sheet] if formulas is not None else None)
     finally:
         wb.close()
+        if formulas is not None:
+            formulas.close()
     return out
 
 
-def _read_sheet(ws, file: str, table: str) -> _Raw:
+def _has_formulas(path: Path) -> bool:
+    """True when a worksheet of the workbook holds a formula (an ``<f>`` element)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    with z.open(name) as fh:
+                        chunk, tail = fh.read(1 << 20), b""
+                        while chunk:
+                            if re.search(rb"<(?:\w+:)?f[ >/]", tail + chunk):
+                                return True
+                            tail, chunk = chunk[-16:], fh.read(1 << 20)
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return False
+
+
+_FORMULA_REASON = ("formula with no saved value (the workbook was written by a program "
+                   "that does not calculate): open it in the spreadsheet program, let it "
+                   "calculate, save it, and load it again")
+
+
+def _read_sheet(ws, file: str, table: str, formulas=None) -> _Raw:
+    """One sheet as text columns. ``formulas``: the same sheet read with formulas instead of
+    their saved values; a formula cell without a saved value makes its line a row problem
+    (read as empty, a rating would be silently missing)."""
     rows = ws.iter_rows(values_only=True)
+    if formulas is not None:
+        rows = _with_formulas(rows, formulas.iter_rows(values_only=True))
     header = None
     for header in rows:
         break
@@ -462,6 +531,11 @@ def _read_sheet(ws, file: str, table: str) -> _Raw:
     lines = []
     malformed = []
     for line, row in enumerate(rows, start=2):
+        unsaved = [i for i, v in enumerate(row) if isinstance(v, _Unsaved) and i < width]
+        if unsaved:
+            names = [str(header[i]).strip() for i in unsaved]
+            malformed.append((line, _FORMULA_REASON, ",".join(names)))
+            continue
         values = [_excel_text(v) for v in row]
         if any(v is not None and v.strip() for v in values[width:]):
             malformed.append((line, "has values to the right of the last named column"))
@@ -472,6 +546,23 @@ def _read_sheet(ws, file: str, table: str) -> _Raw:
             col.append(v)
     columns = {c: pa.array(v, type=pa.string()) for c, v in zip(headers, cells)}
     return _Raw(table, file, columns, headers, np.asarray(lines, dtype=np.int64), malformed)
+
+
+class _Unsaved:
+    """A formula cell whose workbook holds no saved value for it."""
+
+
+_UNSAVED = _Unsaved()
+
+
+def _with_formulas(values, formulas):
+    """Rows of saved values, with :data:`_UNSAVED` where a formula has no saved value."""
+    for row, frow in itertools.zip_longest(values, formulas, fillvalue=()):
+        if any(v is None and isinstance(f, str) and f.startswith("=")
+               for v, f in zip(row, frow)):
+            row = tuple(_UNSAVED if v is None and isinstance(f, str) and f.startswith("=")
+                        else v for v, f in itertools.zip_longest(row, frow))
+        yield row
 
 
 #: a sessions file at least this large has the other tables read in a background thread
@@ -657,11 +748,6 @@ class _Col:
 _PLAIN = True
 _ASCII_SPACE = (b" ", b"\t", b"\n", b"\r", b"\x0b", b"\x0c")
 _UPPER = bytes(range(65, 91))
-#: first bytes a phone-number-shaped value can start with (see identifiers._PHONE_CHARS)
-_PHONE_START = np.zeros(256, dtype=bool)
-_PHONE_START[list(b"+0123456789().-/ \t\n\r\x0b\x0c")] = True
-
-
 def _string_chunks(arr):
     chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
     return [c for c in chunks if len(c)]
@@ -689,26 +775,6 @@ def _is_plain(arr, *, lower: bool = False) -> bool:
         if pc.min(pc.binary_length(chunk)).as_py() == 0:
             return False
     return True
-
-
-def _may_hold_identifiers(arr) -> bool:
-    """False when no cell of a plain string column can look like an e-mail or a phone number.
-
-    E-mails need an ``@``; phone-shaped values start with a digit, ``+``, ``(``, ``.``, ``-``
-    or ``/`` (:data:`identifiers._PHONE_CHARS`). True means "look closer", not "found".
-    """
-    for chunk in _string_chunks(arr):
-        data = chunk.buffers()[2]
-        if data is None:
-            continue
-        if b"@" in data.to_pybytes():
-            return True
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if pa.types.is_large_string(
-            chunk.type) else np.int32)[chunk.offset:chunk.offset + len(chunk) + 1]
-        starts = offsets[:-1][offsets[1:] > offsets[:-1]]
-        if _PHONE_START[np.frombuffer(data, dtype=np.uint8)[starts]].any():
-            return True
-    return False
 
 
 def _take_rows(arr, rows: np.ndarray) -> pa.Array:
@@ -824,7 +890,9 @@ def _number_verdict(col: _Col, lo: float, hi: float, out_reason: str) -> _Verdic
         reasons = _reasons(k, None)
         vals = np.asarray(col.typed.cast(pa.float64()).to_numpy(zero_copy_only=False), float)
         ok = np.isfinite(vals)
-        reasons[:k][np.isinf(vals)] = "not a number"
+        # a stored NaN (some writers keep it apart from a missing value) is no reading either:
+        # a row problem with its line, not a silent gap
+        reasons[:k][~ok] = "not a number"
         vals = np.where(ok, vals, np.nan)
     else:
         k = len(col.values)
@@ -1091,27 +1159,96 @@ def _check_category(t: _Table, name: str, **kw) -> None:
 
 
 def _check_identifier_values(t: _Table) -> None:
+    """Refuse a table whose values hold a direct identifier (see :mod:`outcomes.identifiers`).
+
+    Decided on each column's distinct values (valid dates and numbers excluded); the message
+    gives the column, the kind and the first lines, never the value itself.
+    """
     for name in t.raw.columns:
         col = t.cols.get(name)
         if isinstance(col, _Plain):
-            if col.kind != "text" or not _may_hold_identifiers(col.arr):
+            if col.kind != "text":
+                continue  # typed dates and numbers that passed every check
+            if name not in ID_COLUMNS and not _has_digit_or_at(col.arr):
+                continue  # no cell without whitespace can hold one (see _has_digit_or_at)
+            # a column used as read has no codes: its distinct values are cheap (pc.unique) and
+            # the rows are only looked up when one of them is an identifier
+            masks = value_kinds_mask(pc.unique(_combined(col.arr)),
+                                     id_column=name in ID_COLUMNS)
+            if not masks:
                 continue
-            col = _Col(col.arr)  # look closer, on the unique values
+            col = _Col(col.arr)
         else:
             col = t.col(name, lower=name in CATEGORIES or name == "treatment")
         values = col.values
         if name in t.parsed:  # valid dates and numbers are neither e-mails nor phone numbers
             values = pc.if_else(pa.array(t.parsed[name]), _NULL_STR, _to_text(values))
-        if not len(values) or not _may_hold_identifiers(_to_text(values)):
+        if not len(values):
             continue
-        for kind, mask_fn in (("e-mail addresses", email_mask), ("phone numbers", phone_mask)):
-            hit = mask_fn(values)
-            if hit.any():
-                rows = np.flatnonzero(np.append(hit, False)[col.idx])
-                lines = ", ".join(str(x) for x in t.raw.lines[rows[:3]])
-                more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
-                raise RecordsError(f"{t.file}: column {t.raw.headers[name]!r} holds values that "
-                                   f"look like {kind} (lines {lines}{more}). {_ANONYMISE}")
+        for kind, hit in value_kinds_mask(_to_text(values), id_column=name in ID_COLUMNS).items():
+            rows = np.flatnonzero(np.append(hit, False)[col.idx])
+            raise RecordsError(f"{t.file}: column {t.raw.headers[name]!r} holds values that "
+                               f"look like {_plural(kind)} ({_lines(t, rows)}). {_ANONYMISE}")
+
+
+def _plural(kind: str) -> str:
+    return {"person's name": "people's names", "title and surname": "a title and a surname",
+            "e-mail": "e-mail addresses"}.get(kind, kind + "s")
+
+
+def _lines(t: _Table, rows: np.ndarray) -> str:
+    shown = ", ".join(str(x) for x in t.raw.lines[rows[:3]])
+    more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+    return f"lines {shown}{more}"
+
+
+def _has_digit_or_at(arr) -> bool:
+    """False when no cell of the column holds a digit or an ``@``: a cell without whitespace
+    (a column used as read has none) can then hold none of the identifiers looked for outside id
+    columns (an e-mail needs ``@``; phone and NHS numbers and postcodes need digits; a title and
+    a surname need a space). A cheap test on the bytes, for columns used as read."""
+    for chunk in _string_chunks(arr):
+        data = chunk.buffers()[2]
+        if data is None:
+            continue
+        b = np.frombuffer(data, dtype=np.uint8)
+        if ((b - 48 < 10) | (b == 64)).any():  # uint8 wraps: b - 48 < 10 is "0" <= b <= "9"
+            return True
+    return False
+
+
+def _combined(arr):
+    if isinstance(arr, pa.ChunkedArray):
+        return arr.combine_chunks() if arr.num_chunks else pa.array([], type=arr.type)
+    return arr
+
+
+def _check_free_text(t: _Table, extra: list[str]) -> None:
+    """Refuse free text in the columns the records do not define.
+
+    The analyses never read an extra column, and free text is where names, phone numbers and
+    addresses hide in ways no pattern finds. A column is free text when its name says so
+    (``notes``, ``comment``, ...) or when a value has four or more words.
+    """
+    for name in extra:
+        col = t.cols.get(name)
+        by_name = looks_like_free_text_column(name)
+        if isinstance(col, _Plain):
+            if not by_name:
+                continue  # used as read: no whitespace in any cell, so no value of several words
+            rows = np.flatnonzero(~col.missing())
+        else:
+            col = col if col is not None else t.col(name)
+            hit = (np.ones(len(col.values), dtype=bool) if by_name
+                   else free_text_mask(col.values))
+            rows = np.flatnonzero(np.append(hit, False)[col.idx])
+        if len(rows):
+            raise RecordsError(
+                f"{t.file}: column {t.raw.headers[name]!r} holds free text ({_lines(t, rows)}). "
+                "The analyses have no use for free text, and free text often names people "
+                "in ways no check can find: delete the column from the export, or run "
+                "`outcomes anonymise RAW OUT --key-file KEY`, which drops free text, and load "
+                "OUT.")
 
 
 def _start(raw: _Raw, table: str, known: dict[str, str]) -> tuple[_Table, list[str]]:
@@ -1125,8 +1262,9 @@ def _start(raw: _Raw, table: str, known: dict[str, str]) -> tuple[_Table, list[s
         raise RecordsError(f"{raw.file}: the table has a header but no rows. Add one line per "
                            f"{table[:-1]}.")
     t = _Table(raw)
-    for line, reason in raw.malformed:
-        t.problems.append(pd.DataFrame({"file": [raw.file], "line": [line], "column": [""],
+    for line, reason, *column in raw.malformed:
+        t.problems.append(pd.DataFrame({"file": [raw.file], "line": [line],
+                                        "column": [column[0] if column else ""],
                                         "value": [""], "reason": [reason], "table": [table],
                                         "_row": [-1]}))
     extra = [c for c in raw.columns if c not in known]
@@ -1332,7 +1470,8 @@ def _finish(t: _Table, blank: np.ndarray, order: list[str]) -> tuple[pd.DataFram
     bad = blank.copy()
     for frame in t.problems:
         rows = frame["_row"].to_numpy()
-        real = (rows < 0) | ~blank[np.maximum(rows, 0)]
+        real = rows < 0  # a malformed line (no row of the table) is always a problem
+        real[~real] = ~blank[rows[~real]]  # (indexing blank only at rows: it may be empty)
         frame = frame[real]
         bad[rows[real & (rows >= 0)]] = True
         if len(frame):
@@ -1494,6 +1633,7 @@ def _table_stage(raw: _Raw, validate):
     for name in extra:
         _check_text(t, name)
     _check_identifier_values(t)
+    _check_free_text(t, extra)
     return checked, _blank(t)
 
 
@@ -1605,7 +1745,7 @@ def _raw_from_frame(frame: pd.DataFrame, table: str) -> _Raw:
     if not isinstance(frame, pd.DataFrame):
         raise RecordsError(f"{file}: expected a pandas DataFrame, got {type(frame).__name__}.")
     headers = _check_headers(file, list(frame.columns))
-    columns = {n: _arrow_column(frame.iloc[:, i]) for i, n in enumerate(headers)}
+    columns = {n: _wall_clock(_arrow_column(frame.iloc[:, i])) for i, n in enumerate(headers)}
     return _Raw(table, file, columns, headers, np.arange(2, len(frame) + 2, dtype=np.int64))
 
 
@@ -1694,6 +1834,12 @@ def _problem_text(r) -> str:
     return f"{where}{value}: {r.reason}" if r.column else f"{r.reason}"
 
 
+def _terminal_lines(lines: list[str]) -> str:
+    """Lines the program composed, joined; within each, what came from the files is escaped
+    (a newline or ESC in a cell is shown as ``\\x0a`` or ``\\x1b``, never acted on)."""
+    return "\n".join(terminal(line) for line in lines)
+
+
 def _human(records: Records, info: dict, max_rejects: int) -> str:
     out = [f"records in {records.source}"]
     for t in TABLES:
@@ -1723,7 +1869,7 @@ def _human(records: Records, info: dict, max_rejects: int) -> str:
                    + ", ".join(cols))
     if not info["quarantined"]:
         out.append("quarantined rows: none")
-        return "\n".join(out)
+        return _terminal_lines(out)
     out.append(f"quarantined rows: {info['quarantined']:,} (kept out of the analyses), by reason:")
     for reason, n in info["quarantined_by_reason"].items():
         out.append(f"  {n:>8,}  {reason}")
@@ -1736,7 +1882,7 @@ def _human(records: Records, info: dict, max_rejects: int) -> str:
         out.append(f"  {r.file} line {r.line}: {_problem_text(r)}")
     if more:
         out.append(f"  ... {more:,} more (use --json for all)")
-    return "\n".join(out)
+    return _terminal_lines(out)
 
 
 def run_check(args) -> int:
@@ -1748,7 +1894,9 @@ def run_check(args) -> int:
     records = load_records(args.dir, strict=bool(getattr(args, "strict", False)))
     info = summary(records)
     if getattr(args, "json", False):
-        print(json.dumps({**info, "rejects": _reject_objects(records.rejects)}, ensure_ascii=False))
+        # ASCII JSON: control and bidi characters from the cells are \u escapes, not raw bytes
+        # that a terminal showing the output would act on
+        print(json.dumps({**info, "rejects": _reject_objects(records.rejects)}, ensure_ascii=True))
     else:
         print(_human(records, info, max(0, int(getattr(args, "max_rejects", 20) or 0))))
     return 0

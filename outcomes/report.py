@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import escape
 from .errors import RecordsError
 
 __all__ = [
@@ -76,7 +77,8 @@ def notebook_setup() -> None:
     """Deterministic, quiet display settings shared by every notebook.
 
     - progress bars (tqdm) off, so no timing text lands in the outputs;
-    - a fixed matplotlib/seaborn look (figure size, dpi); inside IPython, figures inline as PNG
+    - a fixed matplotlib/seaborn look (figure size, dpi), with mathtext off (a ``$`` in a label
+      from the records is shown as typed, see :func:`outcomes.escape.plot_label`); inside IPython, figures inline as PNG
       and a trailing ``;`` honoured also under nbval (see :func:`_semicolon_without_history`);
     - numpy's global random generator seeded (jittered points are drawn the same every run);
     - pandas shows floats with 3 decimals, at most 60 rows, notes in full.
@@ -89,7 +91,9 @@ def notebook_setup() -> None:
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
     mpl.rcParams.update({"figure.figsize": (7.5, 4.0), "figure.dpi": 90,
                          "savefig.dpi": 90, "figure.autolayout": False,
-                         "svg.hashsalt": "outcomes", "path.simplify": True})
+                         "svg.hashsalt": "outcomes", "path.simplify": True,
+                         # labels come from the records: a '$' in one is a dollar, not mathtext
+                         "text.parse_math": False})
     pd.set_option("display.precision", 3)
     pd.set_option("display.max_rows", 60)
     pd.set_option("display.width", 120)
@@ -697,8 +701,15 @@ def effects_view(records, *, measure: str = "pore", region: str = "face",
 def _describe(records, row, table, landmark_days):
     from .models import describe_effect
 
-    return describe_effect(row, records.measures[table.attrs["measure"]],
+    # the sentence is markdown: the measure's label (from dataset.toml) is escaped for it
+    return describe_effect(row, _markdown_label(records.measures[table.attrs["measure"]]),
                            table.attrs.get("covariates", ()), landmark_days=landmark_days)
+
+
+def _markdown_label(m):
+    import dataclasses
+
+    return dataclasses.replace(m, label=escape.markdown(m.label))
 
 
 def effect_sentence(records, *, measure: str = "pore", landmark_days: int = 182) -> Text:
@@ -718,7 +729,8 @@ def dose_response_plot(records, *, measure: str = "pore", landmark_days: int = 1
         table = _analysis(records, measure, landmark_days)
         ax = draw(dose_response(table), table=table, ax=ax)
     m = records.measures[measure]
-    ax.set_title(f"{m.label.split(' (')[0]}: improvement at day {landmark_days}")
+    ax.set_title(escape.plot_label(f"{m.label.split(' (')[0]}: improvement at day "
+                                   f"{landmark_days}"))
     return ax
 
 
@@ -846,7 +858,8 @@ def records_overview(records, *, measure: str = "pore", landmark_days: int = 182
 
     table = landmark_ratings(records, measure, landmark_days=landmark_days)
     n_all, n_in = len(table), int((table["status"] == "included").sum())
-    src = f"**{records.source.name}**" if getattr(records, "source", None) else "the records"
+    src = (f"**{escape.markdown(records.source.name)}**" if getattr(records, "source", None)
+           else "the records")
     m = records.measures[measure]
     lines = [
         (f"- {src}: {_plural(records.sessions['patient_id'].nunique(), 'patient')} with "
@@ -855,7 +868,8 @@ def records_overview(records, *, measure: str = "pore", landmark_days: int = 182
         (f"- {_plural(records.n_quarantined, 'input row')} could not be used and "
          f"{'was' if records.n_quarantined == 1 else 'were'} set aside (notebook 1 lists them)."
          if records.n_quarantined else "- Every input row could be used (none set aside)."),
-        (f"- Measure: **{m.label}**, from {m.min:g} to {m.max:g}, {m.better} is better"
+        (f"- Measure: **{escape.markdown(m.label)}**, from {m.min:g} to {m.max:g}, "
+         f"{m.better} is better"
          + (" (grades: 0 none, 1 mild, 2 moderate, 3 marked, 4 severe)"
             if (m.min, m.max, m.better) == (0, 4, "lower") else "")
          + "; an improvement is counted so that positive = better."),

@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from records_fixtures import ASSESSMENTS, PATIENTS, SESSIONS, add_rows, write
 
 from outcomes.cli import main
@@ -108,3 +110,151 @@ def test_subprocess_python_m(bad_folder):
     missing = subprocess.run([sys.executable, "-m", "outcomes", "check", str(bad_folder / "no")],
                              check=False, capture_output=True, text=True, timeout=120)
     assert missing.returncode == 1 and "no records folder" in missing.stderr
+
+
+# --------------------------------------------------------------------------------------------------
+# a reader that goes away (`outcomes effects DIR | head`)
+
+
+@pytest.mark.parametrize("command", ["demo", "check", "effects", "anonymise", "report"])
+def test_broken_pipe_is_a_quiet_exit_for_every_command(command, monkeypatch, capsys):
+    import importlib
+
+    from outcomes import cli
+
+    module = importlib.import_module(f"outcomes.{cli._HANDLERS[command]}")
+
+    def gone(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(module, f"run_{command}", gone)
+    argv = {"demo": ["demo", "x"], "check": ["check", "x"], "effects": ["effects", "x"],
+            "anonymise": ["anonymise", "r", "o", "--key-file", "k"],
+            "report": ["report", "x", "-o", "r.html"]}[command]
+    assert main(argv) == 141
+    assert capsys.readouterr().err == ""
+
+
+def test_broken_pipe_in_a_real_pipe_prints_no_traceback(tmp_path):
+    folder = write(tmp_path / "ok")
+    proc = subprocess.Popen([sys.executable, "-m", "outcomes", "check", "--json", str(folder)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line is written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
+# --------------------------------------------------------------------------------------------------
+# what came from the files never reaches the terminal as control characters
+
+HOSTILE = ["\x1b[2J\x1b[31mred", "a\rb", "bell\x07", "\x9b31m", "rtl\u202eevil", "new\nline",
+           "zero\u200bwidth", "tab\there", "del\x7f"]
+
+
+def _controls(text: str) -> list[str]:
+    import unicodedata
+
+    return [c for c in text if c != "\n" and unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")]
+
+
+def _hostile_folder(tmp_path, value: str):
+    quoted = '"' + value.replace('"', '""') + '"'
+    label = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace(
+        "\r", "\\r").replace("\t", "\\t")
+    label = "".join(c if c.isprintable() or c in "\\" else
+                    (f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}")
+                    for c in label)
+    toml = (f'[measures.pore]\nlabel = "{label}"\nmin = 0\nmax = 4\nbetter = "lower"\n')
+    return write(tmp_path / "hostile",
+                 sessions=add_rows(SESSIONS, f"P003,2024-02-09,{quoted},1.0,cheeks,C1"),
+                 assessments=add_rows(ASSESSMENTS, f"P003,2024-08-01,face,clinician,{quoted},3"),
+                 patients=add_rows(PATIENTS, f"P004,40,F,2,{quoted},low,7,basic,both,K1"),
+                 toml=toml)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_check_human_output_escapes_control_characters(tmp_path, capsys, value):
+    folder = _hostile_folder(tmp_path, value)
+    assert main(["check", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert not _controls(out)
+    assert "quarantined rows: 2" in out  # the bad rating and the unknown smoker
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_check_json_output_is_ascii_and_round_trips(tmp_path, capsys, value):
+    folder = _hostile_folder(tmp_path, value)
+    assert main(["check", "--json", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert out.isascii() and not _controls(out.rstrip("\n"))
+    info = json.loads(out)
+    assert value.strip() in {r["value"] for r in info["rejects"]} | {value}
+    assert info["measures"]["pore"]["label"] == value
+
+
+def test_error_message_escapes_control_characters(tmp_path, capsys):
+    folder = write(tmp_path / "bad", sessions=SESSIONS.replace("clinician_id", "clinician_id,"
+                                                               "\x1b[2Je-mail"))
+    assert main(["check", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\\x1b[2Je-mail" in err and "direct identifiers" in err
+
+
+def test_every_row_malformed_is_quarantined_not_a_crash(tmp_path, capsys):
+    folder = write(tmp_path / "bad", sessions=SESSIONS.replace("clinician_id", "clinician_id,x"))
+    assert main(["check", "--json", str(folder)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["loaded"]["sessions"] == 0 and info["quarantined_by_table"]["sessions"] == 5
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(st.text(min_size=1, max_size=12).filter(lambda v: v.strip() and "\x00" not in v))
+def test_any_cell_text_reaches_the_terminal_escaped(tmp_path_factory, value):
+    folder = _hostile_folder(tmp_path_factory.mktemp("h"), value)
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(["check", str(folder)])
+    assert not _controls(out.getvalue()) and not _controls(err.getvalue())
+    if status == 1:  # the value itself looked like an identifier: refused, message escaped
+        return
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["check", "--json", str(folder)])
+    text = out.getvalue()
+    assert text.isascii() and not _controls(text.rstrip("\n"))
+    assert json.loads(text)["measures"]["pore"]["label"] == value
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_strict_error_escapes_control_characters(tmp_path, capsys, value):
+    folder = _hostile_folder(tmp_path, value)
+    assert main(["check", "--strict", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert not _controls(err) and "strict mode" in err
+
+
+@pytest.mark.parametrize("command", ["demo", "effects", "report"])
+def test_every_command_output_reaches_the_terminal_escaped(command, monkeypatch, capsys):
+    """Whatever any command prints (a measure label, a treatment name) passes the terminal
+    escape: one place for the whole command line."""
+    import importlib
+
+    from outcomes import cli
+
+    module = importlib.import_module(f"outcomes.{cli._HANDLERS[command]}")
+
+    def prints(args):
+        print("label \x1b[2J\u202e done\nnext line")
+        return 0
+
+    monkeypatch.setattr(module, f"run_{command}", prints)
+    argv = {"demo": ["demo", "x"], "effects": ["effects", "x"],
+            "report": ["report", "x", "-o", "r.html"]}[command]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out == "label \\x1b[2J\\u202e done\nnext line\n"

@@ -180,7 +180,7 @@ class TestAnonymise:
             p: date_shift_days(p, key) for p in shifts}
         values = [date_shift_days(p, key) for p in shifts]
         assert len(set(values)) > 1 and 0 not in values
-        assert all(-180 <= v <= 180 for v in values)
+        assert all(-180 <= v <= -1 for v in values)
         assert set(report.shifted["column"]) == {"date"}
         assert report.shifted["rows_blanked"].sum() == 0
 
@@ -264,24 +264,36 @@ class TestAnonymise:
     def test_keep_and_drop_options(self, tmp_path, raw):
         raw_dir = raw[0]
         a = pd.read_csv(raw_dir / "assessments.csv")
-        a["comments"] = np.where(np.arange(len(a)) % 2, "good response", "mild erythema")
+        a = a.drop(columns="comments")
+        a["device"] = np.where(np.arange(len(a)) % 2, "visia", "antera 3d")
         a.to_csv(raw_dir / "assessments.csv", index=False)
-        report = run(tmp_path, raw_dir, keep=["comments"], drop=["smoker", "areas"])
-        assert read(tmp_path / "out", "assessments")["comments"].tolist() == a["comments"].tolist()
+        report = run(tmp_path, raw_dir, keep=["device"], drop=["smoker", "areas"])
+        assert read(tmp_path / "out", "assessments")["device"].tolist() == a["device"].tolist()
+        assert load_records(tmp_path / "out").extra_columns["assessments"] == ["device"]
         assert "smoker" not in read(tmp_path / "out", "patients")
         assert "areas" not in read(tmp_path / "out", "sessions")
         assert ("sessions", "areas", "--drop") in set(report.dropped.itertuples(index=False))
         # kept free text is searched for e-mails, phones and the export's own names and ids
-        with pytest.raises(RecordsError, match="sessions.csv: column 'notes', kept with --keep, holds a phone"):
+        # free text cannot be kept: the loader would refuse OUT
+        with pytest.raises(RecordsError, match="sessions.csv: column 'notes' cannot be kept with "
+                                               "--keep: it reads as free text"):
             run(tmp_path, raw_dir, name="o1", keep=["notes"])
+        a.loc[5, "device"] = "came late and left early"
+        a.to_csv(raw_dir / "assessments.csv", index=False)
+        with pytest.raises(RecordsError, match=r"free text \(1 value\(s\) of four or more words, "
+                                               "first at data row 6"):
+            run(tmp_path, raw_dir, name="o1", keep=["device"])
+        # kept text is searched for e-mails, phones, ... and the export's own names and ids
         for text, what in (("call 020 7946 0018 now", "a phone number"),
                            ("wrote to ann@example.org", "an e-mail"),
                            ("see MRN-040111", "an id, record number"),
-                           ("Dr Blackwood agreed", "a name")):
-            a.loc[3, "comments"] = text
+                           ("Dr Blackwood agreed", "a title and a surname"),
+                           ("Blackwood agreed", "a name found in the export")):
+            a.loc[5, "device"] = "visia"
+            a.loc[3, "device"] = text
             a.to_csv(raw_dir / "assessments.csv", index=False)
-            with pytest.raises(RecordsError, match=f"holds {what}.*data row 4"):
-                run(tmp_path, raw_dir, name="o5", keep=["comments"])
+            with pytest.raises(RecordsError, match=f"{what}.*data row 4"):
+                run(tmp_path, raw_dir, name="o5", keep=["device"])
         assert not (tmp_path / "o5").exists()
         with pytest.raises(RecordsError, match="in none of the tables"):
             run(tmp_path, raw[0], name="o2", drop=["nickname"])
@@ -382,8 +394,8 @@ class TestPseudonymAndShift:
 
     def test_shift_range_and_spread(self):
         shifts = [date_shift_days(f"p{i}", b"k" * 32) for i in range(2000)]
-        assert min(shifts) >= -180 and max(shifts) <= 180 and 0 not in shifts
-        assert len(set(shifts)) > 300
+        assert min(shifts) >= -180 and max(shifts) <= -1  # only ever back in time
+        assert len(set(shifts)) > 150
 
 
 class TestKAnonymity:
@@ -526,3 +538,312 @@ def test_suppression_accepts_nullable_integer_counts_with_missing_cells():
     assert out["n"].tolist()[1] == "<5"
     assert out["n"].tolist()[2] == ""
     assert out["n"].tolist()[0] in ("12", "hidden") and out["n"].tolist()[3] in ("40", "hidden")
+
+
+def test_anonymise_refuses_formula_without_saved_value(tmp_path):
+    import openpyxl
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "sessions"
+    for row in (["patient_id", "date", "treatment"], ["Ann Lee", "2024-01-10", "laser"]):
+        ws.append(row)
+    ws2 = wb.create_sheet("assessments")
+    for row in (["patient_id", "date", "pore"], ["Ann Lee", "2024-01-10", 3],
+                ["Ann Lee", "2024-07-10", "=C2-1"]):
+        ws2.append(row)
+    wb.save(raw / "export.xlsx")
+    with pytest.raises(RecordsError, match=r"export.xlsx\[assessments\] line 3, column 'pore': "
+                                           "formula with no saved value"):
+        anonymise(raw, tmp_path / "out", key_file=tmp_path / "key")
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------------------------------
+# a shift never makes a valid record invalid (issue 15, kind 7)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 3), st.integers(0, 400)),
+                min_size=1, max_size=25, unique_by=lambda r: (r[0], r[2])),
+       st.binary(min_size=16, max_size=32),
+       st.sampled_from(["recent", "early"]))
+def test_shifted_records_load_without_a_single_reject(tmp_path_factory, rows, key, era):
+    """Whatever the key and however close to today (or to 1990) the records are, the shifted
+    export loads with every row, and every interval within a patient is kept."""
+    import datetime as dt
+
+    tmp = tmp_path_factory.mktemp("shift")
+    raw = tmp / "raw"
+    raw.mkdir()
+    today = dt.date.today()
+    anchor = today if era == "recent" else dt.date(1990, 1, 1) + dt.timedelta(days=400)
+    sessions, assessments = [], []
+    for patient, kind, days_back in rows:
+        day = anchor - dt.timedelta(days=days_back) if era == "recent" else (
+            dt.date(1990, 1, 1) + dt.timedelta(days=days_back))
+        pid = f"Patient {patient}"
+        if kind:
+            sessions.append((pid, day.isoformat(), "laser"))
+        assessments.append((pid, day.isoformat(), 2.0))
+    for pid in {a[0] for a in assessments} - {s[0] for s in sessions}:
+        sessions.append((pid, next(a[1] for a in assessments if a[0] == pid), "laser"))
+    pd.DataFrame(sessions, columns=["patient_id", "date", "treatment"]).to_csv(
+        raw / "sessions.csv", index=False)
+    pd.DataFrame(assessments, columns=["patient_id", "date", "pore"]).to_csv(
+        raw / "assessments.csv", index=False)
+    (tmp / "key").write_bytes(key.ljust(16, b"k"))
+    anonymise(raw, tmp / "out", key_file=tmp / "key", shift_dates=True)
+    rec = load_records(tmp / "out")
+    assert rec.n_quarantined == 0
+    assert rec.loaded_rows["sessions"] == len(sessions)
+    assert rec.loaded_rows["assessments"] == len(assessments)
+    # intervals: the shifted dates of each patient keep their differences
+    out_s = pd.read_csv(tmp / "out" / "sessions.csv")
+    raw_s = pd.read_csv(raw / "sessions.csv")
+    moved = (pd.to_datetime(out_s["date"]) - pd.to_datetime(raw_s["date"])).dt.days
+    assert (moved <= 0).all()
+    assert moved.groupby(raw_s["patient_id"]).nunique().eq(1).all()
+
+
+class TestKAnonymityVerdict:
+    """Issue 15, kind 8: a plain verdict on OUT as written, the smallest groups, and the
+    coarsening that fixes it without dropping what the analyses adjust for."""
+
+    @pytest.fixture
+    def raw_banded(self, tmp_path):
+        """20 patients: every (10-year band, sex, skin type, clinic) group holds 5 of them,
+        but no two share an age in whole years within a group."""
+        raw = tmp_path / "raw"
+        raw.mkdir()
+        patients, sessions, assessments = [], [], []
+        for i in range(20):
+            pid = f"Patient {i:02d}"
+            group = i // 5
+            patients.append({"patient_id": pid, "age": 30 + 10 * (group % 2) + i % 5,
+                             "sex": "F" if group < 2 else "M", "skin_type": "2",
+                             "clinic_id": "north"})
+            sessions.append({"patient_id": pid, "date": "2024-01-10", "treatment": "laser"})
+            assessments.append({"patient_id": pid, "date": "2024-01-10", "pore": 2})
+        for name, rows in (("patients", patients), ("sessions", sessions),
+                           ("assessments", assessments)):
+            pd.DataFrame(rows).to_csv(raw / f"{name}.csv", index=False)
+        return raw
+
+    def test_whole_years_do_not_meet_k_and_writing_the_band_is_suggested(self, tmp_path,
+                                                                         raw_banded):
+        report = anonymise(raw_banded, tmp_path / "out", key_file=tmp_path / "key", k=5)
+        assert report.meets_k is False
+        text = report.to_text()
+        assert "verdict: OUT does NOT meet k=5 (age written in whole years): 20 of 20 groups" in text
+        assert "the smallest groups" in text
+        assert "suggestion: --write-age-band: writes each age as the midpoint of its 10-year" in text
+        assert "every variable the analyses adjust for is kept" in text
+        opts = report.coarsening.set_index("option")
+        assert opts.loc["as is", "adjustment_lost"] == ""
+        assert opts.loc["--drop sex", "adjustment_lost"] == "sex"
+        assert opts.loc["--drop age", "adjustment_lost"] == "age"
+
+    def test_written_bands_meet_k_and_load(self, tmp_path, raw_banded):
+        report = anonymise(raw_banded, tmp_path / "out", key_file=tmp_path / "key", k=5,
+                           write_age_band=True)
+        assert report.meets_k is True
+        assert "verdict: OUT meets k=5 (as written): each of its 4 groups holds at least 5" in (
+            report.to_text())
+        ages = pd.read_csv(tmp_path / "out" / "patients.csv")["age"]
+        assert sorted(set(ages)) == [35, 45]
+        rec = load_records(tmp_path / "out")
+        assert rec.n_quarantined == 0 and rec.patients["age"].notna().all()
+
+    def test_cli_flag(self, tmp_path, raw_banded, capsys):
+        assert main(["anonymise", str(raw_banded), str(tmp_path / "out"), "--key-file",
+                     str(tmp_path / "key"), "--write-age-band"]) == 0
+        assert "verdict: OUT meets k=5" in capsys.readouterr().out
+
+    def test_only_dropping_reaches_k_names_the_adjustment_lost(self, tmp_path, raw_banded):
+        p = pd.read_csv(raw_banded / "patients.csv")
+        p["skin_type"] = [str(1 + i % 6) for i in range(len(p))]  # every skin type rare
+        p.to_csv(raw_banded / "patients.csv", index=False)
+        report = anonymise(raw_banded, tmp_path / "out", key_file=tmp_path / "key", k=3,
+                           write_age_band=True)
+        assert report.meets_k is False
+        assert "no longer adjust for skin_type" in report.to_text()
+
+    def test_adjusted_are_model_covariates(self):
+        from outcomes.models import COVARIATES
+
+        assert set(privacy.ADJUSTED) <= set(COVARIATES)
+
+
+# --------------------------------------------------------------------------------------------------
+# markup from the data is shown as text (issue 15, kind 4)
+
+HOSTILE_MARKUP = ["[click](javascript:alert(1))", "<img src=x onerror=alert(1)>",
+                  "<script>alert(1)</script>", "![x](javascript:alert(1))",
+                  "<a href='javascript:alert(1)'>x</a>", "**bold** _em_ `code`",
+                  "# heading", "x | y", "\x1b[31mred\u202e", "&lt;b&gt; entity", "cost $5$"]
+
+
+def _live_markup(html: str) -> list[str]:
+    import re
+
+    found = re.findall(r"<(?:img|script|a|iframe|svg|strong|em|code|h\d|table)\b[^>]*>", html)
+    return found + re.findall(r"javascript:[^\s\"'<]*\"", html) + (
+        ["control"] if any(c in html for c in "\x1b\u202e") else [])
+
+
+def _render(markdown: str) -> str:
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    return markdown2html_mistune(markdown)
+
+
+@pytest.fixture(scope="module")
+def hostile_records(tmp_path_factory):
+    """The demo records in a folder named with markup, the pore label holding a link."""
+    import shutil
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[1] / "data" / "demo"
+    folder = tmp_path_factory.mktemp("r") / "[folder](javascript:alert(1)) <img src=x>"
+    shutil.copytree(demo, folder)
+    toml = (folder / "dataset.toml").read_text()
+    toml = toml.replace('label = "Pore size (clinician grade)"',
+                        'label = "Pore [details](javascript:alert(1)) <b onmouseover=x>$x$"')
+    (folder / "dataset.toml").write_text(toml)
+    return load_records(folder)
+
+
+class TestEscaping:
+    @settings(max_examples=200, deadline=None)
+    @given(st.one_of(st.sampled_from(HOSTILE_MARKUP), st.text(
+        alphabet=st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Z", "Cc", "Cf"]),
+        min_size=1, max_size=40).filter(lambda v: v.strip() == v and v)))
+    def test_markdown_escape_renders_as_the_text(self, value):
+        from outcomes.escape import markdown
+
+        rendered = _render(f"- Measure: **{markdown(value)}**, from 0 to 4")
+        assert not [m for m in _live_markup(rendered) if m != "<strong>"]
+        assert rendered.count("<strong>") == 1 and "<li>" in rendered
+
+    @pytest.mark.parametrize("value", HOSTILE_MARKUP)
+    def test_html_and_terminal_escape(self, value):
+        from outcomes.escape import html, terminal
+
+        assert not _live_markup(html(value))
+        assert not any(c in terminal(value) for c in "\x1b\u202e")
+
+    def test_ordinary_labels_unchanged(self):
+        from outcomes.escape import markdown
+
+        for label in ("Pore size (clinician grade)", "Skin texture (clinician grade)", "demo",
+                      "clinic_a", "Redness 0-10", "VISIA pore score, higher = better"):
+            assert markdown(label) == label
+
+    def test_report_texts_escape_labels_and_folder(self, hostile_records):
+        from outcomes import report
+
+        for text in (report.records_overview(hostile_records),
+                     report.key_findings(hostile_records)):
+            html = _render(text._repr_markdown_())
+            assert not [m for m in _live_markup(html) if m != "<strong>"], html
+        overview = _render(report.records_overview(hostile_records)._repr_markdown_())
+        assert "[folder](javascript:alert(1)) &lt;img src=x&gt;" in overview  # shown as text
+
+    def test_report_html_of_a_hostile_markdown_output(self, hostile_records):
+        import nbformat
+
+        from outcomes import report
+
+        nb = nbformat.v4.new_notebook()
+        cell = nbformat.v4.new_code_cell("report.records_overview(records)")
+        text = report.records_overview(hostile_records)
+        cell.outputs = [nbformat.v4.new_output("display_data", data={
+            "text/markdown": text._repr_markdown_(), "text/plain": repr(text)})]
+        nb.cells = [cell]
+        html = report.to_html(nb)
+        assert "<img src=x" not in html and 'href="javascript:' not in html
+
+    def test_dataframes_in_notebooks_escape_cells(self, hostile_records):
+        frame = pd.DataFrame({"value": HOSTILE_MARKUP})
+        html = frame._repr_html_()
+        assert "<img src=x" not in html and "<script>" not in html
+
+    def test_plot_title_with_dollars_draws(self, hostile_records):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from outcomes import report
+
+        ax = report.dose_response_plot(hostile_records)
+        ax.figure.canvas.draw()  # a '$x$' label would be parsed as mathtext without escaping
+        assert "$x$" not in ax.get_title() or "\\$" in ax.get_title()
+        plt.close(ax.figure)
+
+
+# --------------------------------------------------------------------------------------------------
+# kept columns hold no identifier of the export (issue 15, kind 2)
+
+
+class TestKeptColumnsAreSearched:
+    def _set(self, raw_dir, table, column, row, value):
+        frame = pd.read_csv(raw_dir / f"{table}.csv", dtype=str, keep_default_na=False)
+        frame.loc[row, column] = value
+        frame.to_csv(raw_dir / f"{table}.csv", index=False)
+
+    @pytest.mark.parametrize("value,what", [
+        (f"microneedling ({LAST[5]}55)", "a name found in the export's name or id columns"),
+        (f"laser {FIRST[7].lower()}", "a name found in the export's name or id columns"),
+        ("peel MRN-040111", "an id, record number, address or contact"),
+        ("peel imogen.castellano@mailhost.example", "an e-mail address"),
+        ("peel, call 020 7946 0018", "a phone number"),
+        ("peel Dr Who", "a title and a surname"),
+        ("peel SW1A 1AA", "a postcode")])
+    def test_treatment_with_an_identifier_stops_the_run_with_a_count(self, tmp_path, raw, value,
+                                                                     what):
+        raw_dir = raw[0]
+        self._set(raw_dir, "sessions", "treatment", 4, value)
+        with pytest.raises(RecordsError) as err:
+            run(tmp_path, raw_dir)
+        msg = str(err.value)
+        assert "sessions.csv: column 'treatment'" in msg and "data row 5" in msg
+        assert what in msg and ("1 row" in msg or "1 value" in msg)
+        assert value not in msg and value.split()[-1] not in msg
+        assert not (tmp_path / "out").exists()
+
+    def test_optional_schema_column_with_a_pattern_is_dropped_and_counted(self, tmp_path, raw):
+        raw_dir = raw[0]
+        self._set(raw_dir, "sessions", "areas", 2, "nose; SW1A 1AA")
+        report = run(tmp_path, raw_dir)
+        dropped = report.dropped.set_index(["table", "column"])["reason"]
+        assert dropped[("sessions", "areas")] == "1 value(s) hold a postcode"
+        assert "areas" not in read(tmp_path / "out", "sessions")
+
+    def test_clean_export_keeps_every_schema_column(self, tmp_path, raw):
+        report = run(tmp_path, raw[0])
+        assert {"treatment", "areas", "depth_mm"} <= set(read(tmp_path / "out", "sessions"))
+        assert not report.dropped["column"].isin(["treatment", "areas"]).any()
+
+
+def test_notebook_setup_turns_mathtext_off_so_any_label_draws_as_typed():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from outcomes import report
+    from outcomes.escape import plot_label
+
+    with matplotlib.rc_context():
+        report.notebook_setup()
+        assert matplotlib.rcParams["text.parse_math"] is False
+        fig, ax = plt.subplots()
+        ax.set_ylabel("Pore $x$ score ($ unbalanced")  # mathtext would fail on this
+        ax.set_title(plot_label("cost $5"))
+        fig.canvas.draw()
+        assert ax.get_title() == "cost $5"
+        plt.close(fig)

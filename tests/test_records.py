@@ -652,6 +652,10 @@ class TestFastPathsMatchGeneralPath:
         ("sessions", "depth_mm", "1e309"), ("sessions", "depth_mm", "+.5"),
         ("sessions", "depth_mm", "infinity"), ("sessions", "depth_mm", "\t1"),
         ("patients", "age", "5."), ("patients", "age", "0x10"),
+        # identifiers in values, in columns used as read and in encoded ones
+        ("sessions", "clinician_id", "Smith"), ("sessions", "clinician_id", "9434765919"),
+        ("sessions", "areas", "sw1a1aa"), ("sessions", "treatment", "dr smith"),
+        ("patients", "patient_id", "Jane Doe"), ("patients", "clinic_id", "M1 1AE"),
     ])
     def test_one_odd_cell_same_as_general_path(self, tmp_path, monkeypatch, table, column,
                                                value):
@@ -693,20 +697,19 @@ def test_is_plain_is_sound(values, lower):
                 assert re.sub(r"\s*;\s*", ";", norm) == v
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789+-() ./@abcxP", min_size=1)),
-                min_size=1, max_size=30))
-def test_may_hold_identifiers_is_sound(values):
-    """A column the byte check clears holds nothing the identifier guard would stop."""
-    import pyarrow as pa
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789+-() ./@abcxPDrSmithW1A",
+                                             min_size=1)), min_size=1, max_size=30),
+       st.booleans())
+def test_value_checks_prefilter_is_sound(values, id_column):
+    """The one vectorised regular expression that picks candidates misses no value the exact
+    rules (libphonenumber, the NHS checksum, ...) would stop."""
+    from outcomes.identifiers import value_kinds, value_kinds_mask
 
-    from outcomes.identifiers import email_mask, phone_mask
-    from outcomes.records import _may_hold_identifiers
-
-    arr = pa.chunked_array([pa.array(values[:3], pa.string()), pa.array(values[3:], pa.string())])
-    if not _may_hold_identifiers(arr):
-        flat = pa.array(values, pa.string())
-        assert not email_mask(flat).any() and not phone_mask(flat).any()
+    masks = value_kinds_mask(values, id_column=id_column)
+    for i, v in enumerate(values):
+        expected = value_kinds(v, id_column=id_column) if v is not None else []
+        assert [k for k, m in masks.items() if m[i]] == expected
 
 
 def test_take_rows_matches_take_across_chunks():
@@ -821,3 +824,100 @@ def test_load_in_a_forked_child(clean_folder, monkeypatch):
         time.sleep(0.05)
     os.kill(pid, 9)
     pytest.fail("load_records hung in a forked child")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="abcSW1A@.;-_xyzDrmith+0", min_size=1)
+                          .filter(lambda v: " " not in v)), min_size=1, max_size=30))
+def test_digit_or_at_check_is_sound(values):
+    """A column without whitespace that the byte check clears holds nothing the value rules
+    would stop outside id columns."""
+    import pyarrow as pa
+
+    from outcomes.identifiers import value_kinds
+    from outcomes.records import _has_digit_or_at
+
+    arr = pa.chunked_array([pa.array(values[:3], pa.string()), pa.array(values[3:], pa.string())])
+    if not _has_digit_or_at(arr):
+        assert not any(value_kinds(v) for v in values if v is not None)
+
+
+class TestNoSilentChanges:
+    """Issue 15, kind 3: what the file says is what loads, or the line is set aside."""
+
+    def _parquet_folder(self, tmp_path, sessions: pd.DataFrame):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        folder = write(tmp_path, sessions=None)
+        pq.write_table(pa.Table.from_pandas(sessions, preserve_index=False),
+                       folder / "sessions.parquet")
+        return folder
+
+    @pytest.mark.parametrize("zone", ["Europe/London", "Europe/Zurich", "America/New_York",
+                                      "Australia/Sydney"])
+    def test_zoned_timestamps_keep_their_local_date(self, tmp_path, zone):
+        local = pd.to_datetime(["2024-01-10 00:30", "2024-02-10 23:45", "2024-01-15 09:00",
+                                "2024-03-15 00:00", "2024-07-01 00:10"])
+        s = pd.DataFrame({"patient_id": ["P001", "P001", "P002", "P002", "P003"],
+                          "date": local.tz_localize(zone), "treatment": "laser"})
+        rec = load_records(self._parquet_folder(tmp_path, s))
+        assert rec.sessions["date"].dt.strftime("%Y-%m-%d").tolist() == [
+            "2024-01-10", "2024-02-10", "2024-01-15", "2024-03-15", "2024-07-01"]
+        assert rec.n_quarantined == 0
+
+    def test_naive_timestamps_with_a_time_are_taken_as_their_date(self, tmp_path):
+        s = pd.DataFrame({"patient_id": ["P001", "P002", "P003"], "treatment": "laser",
+                          "date": pd.to_datetime(["2024-01-10 23:59", "2024-01-15 00:00",
+                                                  "2024-02-01 12:00"])})
+        rec = load_records(self._parquet_folder(tmp_path, s))
+        assert rec.sessions["date"].dt.strftime("%Y-%m-%d").tolist() == [
+            "2024-01-10", "2024-01-15", "2024-02-01"]
+
+    def test_stored_nan_is_a_row_problem(self, tmp_path):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        folder = write(tmp_path, assessments=None)
+        table = pa.table({"patient_id": ["P001", "P001", "P002"],
+                          "date": ["2024-01-10", "2024-07-10", "2024-01-15"],
+                          "pore": pa.array([3.0, float("nan"), None], from_pandas=False),
+                          "texture": [2.0, 2.0, 3.0]})
+        pq.write_table(table, folder / "assessments.parquet")
+        rec = load_records(folder)
+        bad = rec.rejects[rec.rejects["reason"] == "not a number"]
+        assert bad[["line", "column"]].values.tolist() == [[3, "pore"]]
+        assert rec.loaded_rows["assessments"] + rec.quarantined_rows["assessments"] == 3
+
+    def test_formula_without_saved_value_is_set_aside(self, tmp_path):
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "sessions"
+        for row in SESSIONS.strip().splitlines():
+            ws.append(row.split(","))
+        ws2 = wb.create_sheet("assessments")
+        for i, row in enumerate(ASSESSMENTS.strip().splitlines()):
+            cells = row.split(",")
+            if i == 2:
+                cells[4] = "=E2-1"  # a formula nothing has calculated
+            ws2.append(cells)
+        wb.save(tmp_path / "records.xlsx")
+        rec = load_records(tmp_path)
+        r = rec.rejects
+        assert r[["line", "column"]].values.tolist() == [[3, "pore"]]
+        assert "formula with no saved value" in r["reason"].iloc[0]
+        assert rec.loaded_rows["assessments"] + rec.quarantined_rows["assessments"] == 5
+        assert rec.input_rows["assessments"] == 5
+
+
+def test_zoned_timestamps_in_frames_keep_their_local_date():
+    from outcomes.records import from_frames
+
+    s = pd.DataFrame({"patient_id": ["a", "a"], "treatment": "laser",
+                      "date": pd.to_datetime(["2024-06-15 00:30", "2024-07-15 23:30"]).tz_localize(
+                          "Europe/London")})
+    a = pd.DataFrame({"patient_id": ["a"], "date": ["2024-06-15"], "pore": [2.0]})
+    rec = from_frames(s, a)
+    assert rec.sessions["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-06-15", "2024-07-15"]
