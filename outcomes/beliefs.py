@@ -53,10 +53,11 @@ The beliefs (ids are a contract)
 ``age``, ``smoking``, ``sleep``, ``sun``
     Baseline rating of the measure (oriented: positive = worse) regressed by OLS (HC3) on age,
     smoking, sleep, sun exposure, sex, skin type and concern (and clinic when several), among
-    patients with a baseline rating (the latest in [t0 − 30 d, t0]). Units: grades worse per decade
-    of age; current against never smokers; per 2 hours less sleep (e.g. 5 h against 7 h a night);
-    high against low sun exposure — contrasts of a size a person recognises, so that the trivial
-    size means the same for each.
+    patients with a baseline rating (the latest in [t0 − 30 d, t0]). Units: grades worse per 20
+    years of age (e.g. 55 against 35); current against never smokers; per 2 hours less sleep (e.g.
+    5 h against 7 h a night); high against low sun exposure — each compares two kinds of patient a
+    person recognises (about two standard deviations apart for age and sleep), so that the
+    trivial size means the same for each.
 ``oily_zones``
     Region ratings at the same assessment: d = mean(nose, chin, forehead ratings available) −
     cheeks rating (oriented, positive = oily zones worse); d averaged per patient, then a t-interval
@@ -335,12 +336,15 @@ def _consistency_belief(table: pd.DataFrame, trivial: float, m: Measure) -> dict
     k = 5.0  # per 10 percentage points → per 50
     return _row("consistency", k * r["estimate"], k * r["ci_low"], k * r["ci_high"], int(r["n"]),
                 trivial=trivial, unit=f"{_unit_word(m)} more improvement at the landmark per 50 "
-                "percentage points more sessions on schedule, at the same sessions a month")
+                "percentage points more sessions on schedule, at the same sessions a month",
+                note="an association, not a trial: patients who see little change tend to stop "
+                "or come irregularly, which makes regular attenders look better than regularity "
+                "alone would")
 
 
 _COVARIATE_BELIEFS = {
     # belief: (column, design term, unit, needed groups)
-    "age": ("age", "age", "grades worse per decade of age", None),
+    "age": ("age", "age", "grades worse per 20 years of age (e.g. 55 against 35)", None),
     "smoking": ("smoker", "smoker[current]", "grades worse, current against never smokers",
                 ("current", "never")),
     "sleep": ("sleep_hours", "sleep_hours", "grades worse per 2 hours less sleep", None),
@@ -383,7 +387,8 @@ def _covariate_belief(belief: str, frame: pd.DataFrame, trivial: float, m: Measu
         return _row(belief, n=len(data), trivial=trivial,
                     missing=f"only {len(data)} patients with a baseline rating and `{column}`")
     fit = _ols(data["worse"].to_numpy(dtype="float64"), design)
-    sign = -2.0 if belief == "sleep" else 1.0   # per 2 hours *less* sleep
+    # the design holds age in decades and sleep in hours: per 20 years, per 2 hours *less* sleep
+    sign = {"sleep": -2.0, "age": 2.0}.get(belief, 1.0)
     est, (lo, hi) = sign * fit.params[term], sorted(sign * fit.conf_int().loc[term].to_numpy())
     adjusted = [c for c in _ADJUST if c != column and any(
         k == c or k.startswith(f"{c}[") for k in design.columns)]
