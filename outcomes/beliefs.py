@@ -97,11 +97,14 @@ __all__ = [
     "MIN_PATIENTS",
     "MODIFIERS",
     "TRIVIAL_SHARE",
+    "WHO_BENEFITS_CAVEAT",
     "belief_check",
     "belief_table",
+    "hydrafacial_windows",
     "plot_beliefs",
     "plot_who_benefits",
     "regions",
+    "regions_table",
     "run_beliefs",
     "trivial_size",
     "verdict",
@@ -289,13 +292,25 @@ def _unit_word(measure: Measure) -> str:
     return "grades" if measure.is_grade or measure.step is not None else "points"
 
 
+def _schedule_comparer():
+    """``compare_strategies`` of the schedule-comparison module, when it exists (it lives in
+    ``outcomes.schedules`` or ``outcomes.strategies``), else None."""
+    import importlib
+
+    for name in ("outcomes.schedules", "outcomes.strategies"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        compare = getattr(module, "compare_strategies", None)
+        if compare is not None:
+            return compare
+    return None
+
+
 def _schedule_belief(records, measure, schedules, trivial, m) -> dict:
     if schedules is None:
-        try:
-            import outcomes.strategies as strategies
-        except ImportError:
-            strategies = None
-        compare = getattr(strategies, "compare_strategies", None)
+        compare = _schedule_comparer()
         if compare is None:
             return _row("schedule_protocol", trivial=trivial,
                         missing="the schedule comparison has not been run")
@@ -304,6 +319,7 @@ def _schedule_belief(records, measure, schedules, trivial, m) -> dict:
         except Exception as exc:  # another module's work: its failure is a note, not a crash
             return _row("schedule_protocol", trivial=trivial,
                         missing=f"the schedule comparison could not be run ({exc})")
+    schedules = getattr(schedules, "results", schedules)   # a ScheduleComparison or its table
     rows = schedules
     if "measure" in rows:
         rows = rows[rows["measure"] == measure]
@@ -510,8 +526,10 @@ def belief_check(records: Records, *, measure: str = "pore", schedules: pd.DataF
         The measure the beliefs are checked on.
     schedules : DataFrame, optional
         A precomputed schedule comparison (columns ``measure, term, estimate, ci_low, ci_high, n,
-        note``; the contrast row has term ``"protocol - every_2_months"``). Without it the
-        comparison is run with ``outcomes.strategies.compare_strategies`` when that exists.
+        note``; the contrast row has term ``"protocol - every_2_months"``), or an object with
+        that table as ``.results``. Without it the comparison is run with
+        ``compare_strategies(records, measure=measure)`` of ``outcomes.schedules`` (or
+        ``outcomes.strategies``) when that exists.
     landmark_days, window_days, treatments
         The landmark analysis of the consistency belief (see
         :func:`outcomes.models.analysis_table`).
@@ -575,8 +593,21 @@ def _analysis(records, measure, landmark_days, window_days, treatments) -> pd.Da
 # Who benefits
 # --------------------------------------------------------------------------------------------
 
+#: The plain statement that goes with every who-benefits table.
+WHO_BENEFITS_CAVEAT = (
+    "These subgroup comparisons are exploratory: several groups were looked at, so one of them "
+    "will often look different by chance. Only a Holm-adjusted p-value below 0.05 (which allows "
+    "for the number of comparisons) is a signal worth checking on more records; the estimates "
+    "are associations, not proof that a group benefits more.")
+
 WHO_COLUMNS = ["measure", "modifier", "subgroup", "estimate", "ci_low", "ci_high", "n",
                "interaction_p", "interaction_p_holm", "note"]
+
+
+_ORDER = {"age_band": ["under 35", "35 to 49", "50 and over"],
+          "smoker": ["never", "former", "current"], "sleep": ["7 h or more", "under 7 h"],
+          "sun_exposure": ["low", "moderate", "high"], "skin_type": ["I–II", "III–IV", "V–VI"],
+          "concern": ["enlarged", "clogged", "both"]}
 
 
 def _groups(patients: pd.DataFrame, modifier: str) -> pd.Series:
@@ -615,7 +646,9 @@ def _modifier_rows(table, patients, modifier, measure) -> tuple[list[dict], floa
              "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": int(c),
              "note": f"fewer than {MIN_PATIENTS} patients: not shown"} for g, c in small.items()]
     data = data[data["_group"].isin(counts[counts >= MIN_PATIENTS].index)].reset_index(drop=True)
-    levels = [g for g in counts.index if g in set(data["_group"])]
+    order = _ORDER.get(modifier, [])
+    present = set(data["_group"])
+    levels = [g for g in order if g in present] + sorted(g for g in present if g not in order)
     if len(levels) < 2:
         rows += [{"measure": measure, "modifier": MODIFIERS[modifier], "subgroup": str(g),
                   "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": int(counts[g]),
@@ -652,8 +685,10 @@ def _modifier_rows(table, patients, modifier, measure) -> tuple[list[dict], floa
         rows.append({"measure": measure, "modifier": MODIFIERS[modifier], "subgroup": str(g),
                      "estimate": float(np.asarray(t.effect).ravel()[0]), "ci_low": float(lo),
                      "ci_high": float(hi), "n": int(counts[g]),
-                     "note": ("reference subgroup; " if g == ref else "")
-                     + (f"{missing} patient(s) without this value left out" if missing else "")})
+                     "note": "; ".join(x for x in (
+                         "reference subgroup" if g == ref else "",
+                         f"{missing} patient(s) without this value left out" if missing else "")
+                         if x)})
     R = np.zeros((len(inter), len(names)))
     for i, term in enumerate(inter):
         R[i, names.index(term)] = 1.0
@@ -684,7 +719,9 @@ def who_benefits(records: Records, *, measure: str = "pore", landmark_days: int 
     -------
     DataFrame
         ``measure, modifier, subgroup, estimate, ci_low, ci_high, n, interaction_p,
-        interaction_p_holm, note``. ``attrs["overall"]``: the adjusted slope of all patients.
+        interaction_p_holm, note``. ``attrs``: ``overall`` (the adjusted slope of all
+        patients), ``modifiers_tested``, ``caveat`` (:data:`WHO_BENEFITS_CAVEAT`, to show with
+        it).
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -713,7 +750,8 @@ def who_benefits(records: Records, *, measure: str = "pore", landmark_days: int 
     out["interaction_p_holm"] = out["modifier"].map(holm).astype("float64")
     out["interaction_p"] = out["interaction_p"].astype("float64")
     out["n"] = out["n"].astype("int64")
-    out.attrs.update(measure=measure, modifiers_tested=len(tested), overall=_overall(table))
+    out.attrs.update(measure=measure, modifiers_tested=len(tested), overall=_overall(table),
+                     caveat=WHO_BENEFITS_CAVEAT)
     return out
 
 
@@ -729,10 +767,11 @@ def _overall(table: pd.DataFrame) -> float:
 
 
 def who_benefits_table(result: pd.DataFrame) -> pd.DataFrame:
-    """:func:`who_benefits` for people: plain headers, counts under 5 shown as ``<5``."""
+    """:func:`who_benefits` for people: plain headers, counts under 5 shown as ``<5``;
+    ``attrs["caveat"]`` is the exploratory statement to show with it."""
     from .privacy import suppress_count
 
-    return pd.DataFrame({
+    shown = pd.DataFrame({
         "Group": result["modifier"].map(_plain),
         "Subgroup": result["subgroup"].map(_plain),
         "Extra improvement per extra session a month (95% CI)": [
@@ -742,6 +781,8 @@ def who_benefits_table(result: pd.DataFrame) -> pd.DataFrame:
         "Do the groups differ? (p, Holm-adjusted)": result["interaction_p_holm"].map(_p_text),
         "Note": result["note"].fillna("").map(_plain),
     })
+    shown.attrs["caveat"] = WHO_BENEFITS_CAVEAT
+    return shown
 
 
 def plot_who_benefits(result: pd.DataFrame, *, ax=None):
@@ -879,6 +920,28 @@ def belief_table(result: pd.DataFrame) -> pd.DataFrame:
         "Verdict": result["verdict"],
         "What it means": result["note"].fillna("").map(_plain),
     })
+
+
+def regions_table(result: pd.DataFrame) -> pd.DataFrame:
+    """:func:`regions` for people: one row per measure and zone, one column per quantity
+    (estimate and 95 % CI), patients under 5 shown as ``<5``."""
+    from .privacy import suppress_count
+
+    heads = {"baseline": "Rating at the start", "baseline vs face": "Worse than the whole face by",
+             "improvement": "Improvement at the landmark",
+             "improvement vs face": "Improvement beyond the whole face"}
+    rows = []
+    for (measure, zone), g in result.groupby(["measure", "region"], sort=False):
+        row = {"Measure": _plain(measure), "Zone": _plain(zone)}
+        for q, head in heads.items():
+            r = g[g["quantity"] == q]
+            row[head] = _ci_text(*r[["estimate", "ci_low", "ci_high"]].iloc[0]) if len(r) else "–"
+        base = g.loc[g["quantity"] == "baseline", "n"]
+        imp = g.loc[g["quantity"] == "improvement", "n"]
+        row["Patients (start)"] = suppress_count(int(base.iloc[0])) if len(base) else "0"
+        row["Patients (landmark)"] = suppress_count(int(imp.iloc[0])) if len(imp) else "0"
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def plot_beliefs(result: pd.DataFrame, *, ax=None):

@@ -20,6 +20,7 @@ from outcomes.beliefs import (
     plot_beliefs,
     plot_who_benefits,
     regions,
+    regions_table,
     trivial_size,
     verdict,
     who_benefits,
@@ -57,6 +58,7 @@ def off():
 def no_strategies(monkeypatch):
     """The schedule comparison is another module's work: keep it out unless a test passes it."""
     monkeypatch.setitem(sys.modules, "outcomes.strategies", None)
+    monkeypatch.setitem(sys.modules, "outcomes.schedules", None)
 
 
 class TestVerdict:
@@ -154,6 +156,18 @@ class TestNotEnoughData:
         row = belief_check(_hand(), schedules=table).set_index("belief").loc["schedule_protocol"]
         assert (row["estimate"], row["verdict"], row["n"]) == (0.3, "supported", 300)
 
+    def test_schedule_comparison_run_when_the_module_exists(self, monkeypatch):
+        import types
+
+        table = pd.DataFrame({"measure": "pore", "term": ["protocol - every_2_months"],
+                              "estimate": [0.02], "ci_low": [-0.05], "ci_high": [0.08],
+                              "n": [250], "note": [""]})
+        fake = types.SimpleNamespace(compare_strategies=lambda records, measure: (
+            types.SimpleNamespace(results=table)))
+        monkeypatch.setitem(sys.modules, "outcomes.schedules", fake)
+        row = belief_check(_hand()).set_index("belief").loc["schedule_protocol"]
+        assert (row["verdict"], row["n"]) == ("not supported", 250)
+
     def test_tiny_cohort_never_raises(self):
         s = pd.DataFrame({"patient_id": ["a", "b"], "date": ["2024-01-01", "2024-02-01"],
                           "treatment": "microneedling"})
@@ -208,6 +222,7 @@ class TestWhoBenefits:
         assert (ok["interaction_p_holm"] >= ok["interaction_p"] - 1e-12).all()
         assert res.loc[res["n"] < 5, "estimate"].isna().all()
         shown = who_benefits_table(res)
+        assert "exploratory" in shown.attrs["caveat"] and "Holm" in shown.attrs["caveat"]
         assert "<5" not in shown.loc[res["n"] >= 5, "Patients"].tolist()
         assert isinstance(plot_who_benefits(res), matplotlib.axes.Axes)
 
@@ -231,6 +246,9 @@ class TestRegions:
         res = regions(planted[0]).set_index(["measure", "region", "quantity"])
         assert res.loc[("pore", "nose", "baseline vs face"), "estimate"] > 0.3
         assert res.loc[("pore", "cheeks", "baseline vs face"), "estimate"] < 0
+        shown = regions_table(regions(planted[0]))
+        assert list(shown["Zone"][:4]) == ["nose", "forehead", "chin", "cheeks"]
+        assert "Worse than the whole face by" in shown.columns
 
 
 class TestPresentation:
