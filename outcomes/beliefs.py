@@ -270,6 +270,8 @@ def _covariate_columns(frame: pd.DataFrame, names: Sequence[str], *, drop_small=
 
 def _independent(design: pd.DataFrame, protect: Sequence[str]) -> pd.DataFrame:
     """Drop columns that are linear combinations of earlier ones (never those in ``protect``)."""
+    if np.linalg.matrix_rank(design.to_numpy()) == design.shape[1]:
+        return design
     keep: list[str] = []
     order = [c for c in design.columns if c in protect or c == "Intercept"] + [
         c for c in design.columns if c not in protect and c != "Intercept"]
@@ -460,26 +462,27 @@ def hydrafacial_windows(records: Records, measure: str = "pore") -> pd.DataFrame
             "concern"]
     if hf.empty:
         return pd.DataFrame(columns=cols)
-    ratings = primary_ratings(records, measure)
-    all_days = s[["patient_id", "date"]].drop_duplicates()
-    rows = []
-    by_patient = dict(tuple(ratings.groupby("patient_id")))
-    sessions_by = {p: g["date"].to_numpy() for p, g in all_days.groupby("patient_id")}
-    for pid, day in zip(hf["patient_id"], hf["date"]):
-        r = by_patient.get(pid)
-        if r is None:
-            continue
-        before = r[(r["date"] <= day) & (r["date"] >= day - pd.Timedelta(days=_HF_BEFORE_DAYS))]
-        after = r[(r["date"] >= day + pd.Timedelta(days=_HF_AFTER[0]))
-                  & (r["date"] <= day + pd.Timedelta(days=_HF_AFTER[1]))]
-        if before.empty or after.empty:
-            continue
-        b, a = before.iloc[-1], after.iloc[0]
-        between = sessions_by[pid]
-        if ((between > np.datetime64(day)) & (between < np.datetime64(a["date"]))).any():
-            continue
-        rows.append((pid, day, b["date"], b["value"], a["date"], a["value"]))
-    out = pd.DataFrame(rows, columns=cols[:6])
+    ratings = primary_ratings(records, measure).rename(columns={"date": "rating_date"})
+    ratings = ratings.sort_values("rating_date")
+    hf = hf.sort_values("date")
+    before = pd.merge_asof(hf, ratings.rename(columns={"value": "before"}), left_on="date",
+                           right_on="rating_date", by="patient_id", direction="backward",
+                           tolerance=pd.Timedelta(days=_HF_BEFORE_DAYS))
+    before = before.rename(columns={"rating_date": "before_date"})
+    before["_from"] = (before["date"] + pd.Timedelta(days=_HF_AFTER[0])).astype(
+        ratings["rating_date"].dtype)
+    after = pd.merge_asof(before.sort_values("_from"),
+                          ratings.rename(columns={"value": "after"}), left_on="_from",
+                          right_on="rating_date", by="patient_id", direction="forward",
+                          tolerance=pd.Timedelta(days=_HF_AFTER[1] - _HF_AFTER[0]))
+    after = after.rename(columns={"rating_date": "after_date"}).sort_values("date")
+    nxt = s[["patient_id", "date"]].drop_duplicates().rename(columns={"date": "next_session"})
+    after = pd.merge_asof(after, nxt.sort_values("next_session"), left_on="date",
+                          right_on="next_session", by="patient_id", direction="forward",
+                          allow_exact_matches=False)
+    keep = after["before"].notna() & after["after"].notna() & (
+        after["next_session"].isna() | (after["next_session"] >= after["after_date"]))
+    out = after.loc[keep, cols[:6]].sort_values(["patient_id", "date"]).reset_index(drop=True)
     out["change"] = m.improvement(out["before"], out["after"])
     concern = (_text(records.patients.set_index("patient_id")["concern"])
                if "concern" in records.patients else pd.Series(dtype="object"))
