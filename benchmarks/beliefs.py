@@ -9,7 +9,12 @@ Conditions (600 patients per clinic, like the demo):
 - ``planted (HydraFacial for enlarged too)`` — the same, but enlarged pores get a HydraFacial at
   20 % of sessions (instead of 2 %), so the clogged − enlarged contrast can be addressed at all.
 - ``switched off`` — the second clinic with every belief's mechanism at zero: the four baseline
-  effects, the region offsets, the HydraFacial gain and both consistency effects.
+  effects, the region offsets, the HydraFacial gain and both consistency effects. The traps of
+  every clinic stay on (confounding by indication, informative drop-out, rater noise, rounding),
+  and so do the covariate effects on *response* (smokers gain less): they are not beliefs checked
+  here. Even then sessions that fade in a gap make spacing matter a little: the printed truth of
+  the regularity effect (evenly spaced sessions, ``Simulation.truth``) is ~0.02–0.03 grade in
+  every condition, below the trivial size (0.1 grade).
 
 A verdict is *wrong* when it is ``not supported`` while the effect is planted, or ``supported``
 while it is switched off; ``not enough data`` is no answer (a loss of power), counted apart.
