@@ -145,6 +145,9 @@ _ZONES = ("nose", "forehead", "chin", "cheeks")
 _ADJUST = ("age", "sex", "skin_type", "smoker", "sun_exposure", "sleep_hours", "concern",
            "clinic_id")
 _REFERENCE = {"smoker": "never", "sun_exposure": "low"}
+_WORDS = {"age": "age", "sex": "sex", "skin_type": "skin type", "smoker": "smoking",
+          "sun_exposure": "sun exposure", "sleep_hours": "sleep", "concern": "pore concern",
+          "clinic_id": "clinic"}
 _HF_BEFORE_DAYS = 14
 _HF_AFTER = (7, 42)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -408,10 +411,11 @@ def _covariate_belief(belief: str, frame: pd.DataFrame, trivial: float, m: Measu
     # the design holds age in decades and sleep in hours: per 20 years, per 2 hours *less* sleep
     sign = {"sleep": -2.0, "age": 2.0}.get(belief, 1.0)
     est, (lo, hi) = sign * fit.params[term], sorted(sign * fit.conf_int().loc[term].to_numpy())
-    adjusted = [c for c in _ADJUST if c != column and any(
+    adjusted = [_WORDS[c] for c in _ADJUST if c != column and any(
         k == c or k.startswith(f"{c}[") for k in design.columns)]
     return _row(belief, est, lo, hi, len(data), trivial=trivial, unit=unit,
-                note="baseline rating, adjusted for " + ", ".join(adjusted) if adjusted else "")
+                note="rating at the first visit" + (", adjusted for " + ", ".join(adjusted)
+                                                     if adjusted else ""))
 
 
 def _oily_belief(records: Records, measure: str, m: Measure, trivial: float) -> dict:
@@ -501,13 +505,18 @@ def _hydrafacial_belief(records: Records, measure: str, m: Measure, trivial: flo
     clogged = per.loc[per["concern"] == "clogged", "change"]
     enlarged = per.loc[per["concern"] == "enlarged", "change"]
     n = len(clogged) + len(enlarged)
-    small = [f"{name} ({len(g)})" for name, g in (("clogged", clogged), ("enlarged", enlarged))
-             if len(g) < MIN_PATIENTS]
-    if small:
+    if len(clogged) < MIN_PATIENTS or len(enlarged) < MIN_PATIENTS:
+        from .privacy import suppress_count
+
+        sessions = (_text(records.sessions["treatment"]) == "hydrafacial") & \
+            records.sessions["patient_id"].map(_text(records.patients.set_index(
+                "patient_id")["concern"])).eq("enlarged")
         return _row(b, n=n, trivial=trivial, missing=(
-            f"too few patients with a HydraFacial rated before and {_HF_AFTER[0]}–{_HF_AFTER[1]} "
-            f"days after (fewer than {MIN_PATIENTS}): " + ", ".join(
-                f"{x.split(' ')[0]} pores" for x in small)))
+            f"too few patients with a HydraFacial rated up to {_HF_BEFORE_DAYS} days before and "
+            f"{_HF_AFTER[0]}–{_HF_AFTER[1]} days after ({MIN_PATIENTS} needed in each group): "
+            f"clogged pores {suppress_count(len(clogged))}, enlarged pores "
+            f"{suppress_count(len(enlarged))} (enlarged pores had "
+            f"{suppress_count(int(sessions.sum()))} HydraFacial sessions in all)"))
     est, lo, hi = _welch_ci(clogged, enlarged)
     return _row(b, est, lo, hi, n, trivial=trivial,
                 unit=f"{_unit_word(m)} more improvement after a HydraFacial, clogged minus "

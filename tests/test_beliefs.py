@@ -285,6 +285,17 @@ class TestCommandLine:
         assert "\x1b" not in out and "Pore[31m size" in out
         assert "[supported]" in out or "[not enough data]" in out
 
+    def test_listed_in_help(self, capsys):
+        with pytest.raises(SystemExit):
+            cli.main(["--help"])
+        assert "beliefs" in capsys.readouterr().out
+
+    def test_tiny_cohort_exits_0_without_traceback(self, tmp_path, capsys):
+        simulate(8, seed=3).write(tmp_path)
+        assert cli.main(["beliefs", str(tmp_path)]) == 0
+        captured = capsys.readouterr()
+        assert "not enough data" in captured.out and "Traceback" not in captured.err
+
     def test_unknown_measure_is_a_records_error(self, folder, capsys):
         assert cli.main(["beliefs", str(folder), "--measure", "nope"]) == 1
         assert "Traceback" not in capsys.readouterr().err
