@@ -85,7 +85,7 @@ def one_clinic(job):
 def summarise(rows: pd.DataFrame) -> pd.DataFrame:
     out = []
     for (condition, belief), g in rows.groupby(["condition", "belief"], sort=False):
-        if belief.startswith("truth") or belief.startswith("who"):
+        if belief.startswith(("truth", "who")):
             continue
         on = CONDITIONS[condition][1]
         wrong = "not supported" if on else "supported"

@@ -16,7 +16,9 @@ Functions
     Holm-adjusted interaction p-values.
 :func:`regions`
     Baseline by zone and change by zone for each measure, within patient.
-:func:`belief_table`, :func:`who_benefits_table`
+:func:`hydrafacial_windows`
+    The HydraFacial before/after windows the ``clogged_hydrafacial`` belief rests on.
+:func:`belief_table`, :func:`who_benefits_table`, :func:`regions_table`
     Presentation-ready tables with plain-language headers and small counts suppressed.
 :func:`plot_who_benefits`, :func:`plot_beliefs`
     Forest plots (return the Axes).
@@ -87,7 +89,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from .errors import RecordsError
-from .ratings import check_measure, landmark_ratings, primary_ratings, select_sessions
+from .ratings import check_measure, landmark_ratings, primary_ratings
 from .records import Records
 from .scales import Measure
 
@@ -96,8 +98,10 @@ __all__ = [
     "BELIEF_COLUMNS",
     "MIN_PATIENTS",
     "MODIFIERS",
+    "REGION_COLUMNS",
     "TRIVIAL_SHARE",
     "WHO_BENEFITS_CAVEAT",
+    "WHO_COLUMNS",
     "belief_check",
     "belief_table",
     "hydrafacial_windows",
@@ -321,7 +325,7 @@ def _schedule_belief(records, measure, schedules, trivial, m) -> dict:
                         missing="the schedule comparison has not been run")
         try:
             schedules = compare(records, measure=measure)
-        except Exception as exc:  # another module's work: its failure is a note, not a crash
+        except Exception as exc:  # noqa: BLE001 - another module's failure is a note, not a crash
             return _row("schedule_protocol", trivial=trivial,
                         missing=f"the schedule comparison could not be run ({exc})")
     schedules = getattr(schedules, "results", schedules)   # a ScheduleComparison or its table
@@ -743,18 +747,18 @@ def who_benefits(records: Records, *, measure: str = "pore", landmark_days: int 
     base = table[["patient_id", "improvement", "sessions_per_month", "baseline"]]
     data = base.merge(records.patients, on="patient_id", how="left")
     rows, pvals = [], {}
-    for modifier in MODIFIERS:
+    for modifier, label in MODIFIERS.items():
         try:
             found, p = _modifier_rows(data, records.patients, modifier, measure)
         except (ValueError, np.linalg.LinAlgError) as exc:
             found, p = [], np.nan
-            rows.append({"measure": measure, "modifier": MODIFIERS[modifier], "subgroup": "",
+            rows.append({"measure": measure, "modifier": label, "subgroup": "",
                          "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0,
                          "note": f"could not be estimated ({exc})"})
         for r in found:
             r["interaction_p"] = p
         rows += found
-        pvals[MODIFIERS[modifier]] = p
+        pvals[label] = p
     out = pd.DataFrame(rows, columns=WHO_COLUMNS)
     tested = {k: v for k, v in pvals.items() if np.isfinite(v)}
     holm = dict(zip(tested, multipletests(list(tested.values()), method="holm")[1])) \
@@ -1016,9 +1020,10 @@ def run_beliefs(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=1, ensure_ascii=False))
         return 0
     m = records.measures[args.measure]
+    trivial = _num(result.attrs["trivial"])
     lines = [f"What your records say about the clinic's beliefs — {_plain(m.label)}",
-             f"(positive = the claimed direction; an effect under {_num(result.attrs['trivial'])} "
-             f"{_unit_word(m)} counts as clinically trivial)", ""]
+             (f"(positive = the claimed direction; an effect under {trivial} {_unit_word(m)} "
+              "counts as clinically trivial)"), ""]
     table = belief_table(result)
     for r, rec in zip(table.to_dict(orient="records"), result.to_dict(orient="records")):
         lines += [f"[{r['Verdict']}] {rec['belief']}: {r['Belief']}",

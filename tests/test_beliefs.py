@@ -84,7 +84,10 @@ def _hand(concern=True, hydra=True, zones=True):
     Patients 0–4 clogged, 5–9 enlarged; each has a HydraFacial on day 60 rated that day and on
     day 80 (no session between): clogged improve 1.0, enlarged 0.5 (patient 9: 0.0)."""
     t0 = pd.Timestamp("2024-01-01")
-    d = lambda k: t0 + pd.Timedelta(days=k)  # noqa: E731
+
+    def d(k):
+        return t0 + pd.Timedelta(days=k)
+
     sessions, ratings = [], []
     for i in range(10):
         pid = f"h{i}"
