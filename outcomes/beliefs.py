@@ -651,65 +651,76 @@ def _groups(patients: pd.DataFrame, modifier: str) -> pd.Series:
     return _text(p[modifier])
 
 
-def _modifier_rows(table, patients, modifier, measure) -> tuple[list[dict], float]:
-    group = table["patient_id"].map(_groups(patients, modifier))
-    data = table.assign(_group=group)
-    missing = int(data["_group"].isna().sum())
-    data = data[data["_group"].notna()]
-    counts = data["_group"].value_counts()
-    small = counts[counts < MIN_PATIENTS]
-    rows = [{"measure": measure, "modifier": MODIFIERS[modifier], "subgroup": str(g),
-             "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": int(c),
-             "note": f"fewer than {MIN_PATIENTS} patients: not shown"} for g, c in small.items()]
-    data = data[data["_group"].isin(counts[counts >= MIN_PATIENTS].index)].reset_index(drop=True)
-    order = _ORDER.get(modifier, [])
-    present = set(data["_group"])
-    levels = [g for g in order if g in present] + sorted(g for g in present if g not in order)
-    if len(levels) < 2:
-        rows += [{"measure": measure, "modifier": MODIFIERS[modifier], "subgroup": str(g),
-                  "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": int(counts[g]),
-                  "note": "only one subgroup with enough patients: no comparison"}
-                 for g in levels]
-        return rows, np.nan
-    own = {"age_band": "age", "sleep": "sleep_hours"}.get(modifier, modifier)
-    covs, _ = _covariate_columns(data, [c for c in _ADJUST if c != own])
-    ref = levels[0]
-    design = pd.DataFrame({"Intercept": 1.0, "sessions_per_month": data["sessions_per_month"],
-                           "baseline": data["baseline"]})
+def _subgroup_row(measure, modifier, group, n, note="", est=np.nan, lo=np.nan, hi=np.nan):
+    return {"measure": measure, "modifier": MODIFIERS[modifier], "subgroup": str(group),
+            "estimate": est, "ci_low": lo, "ci_high": hi, "n": int(n), "note": note}
+
+
+def _interaction_design(data: pd.DataFrame, modifier: str, levels: list[str]):
+    """``1, sessions_per_month, baseline``, per non-reference subgroup an indicator and its
+    product with sessions a month, then the other covariates; returns (design, product terms)."""
+    spm = data["sessions_per_month"].to_numpy(dtype="float64")
+    design = pd.DataFrame({"Intercept": 1.0, "sessions_per_month": spm,
+                           "baseline": data["baseline"].to_numpy(dtype="float64")},
+                          index=data.index)
     inter = []
     for g in levels[1:]:
         ind = (data["_group"] == g).to_numpy(dtype="float64")
         design[f"group[{g}]"] = ind
-        design[f"sessions_per_month:group[{g}]"] = ind * data["sessions_per_month"].to_numpy()
+        design[f"sessions_per_month:group[{g}]"] = ind * spm
         inter.append(f"sessions_per_month:group[{g}]")
+    own = {"age_band": "age", "sleep": "sleep_hours"}.get(modifier, modifier)
+    covs, _ = _covariate_columns(data, [c for c in _ADJUST if c != own])
     design = pd.concat([design, covs], axis=1)
-    design = _independent(design, protect=["Intercept", "sessions_per_month", *inter])
-    if len(data) - design.shape[1] < 2:
-        rows += [{"measure": measure, "modifier": MODIFIERS[modifier], "subgroup": str(g),
-                  "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": int(counts[g]),
-                  "note": "too few patients for the model"} for g in levels]
-        return rows, np.nan
+    return _independent(design, protect=["Intercept", "sessions_per_month", *inter]), inter
+
+
+def _modifier_rows(table, patients, modifier, measure) -> tuple[list[dict], float]:
+    """Subgroup slopes and the interaction p-value of one modifier (see :func:`who_benefits`)."""
+    from .privacy import suppress_count
+
+    data = table.assign(_group=table["patient_id"].map(_groups(patients, modifier)))
+    missing = int(data["_group"].isna().sum())
+    counts = data["_group"].value_counts()
+    order = _ORDER.get(modifier, [])
+    every = [g for g in order if g in counts.index] + sorted(
+        g for g in counts.index if g not in order)
+    if not every:
+        return [_subgroup_row(measure, modifier, "", 0,
+                              "no analysed patient has a value for it")], np.nan
+    levels = [g for g in every if counts[g] >= MIN_PATIENTS]
+    data = data[data["_group"].isin(levels)].reset_index(drop=True)
+    small = {g: _subgroup_row(measure, modifier, g, counts[g],
+                              f"fewer than {MIN_PATIENTS} patients: not shown")
+             for g in every if g not in levels}
+    design, inter = (_interaction_design(data, modifier, levels) if len(levels) >= 2
+                     else (None, []))
+    why = ("only one subgroup with enough patients: no comparison" if design is None else
+           "too few patients for the model" if len(data) - design.shape[1] < 2 else "")
+    if why:
+        shown = {g: _subgroup_row(measure, modifier, g, counts[g], why) for g in levels}
+        return [small.get(g) or shown[g] for g in every], np.nan
     fit = _ols(data["improvement"].to_numpy(dtype="float64"), design)
     names = list(design.columns)
+    left_out = (f"{suppress_count(missing)} patient(s) without this value left out"
+                if missing else "")
+    shown = {}
     for g in levels:
         c = np.zeros(len(names))
         c[names.index("sessions_per_month")] = 1.0
-        if g != ref:
+        if g != levels[0]:
             c[names.index(f"sessions_per_month:group[{g}]")] = 1.0
         t = fit.t_test(c)
         lo, hi = np.asarray(t.conf_int()).ravel()
-        rows.append({"measure": measure, "modifier": MODIFIERS[modifier], "subgroup": str(g),
-                     "estimate": float(np.asarray(t.effect).ravel()[0]), "ci_low": float(lo),
-                     "ci_high": float(hi), "n": int(counts[g]),
-                     "note": "; ".join(x for x in (
-                         "reference subgroup" if g == ref else "",
-                         f"{missing} patient(s) without this value left out" if missing else "")
-                         if x)})
+        note = "; ".join(x for x in ("reference subgroup" if g == levels[0] else "", left_out)
+                         if x)
+        shown[g] = _subgroup_row(measure, modifier, g, counts[g], note,
+                                 float(np.asarray(t.effect).ravel()[0]), float(lo), float(hi))
     R = np.zeros((len(inter), len(names)))
     for i, term in enumerate(inter):
         R[i, names.index(term)] = 1.0
     p = float(np.asarray(fit.wald_test(R, use_f=True, scalar=True).pvalue))
-    return rows, p
+    return [small.get(g) or shown[g] for g in every], p
 
 
 def who_benefits(records: Records, *, measure: str = "pore", landmark_days: int = 182,

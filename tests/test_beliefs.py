@@ -180,7 +180,9 @@ class TestNotEnoughData:
         res = belief_check(rec)
         assert list(res.columns) == BELIEF_COLUMNS
         assert (res["verdict"] == "not enough data").all()
-        assert who_benefits(rec)["estimate"].isna().all()
+        who = who_benefits(rec)
+        assert who["estimate"].isna().all() and len(who) == 6
+        assert who["note"].str.contains("no analysed patient").all()
         assert regions(rec).empty
 
 
