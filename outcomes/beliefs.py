@@ -564,7 +564,7 @@ def belief_check(records: Records, *, measure: str = "pore", schedules: pd.DataF
     --------
     >>> belief_check(load_records("data/demo"))[["belief", "verdict"]]   # doctest: +SKIP
     """
-    m = check_measure(records, measure)
+    m = _check_options(records, measure, landmark_days, window_days, treatments)
     trivial = trivial_size(m)
     rows = []
 
@@ -596,6 +596,19 @@ def belief_check(records: Records, *, measure: str = "pore", schedules: pd.DataF
     out["n"] = out["n"].astype("int64")
     out.attrs.update(measure=measure, trivial=trivial)
     return out
+
+
+def _check_options(records, measure, landmark_days, window_days, treatments) -> Measure:
+    """Validate the options before any work: a bad option is the user's to fix, not a note."""
+    from .ratings import select_sessions
+
+    m = check_measure(records, measure)
+    for name, value in (("landmark_days", landmark_days), ("window_days", window_days)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise RecordsError(f"`{name}` must be a whole number of days ≥ 0, but {value!r} "
+                               "was passed.")
+    select_sessions(records, treatments)   # raises on a treatment no session has
+    return m
 
 
 def _analysis(records, measure, landmark_days, window_days, treatments) -> pd.DataFrame:
@@ -752,7 +765,7 @@ def who_benefits(records: Records, *, measure: str = "pore", landmark_days: int 
     """
     from statsmodels.stats.multitest import multipletests
 
-    check_measure(records, measure)
+    _check_options(records, measure, landmark_days, window_days, treatments)
     if table is None:
         table = _analysis(records, measure, landmark_days, window_days, treatments)
     base = table[["patient_id", "improvement", "sessions_per_month", "baseline"]]

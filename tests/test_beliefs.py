@@ -171,6 +171,16 @@ class TestNotEnoughData:
         row = belief_check(_hand()).set_index("belief").loc["schedule_protocol"]
         assert (row["verdict"], row["n"]) == ("not supported", 250)
 
+    def test_bad_options_are_records_errors(self):
+        from outcomes.errors import RecordsError
+
+        with pytest.raises(RecordsError, match="measure"):
+            belief_check(_hand(), measure="shine")
+        with pytest.raises(RecordsError, match="landmark_days"):
+            belief_check(_hand(), landmark_days=-1)
+        with pytest.raises(RecordsError, match="treatment"):
+            who_benefits(_hand(), treatments="laser")
+
     def test_tiny_cohort_never_raises(self):
         s = pd.DataFrame({"patient_id": ["a", "b"], "date": ["2024-01-01", "2024-02-01"],
                           "treatment": "microneedling"})
