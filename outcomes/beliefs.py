@@ -34,7 +34,11 @@ a 0–100 score):
 - ``not supported`` — the upper CI limit is below ``trivial``: the records exclude every effect in
   the claimed direction that would matter (this covers an interval wholly in the opposite
   direction, and a real but trivially small effect);
-- ``supported`` — otherwise, when the lower CI limit is above 0 (the claimed direction);
+- ``supported`` — otherwise, when the lower CI limit is above 0 (the claimed direction); for
+  ``consistency``, an association that response-driven attendance biases towards the claim
+  (patients who see little change stop or come irregularly), above ``trivial`` — in simulated
+  clinics without any consistency effect a lower limit above 0 said ``supported`` in about one
+  clinic in five;
 - ``not enough data`` — otherwise (the interval is compatible both with no effect and with one that
   matters), or when the records cannot address the belief at all (no region ratings, no HydraFacial
   sessions, no concern column, no covariate, fewer than :data:`MIN_PATIENTS` patients in a group
@@ -167,10 +171,12 @@ def trivial_size(measure: Measure) -> float:
     return TRIVIAL_SHARE * measure.minimal_important_change
 
 
-def verdict(estimate: float, ci_low: float, ci_high: float, trivial: float) -> tuple[str, str]:
+def verdict(estimate: float, ci_low: float, ci_high: float, trivial: float, *,
+            margin: float = 0.0) -> tuple[str, str]:
     """Verdict and its reason for an estimate oriented so that positive = the claimed direction.
 
-    ``not supported`` when ``ci_high < trivial``; else ``supported`` when ``ci_low > 0``; else
+    ``not supported`` when ``ci_high < trivial``; else ``supported`` when ``ci_low > margin``
+    (0, or the trivial size for an association known to lean towards the claim); else
     ``not enough data`` (the interval is too wide to tell).
 
     Examples
@@ -183,14 +189,16 @@ def verdict(estimate: float, ci_low: float, ci_high: float, trivial: float) -> t
     if ci_high < trivial:
         return "not supported", (f"the interval excludes every effect of {_num(trivial)} or more "
                                  "in the claimed direction")
-    if ci_low > 0:
-        return "supported", "the interval lies in the claimed direction"
+    if ci_low > margin:
+        return "supported", ("the interval lies in the claimed direction" if margin == 0 else
+                             f"the whole interval lies above {_num(margin)} in the claimed "
+                             "direction")
     return "not enough data", ("the interval is too wide to tell: it is compatible with no "
                                "effect and with one that matters; more patients are needed")
 
 
 def _row(belief: str, estimate=np.nan, ci_low=np.nan, ci_high=np.nan, n=0, *, trivial: float,
-         unit: str = "", note: str = "", missing: str = "") -> dict:
+         unit: str = "", note: str = "", missing: str = "", margin: float = 0.0) -> dict:
     """One result row; ``missing`` (what the records lack) forces ``not enough data``."""
     if missing:
         return {"belief": belief, "statement": BELIEFS[belief], "estimate": np.nan,
@@ -199,7 +207,7 @@ def _row(belief: str, estimate=np.nan, ci_low=np.nan, ci_high=np.nan, n=0, *, tr
     if 0 < n < MIN_PATIENTS:
         return _row(belief, n=n, trivial=trivial,
                     missing=f"fewer than {MIN_PATIENTS} patients to compare")
-    word, why = verdict(estimate, ci_low, ci_high, trivial)
+    word, why = verdict(estimate, ci_low, ci_high, trivial, margin=margin)
     notes = [f"{unit}" if unit else "", why, note]
     return {"belief": belief, "statement": BELIEFS[belief], "estimate": float(estimate),
             "ci_low": float(ci_low), "ci_high": float(ci_high), "n": int(n), "verdict": word,
@@ -360,11 +368,12 @@ def _consistency_belief(table: pd.DataFrame, trivial: float, m: Measure) -> dict
                     missing=f"the consistency model could not be fitted: {r['note']}")
     k = 5.0  # per 10 percentage points → per 50
     return _row("consistency", k * r["estimate"], k * r["ci_low"], k * r["ci_high"], int(r["n"]),
-                trivial=trivial, unit=f"{_unit_word(m)} more improvement at the landmark per 50 "
-                "percentage points more sessions on schedule, at the same sessions a month",
-                note="an association, not a trial: patients who see little change tend to stop "
-                "or come irregularly, which makes regular attenders look better than regularity "
-                "alone would")
+                trivial=trivial, margin=trivial, unit=f"{_unit_word(m)} more improvement at the "
+                "landmark per 50 percentage points more sessions on schedule, at the same "
+                "sessions a month", note="an association, not a trial: patients who see little "
+                "change tend to stop or come irregularly, which makes regular attenders look "
+                "better than regularity alone would, so 'supported' needs the whole interval "
+                "above the trivial size")
 
 
 _COVARIATE_BELIEFS = {

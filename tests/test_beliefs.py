@@ -68,6 +68,8 @@ class TestVerdict:
         assert verdict(-0.3, -0.5, -0.1, 0.1)[0] == "not supported"   # opposite direction
         assert verdict(0.1, -0.1, 0.3, 0.1)[0] == "not enough data"   # too wide
         assert verdict(np.nan, np.nan, np.nan, 0.1)[0] == "not enough data"
+        assert verdict(0.2, 0.05, 0.35, 0.1, margin=0.1)[0] == "not enough data"
+        assert verdict(0.3, 0.15, 0.45, 0.1, margin=0.1)[0] == "supported"
 
     def test_trivial_size_is_a_tenth_of_the_minimal_important_change(self):
         assert trivial_size(Measure("pore", "Pore", 0, 4, "lower", 0.5)) == pytest.approx(0.1)
