@@ -26,7 +26,7 @@ Functions
 The verdict rule
 ----------------
 Every belief claims a direction; its estimate is oriented so that a positive value is the claimed
-direction (e.g. "older patients have *worse* pores" → grades worse per decade). With ``trivial`` the
+direction (e.g. "older patients have *worse* pores" → grades worse per 20 years of age). With ``trivial`` the
 clinically trivial size (:data:`TRIVIAL_SHARE` × the measure's minimal important change, i.e.
 0.1 grade on the 0–4 clinician grades, where one grade is the minimal important change; 1 point on
 a 0–100 score):
@@ -49,8 +49,8 @@ The beliefs (ids are a contract)
 ``schedule_protocol``
     The clinic's protocol (monthly loading, then every 3 months) against every two months: the
     contrast ``protocol - every_2_months`` of the schedule comparison (an emulated target trial,
-    :mod:`outcomes.strategies`), mean improvement at the landmark, grades (positive = protocol
-    better).
+    ``compare_strategies`` of :mod:`outcomes.schedules`), mean improvement at the landmark,
+    grades (positive = protocol better). Passed in, or run when that module exists.
 ``consistency``
     More regular attendance at the same frequency: the ``adherence`` coefficient of
     :func:`outcomes.models.consistency_effect` (improvement ~ sessions a month + on-schedule
