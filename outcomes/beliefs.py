@@ -938,7 +938,8 @@ def _plain(text) -> str:
 def _num(x: float) -> str:
     if x is None or not np.isfinite(x):
         return "–"
-    return (f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}").replace("-", "−")
+    digits = 3 if 0 < abs(x) < 0.005 else (2 if abs(x) < 10 else 1)   # never "0.00" for a
+    return f"{x:.{digits}f}".replace("-", "−")                       # limit just above 0
 
 
 def _ci_text(est, lo, hi) -> str:
