@@ -27,6 +27,7 @@ _HANDLERS = {
     "effects": "models",
     "anonymise": "privacy",
     "report": "report",
+    "beliefs": "beliefs",
 }
 
 
@@ -105,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("-o", "--output", required=True, metavar="FILE.html")
     rep.add_argument("--measure", default="pore")
     rep.add_argument("--landmark-days", type=int, default=182)
+    bel = sub.add_parser("beliefs", help="the clinic's beliefs checked on these records")
+    bel.add_argument("dir", metavar="DIR")
+    bel.add_argument("--measure", default="pore", help="measure (default pore)")
+    bel.add_argument("--landmark-days", type=int, default=182)
+    bel.add_argument("--window-days", type=int, default=45)
+    bel.add_argument("--json", action="store_true", help="print a JSON list of belief rows")
+    bel.add_argument("--strict", action="store_true", help="any row problem is an error")
     return parser
 
 
