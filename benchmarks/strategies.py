@@ -27,8 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from outcomes.schedules import compare_strategies  # noqa: E402
-from outcomes.synthetic import SimParams, simulate  # noqa: E402
+from outcomes.schedules import compare_strategies
+from outcomes.synthetic import SimParams, simulate
 
 CONTRASTS = (("protocol", "every_2_months"), ("protocol", "single"))
 

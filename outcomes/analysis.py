@@ -33,7 +33,20 @@ from .ratings import RATERS, REGIONS, check_measure
 from .records import Records
 from .strategies import Strategy, read_strategies
 
-__all__ = ["Analysis", "Settings"]
+__all__ = ["Analysis", "Settings", "effects"]
+
+
+def effects(records: Records, *, measures=None, landmark_days: int = 182, window_days: int = 45,
+            treatments=None, consistency: str = "adherence", mixed: bool = True) -> pd.DataFrame:
+    """Every model of the effect of frequency (:func:`outcomes.models.effects`) with the
+    weighting and ordinal rows of :func:`outcomes.robustness.extra_effect_rows` — what
+    ``outcomes effects`` prints."""
+    from .models import effects as model_effects
+    from .robustness import extra_effect_rows
+
+    return model_effects(records, measures=measures, landmark_days=landmark_days,
+                         window_days=window_days, treatments=treatments,
+                         consistency=consistency, mixed=mixed, extra_rows=extra_effect_rows)
 
 
 def _whole(name: str, value, low: int = 0) -> int:
@@ -225,7 +238,6 @@ class Analysis:
         """Naive, adjusted, adjusted + consistency and mixed rows (:mod:`outcomes.models`)."""
         key = ("effects", consistency, mixed)
         if key not in self._cache:
-            from .models import effects
             s = self.settings
             self._cache[key] = effects(self.records, measures=[s.measure],
                                        landmark_days=s.landmark_days, window_days=s.window_days,

@@ -81,8 +81,6 @@ The beliefs (ids are a contract)
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -108,12 +106,12 @@ __all__ = [
     "WHO_COLUMNS",
     "belief_check",
     "belief_table",
+    "beliefs_text",
     "hydrafacial_windows",
     "plot_beliefs",
     "plot_who_benefits",
     "regions",
     "regions_table",
-    "run_beliefs",
     "trivial_size",
     "verdict",
     "who_benefits",
@@ -310,19 +308,10 @@ def _unit_word(measure: Measure) -> str:
 
 
 def _schedule_comparer():
-    """``compare_strategies`` of the schedule-comparison module, when it exists (it lives in
-    ``outcomes.schedules`` or ``outcomes.strategies``), else None."""
-    import importlib
+    """:func:`outcomes.schedules.compare_strategies` (the emulated target trial)."""
+    from .schedules import compare_strategies
 
-    for name in ("outcomes.schedules", "outcomes.strategies"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        compare = getattr(module, "compare_strategies", None)
-        if compare is not None:
-            return compare
-    return None
+    return compare_strategies
 
 
 def _schedule_belief(records, measure, schedules, trivial, m) -> dict:
@@ -1025,7 +1014,7 @@ def plot_beliefs(result: pd.DataFrame, *, ax=None):
 # Command line
 # --------------------------------------------------------------------------------------------
 
-def _json_value(x):
+def json_value(x):
     if isinstance(x, (float, np.floating)):
         return None if not math.isfinite(x) else float(x)
     if isinstance(x, np.integer):
@@ -1035,25 +1024,10 @@ def _json_value(x):
     return x
 
 
-def run_beliefs(args: argparse.Namespace) -> int:
-    """``outcomes beliefs DIR [--measure pore] [--landmark-days L] [--window-days W] [--json]
-    [--strict]``. In ``--json`` a count ``n`` from 1 to 4 is printed as null (small counts are
-    never shown)."""
-    from .records import load_records
 
-    records = load_records(args.dir, strict=getattr(args, "strict", False))
-    result = belief_check(records, measure=args.measure,
-                          landmark_days=getattr(args, "landmark_days", 182),
-                          window_days=getattr(args, "window_days", 45))
-    if args.json:
-        rows = [{k: _json_value(v) for k, v in rec.items()}
-                for rec in result.to_dict(orient="records")]
-        for r in rows:
-            if r["n"] is not None and 0 < r["n"] < MIN_PATIENTS:
-                r["n"] = None
-        print(json.dumps(rows, indent=1, ensure_ascii=False))
-        return 0
-    m = records.measures[args.measure]
+def beliefs_text(records: Records, result: pd.DataFrame) -> str:
+    """The human output of ``outcomes beliefs``: one block per belief, verdict first."""
+    m = records.measures[result.attrs["measure"]]
     trivial = _num(result.attrs["trivial"])
     lines = [f"What your records say about the clinic's beliefs — {_plain(m.label)}",
              (f"(positive = the claimed direction; an effect under {trivial} {_unit_word(m)} "
@@ -1065,5 +1039,4 @@ def run_beliefs(args: argparse.Namespace) -> int:
                   f"    {r['What it means']}", ""]
     lines.append(f"quarantined input rows (set aside, see `outcomes check`): "
                  f"{records.n_quarantined}")
-    print("\n".join(lines))
-    return 0
+    return "\n".join(lines)

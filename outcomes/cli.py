@@ -1,34 +1,28 @@
-"""The ``outcomes`` command line (DESIGN §3).
+"""The ``outcomes`` command line (docs/methods.md appendix A.1).
 
 Exit status: 0 success, 1 a problem with the records (:class:`RecordsError`, message on stderr, no
 traceback), 2 bad usage (argparse), 141 when the reader of the output went away
-(``outcomes effects DIR | head``: no traceback, like a program ended by SIGPIPE). Each
-sub-command's work lives in its topical module as ``run_<command>(args) -> int``; this file only
-parses arguments and dispatches.
+(``outcomes effects DIR | head``: no traceback, like a program ended by SIGPIPE). Every
+sub-command is a ``run_<command>(args) -> int`` here — the only module that knows about argparse —
+calling the package's functions and printing what they return.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
+import json
+import math
 import os
 import sys
+from pathlib import Path
 
 from .errors import RecordsError
 from .escape import terminal
 
 __all__ = ["build_parser", "main"]
 
-# sub-command → module holding run_<command>(args)
-_HANDLERS = {
-    "demo": "synthetic",
-    "check": "records",
-    "effects": "models",
-    "anonymise": "privacy",
-    "report": "report",
-    "beliefs": "beliefs",
-}
+
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     bel.add_argument("--measure", default="pore", help="measure (default pore)")
     bel.add_argument("--landmark-days", type=int, default=182)
     bel.add_argument("--window-days", type=int, default=45)
+    bel.add_argument("--boot", type=int, default=200,
+                     help="bootstrap replicates of the schedule comparison (default 200)")
     bel.add_argument("--json", action="store_true", help="print a JSON list of belief rows")
     bel.add_argument("--strict", action="store_true", help="any row problem is an error")
     return parser
@@ -118,9 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_strategies(args: argparse.Namespace) -> int:
     """``outcomes strategies DIR ...``: the schedule comparison, in words or as JSON rows."""
-    import json
-    import math
-
     from .records import load_records
     from .schedules import compare_strategies, strategy_text
     from .strategies import parse_strategy, read_strategies
@@ -159,17 +152,153 @@ def run_strategies(args: argparse.Namespace) -> int:
     return 0
 
 
-_LOCAL = {"strategies": run_strategies}
+def run_demo(args) -> int:
+    """``outcomes demo DIR [--patients N] [--seed S]``: write the synthetic demo records."""
+    from . import synthetic
+
+    n = synthetic.DEMO_PATIENTS if getattr(args, "patients", None) is None else args.patients
+    seed = synthetic.DEMO_SEED if getattr(args, "seed", None) is None else args.seed
+    if n < 1:
+        raise RecordsError(f"The value for `--patients` must be a positive integer, but {n!r} "
+                           "was passed.")
+    sim = synthetic.simulate(n, seed=seed)
+    if getattr(args, "with_mistakes", False):
+        planted = synthetic.write_with_mistakes(args.dir, sim)
+        print(f"planted {len(planted)} mistakes (see outcomes.synthetic.MISTAKES); "
+              "`outcomes check` sets each aside")
+    path = sim.write(args.dir) if not getattr(args, "with_mistakes", False) else Path(args.dir)
+    print(f"wrote synthetic records of {n} patients ({len(sim.sessions)} sessions, "
+          f"{len(sim.assessments)} assessments, seed {seed}) to {path}")
+    return 0
+
+
+def run_check(args) -> int:
+    """``outcomes check DIR [--strict] [--json] [--max-rejects N]``: load, validate, summarise.
+
+    Returns 0 when the records load (quarantined rows or not); a :class:`RecordsError` propagates
+    to the command line, which prints it and exits with 1.
+    """
+    from . import records as records_mod
+    from .records import load_records
+
+    records = load_records(args.dir, strict=bool(getattr(args, "strict", False)))
+    info = records_mod.summary(records)
+    if getattr(args, "json", False):
+        # ASCII JSON: control and bidi characters from the cells are \u escapes, not raw bytes
+        # that a terminal showing the output would act on
+        print(json.dumps({**info, "rejects": records_mod.reject_objects(records.rejects)}, ensure_ascii=True))
+    else:
+        print(records_mod.check_text(records, info, max(0, int(getattr(args, "max_rejects", 20) or 0))))
+    return 0
+
+
+def run_effects(args: argparse.Namespace) -> int:
+    """``outcomes effects DIR [--measure M] [--landmark-days L] [--window-days W]
+    [--treatment T ...] [--json] [--details] [--strict]``.
+
+    The default output is in plain words, one sentence per result; ``--details`` adds the table
+    of estimates and the technical notes. ``--json`` prints the result rows as a list of objects
+    with the keys of :data:`outcomes.models.RESULT_COLUMNS` (and ``scale`` for the ordinal row); its ``model`` and
+    ``term`` names are a stable contract:
+
+    ======================  ===================  =============================================
+    model                   term                 meaning
+    ======================  ===================  =============================================
+    naive                   sessions_per_month   raw comparison, per +1 session a month
+    adjusted                sessions_per_month   the main answer (baseline and covariates held)
+    adjusted                baseline             per grade/point worse at baseline
+    adjusted+consistency    sessions_per_month   frequency beside a consistency metric
+    adjusted+consistency    adherence (or the    the consistency metric, per the unit of
+                            ``--consistency``)   :data:`outcomes.models.CONSISTENCY_METRICS`
+    mixed                   sessions_within      per extra session within a patient
+    mixed                   sessions_between     per extra session between patients
+    mixed                   months               per month since the first session
+    ipw                     regular              regular attenders vs not (weighted)
+    ipw                     monthly_start        two sessions in the first 45 days vs not
+    ordinal                 sessions_per_month   odds ratio of a better landmark grade per +1
+                                                 session a month (``scale = "odds ratio"``)
+    ======================  ===================  =============================================
+
+    A model that could not be estimated has a row with ``estimate`` null and the reason in
+    ``note``.
+    """
+    from . import models
+    from .analysis import effects
+    from .records import load_records
+
+    records = load_records(args.dir, strict=args.strict)
+    result = effects(records, measures=args.measure, landmark_days=args.landmark_days,
+                     window_days=args.window_days, treatments=args.treatment)
+    if args.json:
+        rows = [{k: models.json_value(v) for k, v in rec.items()}
+                for rec in result.to_dict(orient="records")]
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+        return 0
+    print(models.effects_text(records, result, args.landmark_days,
+                 details=bool(getattr(args, "details", False))))
+    return 0
+
+
+def run_beliefs(args: argparse.Namespace) -> int:
+    """``outcomes beliefs DIR [--measure pore] [--landmark-days L] [--window-days W] [--json]
+    [--strict]``. In ``--json`` a count ``n`` from 1 to 4 is printed as null (small counts are
+    never shown)."""
+    from . import beliefs
+    from .analysis import Analysis
+    from .records import load_records
+
+    records = load_records(args.dir, strict=getattr(args, "strict", False))
+    landmark = getattr(args, "landmark_days", 182)
+    window = getattr(args, "window_days", 45)
+    analysis = Analysis(records, measure=args.measure, landmark_days=landmark,
+                        window_days=window)
+    schedules = analysis.schedules(boot=getattr(args, "boot", 200), sensitivity=False,
+                                   progress=sys.stderr.isatty() and not args.json)
+    result = beliefs.belief_check(records, measure=args.measure, schedules=schedules,
+                                  landmark_days=landmark, window_days=window)
+    if args.json:
+        rows = [{k: beliefs.json_value(v) for k, v in rec.items()}
+                for rec in result.to_dict(orient="records")]
+        for r in rows:
+            if r["n"] is not None and 0 < r["n"] < beliefs.MIN_PATIENTS:
+                r["n"] = None
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+        return 0
+    print(beliefs.beliefs_text(records, result))
+    return 0
+
+
+def run_anonymise(args) -> int:
+    """``outcomes anonymise RAW OUT --key-file KEY [...]``: anonymise and print the account."""
+    from . import privacy
+
+    report = privacy.anonymise(args.raw, args.out, key_file=args.key_file, drop=args.drop,
+                       keep=args.keep, shift_dates=args.shift_dates, k=args.k,
+                       age_band=args.age_band, drop_quasi=args.drop_quasi,
+                       write_age_band=bool(getattr(args, "write_age_band", False)))
+    print(report.to_text())
+    return 0
+
+
+def run_report(args) -> int:
+    """``outcomes report DIR -o FILE.html [--measure M] [--landmark-days N]``."""
+    from . import report
+
+    path = report.build_report(args.dir, args.output, measure=args.measure,
+                        landmark_days=args.landmark_days)
+    print(f"wrote {path} ({path.stat().st_size // 1024} KiB)", file=sys.stdout)
+    return 0
+
+
+_HANDLERS = {"demo": run_demo, "check": run_check, "effects": run_effects,
+             "strategies": run_strategies, "beliefs": run_beliefs, "anonymise": run_anonymise,
+             "report": run_report}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    if args.command in _LOCAL:
-        handler = _LOCAL[args.command]
-    else:
-        module = importlib.import_module(f"outcomes.{_HANDLERS[args.command]}")
-        handler = getattr(module, f"run_{args.command}")
+    handler = _HANDLERS[args.command]
     try:
         with _escaped_stdout():
             status = int(handler(args) or 0)

@@ -45,9 +45,6 @@ The counts of missing values per covariate are in ``analysis_table(...).attrs["m
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import json
 import math
 from collections.abc import Iterable, Sequence
 from functools import partial
@@ -78,7 +75,6 @@ __all__ = [
     "plot_effects",
     "plot_improvement_by_frequency",
     "plot_trajectories",
-    "run_effects",
 ]
 
 RESULT_COLUMNS = ["measure", "model", "term", "estimate", "ci_low", "ci_high", "std_error",
@@ -666,7 +662,8 @@ def _fit_mixed(data: pd.DataFrame, design: pd.DataFrame, random_slope: bool):
 
 def effects(records: Records, *, measures: Sequence[str] | str | None = None,
             landmark_days: int = 182, window_days: int = 45, treatments=None,
-            consistency: str = "adherence", mixed: bool = True) -> pd.DataFrame:
+            consistency: str = "adherence", mixed: bool = True, extra_rows=None
+            ) -> pd.DataFrame:
     """Naive, adjusted, adjusted+consistency and mixed results for every measure.
 
     Parameters
@@ -680,6 +677,11 @@ def effects(records: Records, *, measures: Sequence[str] | str | None = None,
         Consistency metric of the ``adjusted+consistency`` model (:data:`CONSISTENCY_METRICS`).
     mixed : bool, default True
         Also fit the mixed model (the slowest part).
+    extra_rows : callable, optional
+        ``extra_rows(table, Measure, sessions=...)`` adding rows per measure — the command line
+        and :func:`outcomes.analysis.effects` pass
+        :func:`outcomes.robustness.extra_effect_rows` (weighting and ordinal rows); this module
+        does not import the robustness analyses, which build on it.
 
     Returns
     -------
@@ -687,8 +689,7 @@ def effects(records: Records, *, measures: Sequence[str] | str | None = None,
         :data:`RESULT_COLUMNS`; ``attrs["tables"]`` holds the analysis table of each measure.
         A model that cannot be estimated on these records (too few patients, no variation in
         frequency, a measure with one value, ...) gives rows with a NaN estimate and the reason
-        in ``note``; the other models are still fitted. With ``ipw`` and ``ordinal`` rows from
-        :func:`outcomes.robustness.extra_effect_rows`. BLAS runs on one thread meanwhile
+        in ``note``; the other models are still fitted. BLAS runs on one thread meanwhile
         (:func:`outcomes.mixed.one_blas_thread`); a progress bar goes to stderr when it is a
         terminal or ``OUTCOMES_PROGRESS=1``.
     """
@@ -700,12 +701,13 @@ def effects(records: Records, *, measures: Sequence[str] | str | None = None,
 
     with one_blas_thread():
         out, tables = _effects(records, measures, landmark_days, window_days, treatments,
-                               consistency, mixed)
+                               consistency, mixed, extra_rows)
     out.attrs["tables"] = tables
     return out
 
 
-def _effects(records, measures, landmark_days, window_days, treatments, consistency, mixed):
+def _effects(records, measures, landmark_days, window_days, treatments, consistency, mixed,
+             extra=None):
     frames, tables = [], {}
     bar = _progress(total=len(measures) * (5 + bool(mixed)), label="outcomes effects")
     for measure in measures:
@@ -723,7 +725,6 @@ def _effects(records, measures, landmark_days, window_days, treatments, consiste
             jobs.append(("mixed", ["sessions_within", "sessions_between", "months"],
                          partial(mixed_effect, records, measure, treatments=treatments,
                                  horizon_days=landmark_days + window_days)))
-        extra = _extra_rows_hook()
         if extra is not None:
             jobs.append(("ipw", ["regular"],
                          partial(extra, table, records.measures[measure],
@@ -780,18 +781,6 @@ def _progress(*, total: int, label: str):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=label, file=sys.stderr, leave=False)
-
-
-def _extra_rows_hook():
-    """``outcomes.robustness.extra_effect_rows(table, Measure, sessions=...)`` (the ``ipw`` and
-    ``ordinal`` rows) when that module exists; any other import error is raised."""
-    try:
-        module = importlib.import_module("outcomes.robustness")
-    except ModuleNotFoundError as exc:
-        if exc.name != "outcomes.robustness":
-            raise
-        return None
-    return getattr(module, "extra_effect_rows", None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -884,7 +873,7 @@ _MAIN_TERMS = {"naive": ["sessions_per_month"], "adjusted": ["sessions_per_month
                "mixed": ["sessions_within", "sessions_between"]}
 
 
-def _json_value(x):
+def json_value(x):
     if isinstance(x, (float, np.floating)):
         return None if not math.isfinite(x) else float(x)
     if isinstance(x, (np.integer,)):
@@ -892,51 +881,6 @@ def _json_value(x):
     if x is pd.NA or x is None:
         return None
     return x
-
-
-def run_effects(args: argparse.Namespace) -> int:
-    """``outcomes effects DIR [--measure M] [--landmark-days L] [--window-days W]
-    [--treatment T ...] [--json] [--details] [--strict]``.
-
-    The default output is in plain words, one sentence per result; ``--details`` adds the table
-    of estimates and the technical notes. ``--json`` prints the result rows as a list of objects
-    with the keys of :data:`RESULT_COLUMNS` (and ``scale`` for the ordinal row); its ``model`` and
-    ``term`` names are a stable contract:
-
-    ======================  ===================  =============================================
-    model                   term                 meaning
-    ======================  ===================  =============================================
-    naive                   sessions_per_month   raw comparison, per +1 session a month
-    adjusted                sessions_per_month   the main answer (baseline and covariates held)
-    adjusted                baseline             per grade/point worse at baseline
-    adjusted+consistency    sessions_per_month   frequency beside a consistency metric
-    adjusted+consistency    adherence (or the    the consistency metric, per the unit of
-                            ``--consistency``)   :data:`CONSISTENCY_METRICS`
-    mixed                   sessions_within      per extra session within a patient
-    mixed                   sessions_between     per extra session between patients
-    mixed                   months               per month since the first session
-    ipw                     regular              regular attenders vs not (weighted)
-    ipw                     monthly_start        two sessions in the first 45 days vs not
-    ordinal                 sessions_per_month   odds ratio of a better landmark grade per +1
-                                                 session a month (``scale = "odds ratio"``)
-    ======================  ===================  =============================================
-
-    A model that could not be estimated has a row with ``estimate`` null and the reason in
-    ``note``.
-    """
-    from .records import load_records
-
-    records = load_records(args.dir, strict=args.strict)
-    result = effects(records, measures=args.measure, landmark_days=args.landmark_days,
-                     window_days=args.window_days, treatments=args.treatment)
-    if args.json:
-        rows = [{k: _json_value(v) for k, v in rec.items()}
-                for rec in result.to_dict(orient="records")]
-        print(json.dumps(rows, indent=1, ensure_ascii=False))
-        return 0
-    print(_human(records, result, args.landmark_days,
-                 details=bool(getattr(args, "details", False))))
-    return 0
 
 
 def _num(v: float, digits: int = 3) -> str:
@@ -1033,7 +977,7 @@ def _exclusion_lines(table: pd.DataFrame) -> list[str]:
     return [f"  excluded, {reason}: {shown[reason]}" for reason in reasons], shown["analysed"]
 
 
-def _human(records: Records, result: pd.DataFrame, landmark_days: int, *,
+def effects_text(records: Records, result: pd.DataFrame, landmark_days: int, *,
            details: bool = False) -> str:
     lines = []
     for measure, table in result.attrs["tables"].items():

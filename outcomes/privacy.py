@@ -63,7 +63,6 @@ __all__ = [
     "load_or_create_key",
     "patient_shifts",
     "pseudonym",
-    "run_anonymise",
     "suppress_count",
     "suppress_small_counts",
 ]
@@ -1014,16 +1013,6 @@ def _write_atomically(out: Path, frames: dict[str, pd.DataFrame], copies: list[P
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def run_anonymise(args) -> int:
-    """``outcomes anonymise RAW OUT --key-file KEY [...]``: anonymise and print the account."""
-    report = anonymise(args.raw, args.out, key_file=args.key_file, drop=args.drop,
-                       keep=args.keep, shift_dates=args.shift_dates, k=args.k,
-                       age_band=args.age_band, drop_quasi=args.drop_quasi,
-                       write_age_band=bool(getattr(args, "write_age_band", False)))
-    print(report.to_text())
-    return 0
 
 
 # --------------------------------------------------------------------------------------------------

@@ -72,7 +72,6 @@ import csv
 import datetime as _dt
 import io
 import itertools
-import json
 import os
 import re
 import zipfile
@@ -116,7 +115,6 @@ __all__ = [
     "from_frames",
     "load_records",
     "rejects_table",
-    "run_check",
     "summary",
 ]
 
@@ -1550,7 +1548,6 @@ def _raw_is_plain(raw: _Raw, name: str, lower: bool) -> bool:
     return raw.plain[name, lower]
 
 
-
 def _assemble(raws: dict[str, _Raw], measures: dict[str, Measure], *, source=None,
               strict=False) -> Records:
     today = np.datetime64(_dt.date.today(), "s")
@@ -1821,7 +1818,7 @@ def summary(records: Records) -> dict:
     }
 
 
-def _reject_objects(rejects: pd.DataFrame) -> list[dict]:
+def reject_objects(rejects: pd.DataFrame) -> list[dict]:
     return [{"file": r.file, "line": int(r.line), "column": r.column, "value": r.value,
              "reason": r.reason} for r in rejects.itertuples()]
 
@@ -1840,7 +1837,7 @@ def _terminal_lines(lines: list[str]) -> str:
     return "\n".join(terminal(line) for line in lines)
 
 
-def _human(records: Records, info: dict, max_rejects: int) -> str:
+def check_text(records: Records, info: dict, max_rejects: int) -> str:
     out = [f"records in {records.source}"]
     for t in TABLES:
         if t not in info["files"]:
@@ -1884,19 +1881,3 @@ def _human(records: Records, info: dict, max_rejects: int) -> str:
         out.append(f"  ... {more:,} more (use --json for all)")
     return _terminal_lines(out)
 
-
-def run_check(args) -> int:
-    """``outcomes check DIR [--strict] [--json] [--max-rejects N]``: load, validate, summarise.
-
-    Returns 0 when the records load (quarantined rows or not); a :class:`RecordsError` propagates
-    to the command line, which prints it and exits with 1.
-    """
-    records = load_records(args.dir, strict=bool(getattr(args, "strict", False)))
-    info = summary(records)
-    if getattr(args, "json", False):
-        # ASCII JSON: control and bidi characters from the cells are \u escapes, not raw bytes
-        # that a terminal showing the output would act on
-        print(json.dumps({**info, "rejects": _reject_objects(records.rejects)}, ensure_ascii=True))
-    else:
-        print(_human(records, info, max(0, int(getattr(args, "max_rejects", 20) or 0))))
-    return 0

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -58,7 +57,6 @@ __all__ = [
     "records_overview",
     "regions_table",
     "robustness_table",
-    "run_report",
     "summary_notebook",
     "to_html",
 ]
@@ -285,14 +283,6 @@ def build_report(records_dir: str | Path, output_html: str | Path, *, measure: s
                          notebook=notebook, timeout=timeout)
     _write_atomic(to_html(nb), output_html)
     return output_html
-
-
-def run_report(args) -> int:
-    """``outcomes report DIR -o FILE.html [--measure M] [--landmark-days N]``."""
-    path = build_report(args.dir, args.output, measure=args.measure,
-                        landmark_days=args.landmark_days)
-    print(f"wrote {path} ({path.stat().st_size // 1024} KiB)", file=sys.stdout)
-    return 0
 
 
 # --------------------------------------------------------------------------------------------

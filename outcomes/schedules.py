@@ -58,7 +58,7 @@ that slope mixes the effect of sessions with the effect of response on attendanc
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,7 +69,7 @@ from .mixed import one_blas_thread
 from .privacy import suppress_count
 from .ratings import check_measure, landmark_ratings, primary_ratings, select_sessions
 from .records import Records
-from .strategies import Strategy, default_strategies, read_strategies
+from .strategies import Strategy, read_strategies
 
 __all__ = [
     "SCHEDULE_COLUMNS",
@@ -693,12 +693,12 @@ def _compare(records, measure, landmark_days, window_days, baseline_days, treatm
     trial = _build_trial(records, measure, landmark_days=landmark_days, window_days=window_days,
                          baseline_days=baseline_days, treatments=treatments, region=region,
                          rater=rater, derived=derived)
-    settings = dict(measure=measure, landmark_days=landmark_days, window_days=window_days,
-                    baseline_days=baseline_days, treatments=treatments, reference=reference,
-                    min_followers=min_followers, boot=boot, seed=seed, truncate=truncate,
-                    region=region, rater=rater,
-                    strategies={k: v.label for k, v in strategies.items()},
-                    short={k: v.short() for k, v in strategies.items()})
+    settings = {"measure": measure, "landmark_days": landmark_days, "window_days": window_days,
+                    "baseline_days": baseline_days, "treatments": treatments, "reference": reference,
+                    "min_followers": min_followers, "boot": boot, "seed": seed, "truncate": truncate,
+                    "region": region, "rater": rater,
+                    "strategies": {k: v.label for k, v in strategies.items()},
+                    "short": {k: v.short() for k, v in strategies.items()}}
     notes = []
     n = len(trial.ids)
     if n == 0:
@@ -767,8 +767,8 @@ def _results_table(measure, trial, arms, point, reps, reference, min_followers) 
         n_out = e["n_outcome"]
         n_fol = int(arm.followed.sum())
         ok[name] = n_out >= min_followers
-        row = dict(measure=measure, model="strategy", term=name, n=n, n_followed=n_fol,
-                   n_outcome=n_out, p_value=np.nan)
+        row = {"measure": measure, "model": "strategy", "term": name, "n": n, "n_followed": n_fol,
+                   "n_outcome": n_out, "p_value": np.nan}
         if ok[name]:
             lo, hi, se = _ci(reps[name][:, 0])
             row.update(estimate=e["dr"], ci_low=lo, ci_high=hi, std_error=se,
@@ -785,10 +785,10 @@ def _results_table(measure, trial, arms, point, reps, reference, min_followers) 
         if name == reference:
             continue
         term = f"{name} - {reference}"
-        row = dict(measure=measure, model="strategy", term=term, n=n,
-                   n_followed=int(arms[name].followed.sum()),
-                   n_outcome=point[name]["n_outcome"], ipw_estimate=np.nan,
-                   naive_estimate=np.nan, p_value=np.nan)
+        row = {"measure": measure, "model": "strategy", "term": term, "n": n,
+                   "n_followed": int(arms[name].followed.sum()),
+                   "n_outcome": point[name]["n_outcome"], "ipw_estimate": np.nan,
+                   "naive_estimate": np.nan, "p_value": np.nan}
         if ok[name] and ok[reference]:
             diff = reps[name][:, 0] - reps[reference][:, 0]
             lo, hi, se = _ci(diff)
@@ -810,8 +810,8 @@ def _results_table(measure, trial, arms, point, reps, reference, min_followers) 
 
 
 def _not_estimable_results(measure, strategies, reference, n, why) -> pd.DataFrame:
-    rows = [dict(measure=measure, model="strategy", term=t, n=n, n_followed=0, n_outcome=0,
-                 note=f"not estimable: {why}")
+    rows = [{"measure": measure, "model": "strategy", "term": t, "n": n, "n_followed": 0, "n_outcome": 0,
+                 "note": f"not estimable: {why}"}
             for t in list(strategies) + [f"{s} - {reference}" for s in strategies
                                          if s != reference]]
     return pd.DataFrame(rows).reindex(columns=SCHEDULE_COLUMNS)
@@ -855,12 +855,12 @@ def _followers_table(trial, arms) -> pd.DataFrame:
             stay = int(f["row_stay"][at].sum())
             early = int(((f["status"] == "too early") & (f["step"] == k)).sum())
             missed = int(((f["status"] == "window missed") & (f["step"] == k)).sum())
-            rows.append(dict(strategy=name, step=int(k), at_risk=int(at.sum()), stayed=stay,
-                             too_early=early, window_missed=missed,
-                             share_of_eligible=_share(stay, n)))
-        rows.append(dict(strategy=name, step="review", at_risk=int(arm.followed.sum()),
-                         stayed=int(arm.uncensored.sum()), too_early=0,
-                         window_missed=0, share_of_eligible=_share(int(arm.uncensored.sum()), n)))
+            rows.append({"strategy": name, "step": int(k), "at_risk": int(at.sum()), "stayed": stay,
+                             "too_early": early, "window_missed": missed,
+                             "share_of_eligible": _share(stay, n)})
+        rows.append({"strategy": name, "step": "review", "at_risk": int(arm.followed.sum()),
+                         "stayed": int(arm.uncensored.sum()), "too_early": 0,
+                         "window_missed": 0, "share_of_eligible": _share(int(arm.uncensored.sum()), n)})
     return pd.DataFrame(rows)
 
 
@@ -870,10 +870,10 @@ def _weights_table(arms, point) -> pd.DataFrame:
         e = point[name]
         w = e["weights"]
         ess = float(w.sum() ** 2 / (w ** 2).sum()) if len(w) else np.nan
-        rows.append(dict(strategy=name, n_outcome=e["n_outcome"],
-                         max_weight=float(w.max()) if len(w) else np.nan,
-                         mean_weight=float(w.mean()) if len(w) else np.nan,
-                         effective_n=ess, truncated=e["truncated"]))
+        rows.append({"strategy": name, "n_outcome": e["n_outcome"],
+                         "max_weight": float(w.max()) if len(w) else np.nan,
+                         "mean_weight": float(w.mean()) if len(w) else np.nan,
+                         "effective_n": ess, "truncated": e["truncated"]})
     return pd.DataFrame(rows)
 
 
@@ -889,7 +889,7 @@ def _balance_table(trial, arms, point) -> pd.DataFrame:
         trial.baseline[:, None]
     names = ["baseline rating", *trial.names]
     rows = []
-    for name, arm in arms.items():
+    for name in arms:
         unc = point[name]["unc"]
         w = point[name]["weights"]
         if unc.sum() < 2:
@@ -897,9 +897,9 @@ def _balance_table(trial, arms, point) -> pd.DataFrame:
         for j, cov in enumerate(names):
             x = cols[unc, j]
             target = cols[:, j]
-            rows.append(dict(strategy=name, covariate=cov,
-                             smd_unweighted=_smd(x, np.ones(len(x)), target),
-                             smd_weighted=_smd(x, w, target)))
+            rows.append({"strategy": name, "covariate": cov,
+                             "smd_unweighted": _smd(x, np.ones(len(x)), target),
+                             "smd_weighted": _smd(x, w, target)})
     return pd.DataFrame(rows)
 
 
@@ -916,10 +916,10 @@ def _sensitivity(trial, strategies, reference, baseline_days, ltfu_X, out_X, tru
                 continue
             ok = est[name]["n_outcome"] >= min_followers and \
                 est[reference]["n_outcome"] >= min_followers
-            rows.append(dict(measure=measure, grace=factor, contrast=f"{name} - {reference}",
-                             estimate=est[name]["dr"] - est[reference]["dr"] if ok else np.nan,
-                             n_outcome=est[name]["n_outcome"],
-                             n_reference=est[reference]["n_outcome"]))
+            rows.append({"measure": measure, "grace": factor, "contrast": f"{name} - {reference}",
+                             "estimate": est[name]["dr"] - est[reference]["dr"] if ok else np.nan,
+                             "n_outcome": est[name]["n_outcome"],
+                             "n_reference": est[reference]["n_outcome"]})
     return pd.DataFrame(rows)
 
 
@@ -953,20 +953,20 @@ def _protocol_table(settings, strategies) -> pd.DataFrame:
     L, W, B = settings["landmark_days"], settings["window_days"], settings["baseline_days"]
     treat = settings["treatments"] or "every treatment"
     rows = [
-        ("Eligibility", f"a first session ({treat}) at t0, a baseline rating in the {B} days up "
-                        f"to t0, and records long enough to reach day {L} + {W}"),
+        ("Eligibility", (f"a first session ({treat}) at t0, a baseline rating in the {B} days up "
+                        f"to t0, and records long enough to reach day {L} + {W}")),
         ("Time zero", "the first session (t0)"),
         ("Strategies", "; ".join(f"{k}: {v.label}" for k, v in strategies.items())),
-        ("Outcome", f"improvement of the {settings['measure']} rating at the review closest to "
-                    f"day {L} (± {W} days), positive = better"),
-        ("Estimand", "the mean improvement had every eligible patient followed each schedule, "
-                     f"and its difference from '{settings['reference']}'"),
-        ("Analysis", "each patient copied into every schedule and followed until their record "
+        ("Outcome", (f"improvement of the {settings['measure']} rating at the review closest to "
+                    f"day {L} (± {W} days), positive = better")),
+        ("Estimand", ("the mean improvement had every eligible patient followed each schedule, "
+                     f"and its difference from '{settings['reference']}'")),
+        ("Analysis", ("each patient copied into every schedule and followed until their record "
                      "leaves it; weights for who stays and who comes to the review (using the "
                      "latest rating, time since the last session, baseline and patient "
                      f"details); standardised means; {settings['boot']} bootstrap replicates "
                      f"for 95% intervals; fewer than {settings['min_followers']} followers: "
-                     "no number"),
+                     "no number")),
     ]
     return pd.DataFrame(rows, columns=["element", "in this analysis"])
 
@@ -1033,8 +1033,8 @@ def strategy_text(comparison: ScheduleComparison, *, measure_label: str | None =
     st = comparison.settings
     res = comparison.results
     n = int(res["n"].iloc[0]) if len(res) else 0
-    lines = [f"== Schedules compared: {measure_label or st['measure']} — mean improvement "
-             f"{_when(st['landmark_days'])} (positive = better)",
+    lines = [(f"== Schedules compared: {measure_label or st['measure']} — mean improvement "
+             f"{_when(st['landmark_days'])} (positive = better)"),
              f"eligible patients: {suppress_count(n)}"]
     lines += [f"  not eligible, {why}: {suppress_count(k)}"
               for why, k in comparison.excluded.items() if k]

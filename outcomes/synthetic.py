@@ -35,7 +35,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import RecordsError
 from .records import Records, from_frames
 from .scales import Measure
 
@@ -54,7 +53,6 @@ __all__ = [
     "demo_simulation",
     "follows_strategy",
     "protocol_response",
-    "run_demo",
     "simulate",
     "strategy_followers",
     "strategy_truth",
@@ -1720,24 +1718,6 @@ def protocol_response(session_days, at_day: float, *, n_patients: int = 4000, se
 def demo_simulation() -> Simulation:
     """The simulation behind the shipped ``data/demo`` (``DEMO_PATIENTS``, ``DEMO_SEED``)."""
     return simulate(DEMO_PATIENTS, seed=DEMO_SEED)
-
-
-def run_demo(args) -> int:
-    """``outcomes demo DIR [--patients N] [--seed S]``: write the synthetic demo records."""
-    n = DEMO_PATIENTS if getattr(args, "patients", None) is None else args.patients
-    seed = DEMO_SEED if getattr(args, "seed", None) is None else args.seed
-    if n < 1:
-        raise RecordsError(f"The value for `--patients` must be a positive integer, but {n!r} "
-                           "was passed.")
-    sim = simulate(n, seed=seed)
-    if getattr(args, "with_mistakes", False):
-        planted = write_with_mistakes(args.dir, sim)
-        print(f"planted {len(planted)} mistakes (see outcomes.synthetic.MISTAKES); "
-              "`outcomes check` sets each aside")
-    path = sim.write(args.dir) if not getattr(args, "with_mistakes", False) else Path(args.dir)
-    print(f"wrote synthetic records of {n} patients ({len(sim.sessions)} sessions, "
-          f"{len(sim.assessments)} assessments, seed {seed}) to {path}")
-    return 0
 
 
 # --------------------------------------------------------------------------------------------------

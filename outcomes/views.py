@@ -98,7 +98,7 @@ def schedule_followers_table(c: ScheduleComparison) -> pd.DataFrame:
     if not len(f):
         return f
     n = int(c.results["n"].iloc[0])
-    f["step"] = [f"to the review (with a rating)" if s == "review" else f"after session {s}"
+    f["step"] = ["to the review (with a rating)" if s == "review" else f"after session {s}"
                  for s in f["step"]]
     f["share of eligible patients"] = [f"{100 * k / n:.0f}%" if n else "—" for k in f["stayed"]]
     f = f.rename(columns={"strategy": "schedule", "at_risk": "still following",

@@ -22,12 +22,10 @@ def test_unknown_option_is_a_usage_error():
 
 
 def test_records_error_is_printed_plainly_and_exits_1(monkeypatch, capsys):
-    from outcomes import records
-
     def boom(args):
         raise RecordsError("sessions.csv: the column `date` is missing. Add it.")
 
-    monkeypatch.setattr(records, "run_check", boom, raising=False)
+    monkeypatch.setitem(cli._HANDLERS, "check", boom)
     assert cli.main(["check", "anywhere"]) == 1
     err = capsys.readouterr().err
     assert "sessions.csv: the column `date` is missing" in err
@@ -37,5 +35,5 @@ def test_records_error_is_printed_plainly_and_exits_1(monkeypatch, capsys):
 def test_python_dash_m_runs_the_cli():
     out = subprocess.run([sys.executable, "-m", "outcomes", "--help"], capture_output=True,
                          text=True, check=True)
-    for command in ("demo", "check", "effects", "anonymise", "report"):
+    for command in ("demo", "check", "effects", "strategies", "beliefs", "anonymise", "report"):
         assert command in out.stdout

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from outcomes.analysis import effects  # every model of `outcomes effects`, robustness rows too
 from outcomes.errors import RecordsError
 from outcomes.models import (
     RESULT_COLUMNS,
@@ -16,7 +17,6 @@ from outcomes.models import (
     collinearity,
     consistency_effect,
     describe_effect,
-    effects,
     mixed_effect,
     naive_effect,
     plot_effects,
@@ -416,7 +416,7 @@ class TestOddRecords:
         assert status == 0
         failed = [r for r in rows if r["estimate"] is None]
         assert failed and all(r["note"] for r in failed)
-        assert {"naive", "adjusted", "mixed", "ipw"} <= {r["model"] for r in failed}
+        assert {"naive", "adjusted"} <= {r["model"] for r in failed}
 
     def test_everyone_on_the_same_schedule(self, monkeypatch, capsys):
         records = _same_schedule_records()
@@ -436,13 +436,15 @@ class TestOddRecords:
         assert status == 0 and not err
         res = effects(sim, measures="pore")
         bad = res[res["estimate"].isna()]
-        assert {"ipw", "ordinal"} <= set(bad["model"])
+        assert "ordinal" in set(bad["model"])
         assert bad["note"].str.len().gt(0).all()
 
     def test_small_exclusion_counts_are_suppressed(self, monkeypatch, capsys):
-        """The demo records (600 patients, 2 without any rating): shown as <5, and the next
-        smallest count hidden so the 2 cannot be worked out from the total."""
+        """600 patients, 2 of them without any rating: shown as <5, and the next smallest count
+        hidden so the 2 cannot be worked out from the total."""
         sim = simulate(600).to_records()
+        gone = sim.assessments["patient_id"].drop_duplicates().iloc[:2]
+        sim.assessments = sim.assessments[~sim.assessments["patient_id"].isin(gone)]
         table = analysis_table(sim, "pore")
         small = [k for k, v in table.attrs["exclusions"].items() if 0 < v < 5]
         assert small                                    # the test is about something

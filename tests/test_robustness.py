@@ -510,9 +510,9 @@ def _clinic(n, seed, **changes):
 
 class TestSyntheticClinic:
     def test_effects_carry_ipw_and_ordinal_rows(self, clinic):
-        from outcomes import models
+        from outcomes.analysis import effects
 
-        res = models.effects(clinic, measures="pore", mixed=False)
+        res = effects(clinic, measures="pore", mixed=False)
         extra = res[res["model"].isin(["ipw", "ordinal"])].set_index(["model", "term"])
         assert set(extra.index) == {("ipw", "regular"), ("ipw", "monthly_start"),
                                     ("ordinal", "sessions_per_month")}

@@ -13,8 +13,13 @@ from outcomes import from_frames
 from outcomes.cli import main
 from outcomes.errors import RecordsError
 from outcomes.schedules import compare_strategies, follow_strategy, strategy_sentences
-from outcomes.strategies import (Strategy, default_strategies, parse_strategy, read_strategies,
-                                 strategy_from_spec)
+from outcomes.strategies import (
+    Strategy,
+    default_strategies,
+    parse_strategy,
+    read_strategies,
+    strategy_from_spec,
+)
 
 INF = np.inf
 

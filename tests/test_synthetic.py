@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from outcomes.scales import default_measures
+from outcomes.cli import run_demo
 from outcomes.synthetic import (
     ASSESSMENT_COLUMNS,
     DEMO_PATIENTS,
@@ -23,7 +24,6 @@ from outcomes.synthetic import (
     STRATEGY_SCENARIOS,
     SimParams,
     protocol_response,
-    run_demo,
     simulate,
 )
 
