@@ -162,6 +162,28 @@ class Analysis:
             raise RecordsError("`strategies` is empty: give at least two schedules to compare.")
         return out
 
+    @classmethod
+    def of(cls, records, **settings) -> Analysis:
+        """The analysis of ``records`` with these settings, built once per records object and
+        settings and reused (what the notebook views call, so that no helper rebuilds a table
+        another has already derived). An :class:`Analysis` passed as ``records`` gives its own
+        analysis with these settings changed. A records object whose tables are replaced gets a
+        new analysis (the cache is keyed by the tables too)."""
+        if isinstance(records, Analysis):
+            base = records
+            records = base.records
+            settings = {**{k: v for k, v in vars(base.settings).items()
+                           if k not in ("strategies",)}, **settings}
+            if base.settings.treatments is not None and "treatments" not in settings:
+                settings["treatments"] = list(base.settings.treatments)
+        cache = records.__dict__.setdefault("_analyses", {})
+        key = (id(records.sessions), id(records.assessments), id(records.patients),
+               tuple(sorted((k, repr(v)) for k, v in settings.items())))
+        if key not in cache:
+            treatments = settings.pop("treatments", None)
+            cache[key] = cls(records, treatments=treatments, **settings)
+        return cache[key]
+
     # ------------------------------------------------------------------ settings
     def __getattr__(self, name):
         # settings read as attributes: a.measure, a.landmark_days, ...

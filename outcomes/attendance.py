@@ -1,4 +1,4 @@
-"""Attendance: how often and how regularly patients come (DESIGN §2).
+"""Attendance: how often and how regularly patients come (docs/methods.md §2).
 
 Per patient (:func:`patient_metrics`): frequency (``sessions_per_month``), the gaps between sessions,
 consistency (interval CV, lapses, PDC-style coverage) and adherence to a treatment :class:`Protocol`.
@@ -49,7 +49,7 @@ _PHASES = ["none", "loading", "maintenance"]
 
 @dataclass(frozen=True)
 class Protocol:
-    """A treatment protocol: a loading phase, then maintenance (DESIGN §2).
+    """A treatment protocol: a loading phase, then maintenance (docs/methods.md §2).
 
     The default is the clinic's microneedling protocol: 3 loading sessions every 28 ± 7 days, then one
     session every 91 ± 21 days (3–4 a year).
@@ -314,7 +314,7 @@ def patient_metrics(sessions: pd.DataFrame, *, windows: pd.DataFrame | None = No
     treatments : str or list of str, optional
         Count only these treatments (case-insensitive), e.g. ``"microneedling"``.
     permissible_gap : int
-        A gap between two sessions longer than this many days is a *lapse* (default 45, DESIGN §2).
+        A gap between two sessions longer than this many days is a *lapse* (default 45, docs/methods.md §2).
     cover_days : int
         Days each session "covers" for ``coverage`` (default 30: one month, the loading rhythm of
         the default protocol, so a patient coming at least monthly is fully covered).

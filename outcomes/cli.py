@@ -98,8 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="write the clinic summary report as one HTML file")
     rep.add_argument("dir", metavar="DIR")
     rep.add_argument("-o", "--output", required=True, metavar="FILE.html")
-    rep.add_argument("--measure", default="pore")
+    rep.add_argument("--measure", action="append", default=None,
+                     help="measure to cover (repeatable; default pore and texture)")
     rep.add_argument("--landmark-days", type=int, default=182)
+    rep.add_argument("--boot", type=int, default=200,
+                     help="bootstrap replicates of the schedule comparison (default 200)")
     bel = sub.add_parser("beliefs", help="the clinic's beliefs checked on these records")
     bel.add_argument("dir", metavar="DIR")
     bel.add_argument("--measure", default="pore", help="measure (default pore)")
@@ -281,11 +284,11 @@ def run_anonymise(args) -> int:
 
 
 def run_report(args) -> int:
-    """``outcomes report DIR -o FILE.html [--measure M] [--landmark-days N]``."""
+    """``outcomes report DIR -o FILE.html [--measure M ...] [--landmark-days N] [--boot B]``."""
     from . import report
 
-    path = report.build_report(args.dir, args.output, measure=args.measure,
-                        landmark_days=args.landmark_days)
+    path = report.build_report(args.dir, args.output, measures=args.measure,
+                               landmark_days=args.landmark_days, boot=args.boot)
     print(f"wrote {path} ({path.stat().st_size // 1024} KiB)", file=sys.stdout)
     return 0
 

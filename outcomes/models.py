@@ -1,4 +1,4 @@
-"""The effect of session frequency and consistency on improvement (DESIGN §2).
+"""The effect of session frequency and consistency on improvement (docs/methods.md §3).
 
 The analysis table has one row per *included* patient (see :mod:`outcomes.ratings`): baseline,
 landmark, improvement, the attendance metrics between t0 and the landmark rating, and the covariates.

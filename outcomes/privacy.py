@@ -1,4 +1,4 @@
-"""Privacy (DESIGN §5): pseudonymise a raw clinic export, check k-anonymity, suppress small counts.
+"""Privacy (docs/methods.md §5): pseudonymise a raw clinic export, check k-anonymity, suppress small counts.
 
 Three tools:
 
@@ -69,7 +69,7 @@ __all__ = [
 
 TABLES = ("sessions", "assessments", "patients")
 REQUIRED_TABLES = ("sessions", "assessments")
-#: columns of the records schema (DESIGN §1); assessments also hold one column per measure
+#: columns of the records schema (docs/methods.md §1); assessments also hold one column per measure
 SCHEMA = {
     "sessions": ("patient_id", "date", "treatment", "depth_mm", "areas", "clinician_id"),
     "assessments": ("patient_id", "date", "region", "rater"),
@@ -434,7 +434,7 @@ def _read_raw(raw: Path) -> tuple[dict[str, tuple[pd.DataFrame, str]], list[str]
     if missing:
         raise RecordsError(f"{raw}: no {' or '.join(missing)} table found. A raw export needs "
                            "sessions and assessments as .csv, .parquet or sheets of one .xlsx "
-                           "workbook (see DESIGN §1).")
+                           "workbook (see docs/methods.md §1).")
     copied = [p.name for p in files if p.name == "dataset.toml"]
     ignored = [p.name + ("/" if p.is_dir() else "") for p in files
                if p.name not in used and p.name not in copied]
@@ -548,7 +548,7 @@ def _age_at(first: pd.Series, dob: pd.Series) -> pd.Series:
 def anonymise(raw: str | Path, out: str | Path, *, key_file: str | Path, drop=(), keep=(),
               shift_dates: bool = False, k: int = 5, age_band: int = 10,
               drop_quasi=(), write_age_band: bool = False) -> AnonymiseReport:
-    """Turn a raw clinic export into anonymised records (DESIGN §5).
+    """Turn a raw clinic export into anonymised records (docs/methods.md §5).
 
     Parameters
     ----------
@@ -586,7 +586,7 @@ def anonymise(raw: str | Path, out: str | Path, *, key_file: str | Path, drop=()
     - A column is dropped when its name looks like a direct identifier
       (:func:`outcomes.identifiers.identifier_columns`), when its values look like e-mail addresses
       or phone numbers (:func:`outcomes.identifiers.identifier_values`), when named in ``drop``, or
-      when it is not in the records schema of DESIGN §1 (free text such as ``notes``; any unknown
+      when it is not in the records schema of docs/methods.md §1 (free text such as ``notes``; any unknown
       column, since a number can be a record number) unless named in ``keep``.
     - A date of birth in ``patients`` becomes ``age`` = completed years at the patient's first
       session date; the date of birth is then dropped.
@@ -1191,7 +1191,7 @@ def _is_total(label) -> bool:
 
 def suppress_small_counts(table, *, threshold: int = 5, count_columns=None, percent_columns=None,
                           decimals: int = 1) -> pd.DataFrame:
-    """Hide small counts in a table shown to people (DESIGN §5), and what would reveal them.
+    """Hide small counts in a table shown to people (docs/methods.md §5), and what would reveal them.
 
     Rules, applied in this order:
 

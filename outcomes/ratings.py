@@ -1,4 +1,4 @@
-"""Ratings per patient: baseline, landmark and improvement (DESIGN §2).
+"""Ratings per patient: baseline, landmark and improvement (docs/methods.md §2).
 
 Every patient known to the records gets one row per call, either ``included`` or with the reason it
 cannot be analysed, so that no patient vanishes without a count.

@@ -1,4 +1,4 @@
-"""Loading and validating a clinic's records (DESIGN §1), and ``outcomes check``.
+"""Loading and validating a clinic's records (docs/methods.md §1), and ``outcomes check``.
 
 How the loader works
 --------------------
@@ -33,7 +33,7 @@ Rules
   ``x``); Fitzpatrick ``I``–``VI`` → 1–6; ``areas`` are lower-cased with the spaces around ``;``
   removed. Lines where every cell is empty are skipped and counted as *blank rows* (they are not
   records).
-* Extra columns (not in DESIGN §1 and not a declared measure) are **kept** as text columns and listed
+* Extra columns (not in docs/methods.md §1 and not a declared measure) are **kept** as text columns and listed
   as *extra columns* by ``outcomes check``.
 * Row problems quarantine the row (see :data:`REJECT_COLUMNS`); dates must be ``YYYY-MM-DD``
   (optionally followed by a time, which is dropped). A stray ``23/11/2024`` is a row problem; when
@@ -168,7 +168,7 @@ class Records:
     blank_rows : dict of str to int
         Lines skipped because every cell was empty.
     extra_columns : dict of str to list of str
-        Columns kept as text that DESIGN §1 does not define.
+        Columns kept as text that docs/methods.md §1 does not define.
     added_patients : int
         Rows of ``patients`` not read from a patients file (see ``patients``).
     """
@@ -1699,7 +1699,7 @@ def _strict_message(rejects: pd.DataFrame) -> str:
 
 
 def load_records(path: str | Path, strict: bool = False) -> Records:
-    """Load and validate a records folder (DESIGN §1).
+    """Load and validate a records folder (docs/methods.md §1).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Robustness: the analyses that keep the answer honest (DESIGN §2, notebook 4).
+"""Robustness: the analyses that keep the answer honest (docs/methods.md §3.7, notebook 05).
 
 A clinic lead will ask *"is this real, or just who comes more often?"*. Each function here answers one
 form of that question on the clinic's own records and returns a tidy DataFrame (plots at the end of the
@@ -1199,7 +1199,7 @@ def dropout_comparison(records, measure, *, landmark_days: int = 182, window_day
     """Who stops before the landmark, and how their last ratings looked compared with stayers.
 
     For every patient with a baseline rating (latest primary rating in [t0 − 30 d, t0], t0 = first
-    session, as DESIGN §2), with ``L`` = landmark days and ``w`` = window:
+    session, as docs/methods.md §2.3), with ``L`` = landmark days and ``w`` = window:
 
     - ``reached landmark``: has a primary rating in [t0 + L − w, t0 + L + w];
     - ``stopped``: no landmark rating and the last contact (session or assessment) before t0 + L − w;

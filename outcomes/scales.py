@@ -78,7 +78,7 @@ class Measure:
 
 
 def default_measures() -> dict[str, Measure]:
-    """Pore and texture as clinician grades 0–4 in half steps, lower is better (DESIGN §1)."""
+    """Pore and texture as clinician grades 0–4 in half steps, lower is better (docs/methods.md §1)."""
     return {
         "pore": Measure("pore", "Pore size (clinician grade)", 0.0, 4.0, "lower", 0.5),
         "texture": Measure("texture", "Skin texture (clinician grade)", 0.0, 4.0, "lower", 0.5),

@@ -6,7 +6,7 @@ of a million-session export costs ~0.05 s, about 60% of the raw CSV read the loa
 (``benchmarks/load.py``). The pandera schemas below declare what a *loaded* table looks like (dtypes,
 allowed categories, ranges, uniqueness); the loader validates the first rows of its result against them
 as a post-condition, so a bug in the loader cannot hand an analysis a table that breaks the data contract
-unnoticed (DESIGN §1).
+unnoticed (docs/methods.md §1).
 """
 
 from __future__ import annotations

@@ -5,13 +5,13 @@ microneedling protocol (3 monthly loading sessions, then maintenance every 3 mon
 follow to varying degrees — some keep it, some come monthly or every two months throughout, some
 bunch, lapse, drop out or never come back — and whose attendance responds to the ratings the
 clinic records (no change: they stop and skip reviews; clearly better: they space out). It returns
-the records in the DESIGN §1 format together with the hidden per-patient values and two truths,
+the records in the docs/methods.md §1 format together with the hidden per-patient values and two truths,
 computed by re-simulating the same patients under changed schedules (common random numbers):
 
 - ``Simulation.truth``: the causal effect of one more session a month on landmark improvement
-  (DESIGN §2);
+  (docs/methods.md §2);
 - :func:`strategy_truth`: the mean improvement at the landmark had every eligible patient followed
-  each schedule (DESIGN §2b: ``protocol``, ``every_2_months``, ``monthly``, ``single``), and the
+  each schedule (docs/methods.md §4: ``protocol``, ``every_2_months``, ``monthly``, ``single``), and the
   contrasts between them — the target of the emulated trial.
 
 Every parameter lives in :class:`SimParams`, documented with the literature it comes from; every
@@ -77,7 +77,7 @@ _AREA_PATTERNS = ("nose;chin;forehead;cheeks", "forehead;cheeks", "nose;chin", "
 _LABELS = {"pore": "Pore size (clinician grade)", "texture": "Skin texture (clinician grade)"}
 _DAYS_PER_MONTH = 30.4375
 _MAX_SESSIONS = 32          # planned sessions per patient (enough to fill the window and more)
-_LANDMARK_DAYS = 182        # DESIGN §2 defaults
+_LANDMARK_DAYS = 182        # docs/methods.md §2 defaults
 _LANDMARK_WINDOW = 45
 _BASELINE_WINDOW = 30
 _NO_RESPONSE = {"response_stop": 0.0, "response_space_prob": 0.0, "loss_response": 0.0}
@@ -136,7 +136,7 @@ class SimParams:
         and ``bimonthly`` attenders: 3).
     loading_min, loading_max, loading_p : float
         Loading sessions = ``loading_min + Binomial(loading_max - loading_min, p)``; the clinic
-        protocol is 3–6 monthly sessions (DESIGN, clinic's working belief).
+        protocol is 3–6 monthly sessions (docs/methods.md §0.1, the clinic's working belief).
     loading_gap_mean, loading_gap_sd : float
         Days between loading sessions of regular attenders (monthly; Ablon 2018 used 30 days),
         rounded, at least 21.
@@ -239,7 +239,7 @@ class SimParams:
         microneedling session gains, per measure. Calibrated so that four sessions 30 days apart
         give a mean texture improvement of ~1.5 grades at day 150 (Ablon 2018: −1.54, 99% CI
         1.33–1.75): successive monthly sessions add about 0.8, 0.5, 0.2, 0.1 texture grades, i.e.
-        ~0.4 grade per loading session, saturating after 3–4 sessions (DESIGN §6 suggested shape;
+        ~0.4 grade per loading session, saturating after 3–4 sessions (docs/methods.md §6.3 suggested shape;
         Er:YAG and RF series improve from the first sessions and level off, Kwon 2018).
     ceiling_fraction : dict
         Largest reachable benefit as a share of the distance from baseline to ``floor``.
@@ -251,7 +251,7 @@ class SimParams:
         session).
     fade_half_life_days : float
         Half-life of the benefit without further sessions: about half of the gain fades over ~6
-        months without maintenance (DESIGN §6; Er:YAG 2020 fading by 6 months).
+        months without maintenance (docs/methods.md §6.3; Er:YAG 2020 fading by 6 months).
     natural_drift_per_year : float
         Untreated worsening of true severity per year (ageing skin).
     depth_effect : float
@@ -521,7 +521,7 @@ class SimParams:
     def linear(cls, beta: float | dict | None = None, **overrides) -> SimParams:
         """The ``linear`` scenario: the truth is exactly ``beta`` for every measure.
 
-        Landmark improvement (DESIGN §2, on the primary ratings) is planted as::
+        Landmark improvement (docs/methods.md §2, on the primary ratings) is planted as::
 
             improvement = beta * sessions_per_month + intercept
                           + linear_baseline_coef * (baseline rating - baseline_mean)
@@ -572,7 +572,7 @@ class SimParams:
 
     @classmethod
     def strategy_scenarios(cls) -> dict[str, SimParams]:
-        """Named clinics for benchmarking the schedule comparison (DESIGN §2b); see
+        """Named clinics for benchmarking the schedule comparison (docs/methods.md §4); see
         :data:`STRATEGY_SCENARIOS`."""
         return _strategy_scenarios(cls)
 
@@ -592,7 +592,7 @@ class Simulation:
     Attributes
     ----------
     sessions, assessments, patients : DataFrame
-        The records exactly as written to the CSV files (DESIGN §1): ISO date strings, lower-case
+        The records exactly as written to the CSV files (docs/methods.md §1): ISO date strings, lower-case
         treatments, ratings on the measures' grid; rows sorted, fixed column order.
     measures : dict of str to Measure
         The scales (``scales.default_measures()`` unless the scenario changes them).
@@ -602,11 +602,11 @@ class Simulation:
         One row per patient of hidden values: ``adherence``, ``n_loading``, ``planned_sessions``,
         ``dropout`` and ``dropout_reason``, ``nonresponder``, ``response``, ``indication_z``,
         ``t0``, ``has_baseline``, ``has_landmark``, ``landmark_date``, ``n_sessions`` and
-        ``sessions_per_month`` (DESIGN §2; −1 / NaN without a landmark) and per measure
+        ``sessions_per_month`` (docs/methods.md §2; −1 / NaN without a landmark) and per measure
         ``true_baseline_*``, ``true_landmark_*``, ``true_improvement_*`` (noise-free severity at t0
         and at the landmark date, or t0 + 182 d without a landmark; in the ``linear`` scenario the
-        observed baseline and the planted landmark value), ``ceiling_*``; ``eligible`` (DESIGN
-        §2b: a baseline in [t0 − 30, t0] and t0 + 227 d within the window) and ``review_date``
+        observed baseline and the planted landmark value), ``ceiling_*``; ``eligible`` (docs/methods.md
+        §4.3: a baseline in [t0 − 30, t0] and t0 + 227 d within the window) and ``review_date``
         (the 6-month review as drawn, attended or not: the landmark of :func:`strategy_truth`).
         ``dropout_reason`` is ``"none"``, ``"planned"`` (the ``dropout`` and ``single``
         patterns), ``"non_responder"`` (latent, ``dropout_nonresponder``) or ``"response"``
@@ -1097,7 +1097,7 @@ def _assessment_rows(obs: dict, run: dict, t0, end_day: int):
 
 
 def _baseline_landmark(pat: np.ndarray, day: np.ndarray, n: int):
-    """DESIGN §2 on the primary ratings: index of the baseline (latest in [t0-30, t0]) and of the
+    """docs/methods.md §2 on the primary ratings: index of the baseline (latest in [t0-30, t0]) and of the
     landmark (closest to t0+182 within ±45 days, tie → earlier) per patient, -1 when missing."""
     base = np.full(n, -1)
     inb = np.nonzero((day >= -_BASELINE_WINDOW) & (day <= 0))[0]
@@ -1195,12 +1195,12 @@ def simulate(n_patients: int = DEMO_PATIENTS, *, seed: int | None = DEMO_SEED,
     Returns
     -------
     Simulation
-        ``sessions``, ``assessments``, ``patients`` (DESIGN §1 format), ``measures``, ``truth``,
+        ``sessions``, ``assessments``, ``patients`` (docs/methods.md §1 format), ``measures``, ``truth``,
         ``latent``.
 
     Notes
     -----
-    **The estimand** (DESIGN §2, per measure, primary ratings). For patient *i* with first session
+    **The estimand** (docs/methods.md §2, per measure, primary ratings). For patient *i* with first session
     t0 and landmark date L_i (the primary assessment closest to t0 + 182 d within ±45 d; for
     patients without one L_i = t0 + 182 d), ``n_i`` = sessions in [t0, L_i),
     ``spm_i = n_i * 30.4375 / (L_i - t0)`` and ``improvement_i = S_i(t0) - S_i(L_i)``, the
@@ -1267,7 +1267,7 @@ def simulate(n_patients: int = DEMO_PATIENTS, *, seed: int | None = DEMO_SEED,
     active, mn = run["active"], ~plan["hydra"]
     happened = active & (t0[:, None] + run["days"] <= end_day)
     a_pat, a_day, ratings, eps = _assessment_rows(obs, run, t0, end_day)
-    # DESIGN §2 baseline / landmark on the primary ratings
+    # docs/methods.md §2 baseline / landmark on the primary ratings
     b_idx, l_idx = _baseline_landmark(a_pat, a_day, n)
     has_b, has_l = b_idx >= 0, l_idx >= 0
     land_day = np.where(has_l, a_day[np.maximum(l_idx, 0)], _LANDMARK_DAYS).astype(np.int64)
@@ -1457,7 +1457,7 @@ def _strategy_dict(strategies) -> dict:
 
 
 def follows_strategy(days, active, landmark_day, strategy) -> np.ndarray:
-    """Whether each record follows ``strategy`` up to its landmark day (DESIGN §2b).
+    """Whether each record follows ``strategy`` up to its landmark day (docs/methods.md §4).
 
     ``days`` (patients × slots, days since t0, increasing where ``active``) are the sessions of
     every treatment. A record deviates at a session before the landmark that comes outside the
@@ -1550,7 +1550,7 @@ def strategy_truth(sim: Simulation, strategies=None) -> pd.DataFrame:
 
     Notes
     -----
-    **The estimand** (DESIGN §2b). Eligible patients E: a baseline rating in [t0 − 30, t0] and
+    **The estimand** (docs/methods.md §4). Eligible patients E: a baseline rating in [t0 − 30, t0] and
     t0 + 182 + 45 ≤ the last day of the records window. For strategy g::
 
         μ_g = (1/|E|) Σ_{i∈E} [ B_i − Y_i^g ]
@@ -1615,7 +1615,7 @@ def strategy_followers(sim: Simulation, strategies=None) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per patient: ``patient_id``, ``eligible`` (DESIGN §2b), ``has_landmark`` and one
+        One row per patient: ``patient_id``, ``eligible`` (docs/methods.md §4), ``has_landmark`` and one
         boolean column per strategy: the record follows it (:func:`follows_strategy`) up to the
         landmark rating's day (t0 + 182 without one). Count followers to the landmark with
         ``df[df.eligible & df.has_landmark][names].sum()``.
@@ -1656,7 +1656,7 @@ def _strategy_scenarios(cls) -> dict[str, SimParams]:
     }
 
 
-#: Named clinics for benchmarking the schedule comparison (DESIGN §2b), from
+#: Named clinics for benchmarking the schedule comparison (docs/methods.md §4), from
 #: :meth:`SimParams.strategy_scenarios`. The strategies' truth (:func:`strategy_truth`) depends on
 #: the biology and the measurement only, so it is the same in every scenario with the same fading
 #: (the same seed gives the same patients): the scenarios differ in who follows which strategy.

@@ -66,7 +66,7 @@ def _bundle(item: Any) -> tuple[dict, dict]:
         return ({"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
                  "text/plain": f"<Figure size {width}x{height}>"}, {})
     if isinstance(item, str):
-        from .report import Text
+        from .views import Text
 
         item = Text(item)
     from IPython.core.formatters import DisplayFormatter
@@ -179,11 +179,11 @@ def attendance_explorer(records, *, landmarks: Sequence[int] = LANDMARKS,
                         protocols: Sequence[str] | None = None):
     """Notebook 02: attendance metrics and protocol adherence for a chosen landmark and protocol.
 
-    Shows :func:`outcomes.report.attendance_view` (metrics by frequency group and the frequency
+    Shows :func:`outcomes.views.attendance_view` (metrics by frequency group and the frequency
     distribution) for the chosen ``landmark_days`` and ``protocol`` (a name of
-    :func:`outcomes.report.protocol_choices`).
+    :func:`outcomes.views.protocol_choices`).
     """
-    from .report import attendance_view, protocol_choices
+    from .views import attendance_view, protocol_choices
 
     protocols = list(protocols) if protocols is not None else list(protocol_choices())
     return explorer(lambda landmark_days, protocol: attendance_view(
@@ -197,10 +197,10 @@ def effects_explorer(records, *, measures: Sequence[str] | None = None,
                      landmarks: Sequence[int] = LANDMARKS):
     """Notebook 03: naive vs adjusted effect of frequency for a measure, region, rater, landmark.
 
-    Shows :func:`outcomes.report.effects_view`. The choices offered default to what the records
+    Shows :func:`outcomes.views.effects_view`. The choices offered default to what the records
     hold (measures with ratings, regions and raters present), primary ones first.
     """
-    from .report import effects_view
+    from .views import effects_view
 
     a = records.assessments
     measures = list(measures) if measures is not None else [

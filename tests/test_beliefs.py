@@ -3,7 +3,6 @@ and verdicts on planted truth both ways (a reduced version of benchmarks/beliefs
 
 import dataclasses
 import json
-import sys
 
 import matplotlib.axes
 import numpy as np

@@ -14,8 +14,8 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-EXPECTED = ["01_data_check", "02_attendance", "03_outcomes_and_attendance", "04_robustness",
-            "05_clinic_summary"]
+EXPECTED = ["01_data_check", "02_attendance", "03_outcomes_and_attendance",
+            "04_schedules_compared", "05_robustness", "06_clinic_summary"]
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|\b\d{1,2}:\d{2}:\d{2}\b")
 REPR = re.compile(r"^<(matplotlib|Figure|Axes|seaborn)[^>]*>$|^(Text|Line2D)\(")
@@ -45,7 +45,7 @@ def nb(request):
     return _load(request.param)
 
 
-def test_the_five_notebooks_exist():
+def test_the_six_notebooks_exist():
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == EXPECTED
 
 
@@ -112,14 +112,14 @@ def test_widget_cells_are_not_compared(nb):
 
 
 def test_summary_has_a_papermill_parameters_cell():
-    nb = _load("05_clinic_summary")
+    nb = _load("06_clinic_summary")
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and tagged[0].cell_type == "code"
     names = {t.id for node in ast.parse(tagged[0].source).body for t in node.targets}
-    assert names == {"records_path", "measure", "landmark_days"}
+    assert names == {"records_path", "measures", "landmark_days", "boot"}
     values = dict(re.findall(r"^(\w+) = (.+)$", tagged[0].source, flags=re.MULTILINE))
-    assert values == {"records_path": '"../data/demo"', "measure": '"pore"',
-                      "landmark_days": "182"}
+    assert values == {"records_path": '"../data/demo"', "measures": '["pore", "texture"]',
+                      "landmark_days": "182", "boot": "200"}
 
 
 def test_notebooks_use_the_shipped_demo_records(nb):

@@ -743,23 +743,23 @@ class TestEscaping:
             assert markdown(label) == label
 
     def test_report_texts_escape_labels_and_folder(self, hostile_records):
-        from outcomes import report
+        from outcomes import views
 
-        for text in (report.records_overview(hostile_records),
-                     report.key_findings(hostile_records)):
+        for text in (views.records_overview(hostile_records),
+                     views.key_findings(hostile_records)):
             html = _render(text._repr_markdown_())
             assert not [m for m in _live_markup(html) if m != "<strong>"], html
-        overview = _render(report.records_overview(hostile_records)._repr_markdown_())
+        overview = _render(views.records_overview(hostile_records)._repr_markdown_())
         assert "[folder](javascript:alert(1)) &lt;img src=x&gt;" in overview  # shown as text
 
     def test_report_html_of_a_hostile_markdown_output(self, hostile_records):
         import nbformat
 
-        from outcomes import report
+        from outcomes import report, views
 
         nb = nbformat.v4.new_notebook()
-        cell = nbformat.v4.new_code_cell("report.records_overview(records)")
-        text = report.records_overview(hostile_records)
+        cell = nbformat.v4.new_code_cell("views.records_overview(records)")
+        text = views.records_overview(hostile_records)
         cell.outputs = [nbformat.v4.new_output("display_data", data={
             "text/markdown": text._repr_markdown_(), "text/plain": repr(text)})]
         nb.cells = [cell]
@@ -777,9 +777,9 @@ class TestEscaping:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from outcomes import report
+        from outcomes import views
 
-        ax = report.dose_response_plot(hostile_records)
+        ax = views.dose_response_plot(hostile_records)
         ax.figure.canvas.draw()  # a '$x$' label would be parsed as mathtext without escaping
         assert "$x$" not in ax.get_title() or "\\$" in ax.get_title()
         plt.close(ax.figure)
@@ -835,11 +835,11 @@ def test_notebook_setup_turns_mathtext_off_so_any_label_draws_as_typed():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from outcomes import report
+    from outcomes import views
     from outcomes.escape import plot_label
 
     with matplotlib.rc_context():
-        report.notebook_setup()
+        views.notebook_setup()
         assert matplotlib.rcParams["text.parse_math"] is False
         fig, ax = plt.subplots()
         ax.set_ylabel("Pore $x$ score ($ unbalanced")  # mathtext would fail on this

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes import cli, report, widgets
+from outcomes import cli, report, views, widgets
 from outcomes.errors import RecordsError
 from outcomes.records import REJECT_COLUMNS, from_frames, load_records
 
@@ -58,34 +58,42 @@ def test_report_links_nothing_local_or_remote(built):
 def test_report_hides_the_code(built):
     _, html, _ = built
     for code in ("load_records(", "notebook_setup()", "from outcomes", "records_path =",
-                 "report.key_findings"):
+                 "views.key_findings"):
         assert code not in html
     assert '<div class="highlight' not in html and "In&nbsp;[" not in html
 
 
 def test_report_states_the_findings_with_confidence_intervals(built):
     _, html, _ = built
-    for text in ("Key findings", "Each additional session a month went with", "95% CI",
-                 "Caveats", "Records, not a trial"):
-        assert text in html
+    for text in ("Schedules compared", "Had every patient followed", "Pore size",
+                 "Skin texture", "Each additional session a month went with", "95% CI",
+                 "Caveats", "Records, not a trial", "clinic's beliefs"):
+        assert text in html, text
     assert len(re.findall(r"95% CI −?\d+\.\d+ to −?\d+\.\d+", html)) >= 3
+
+
+def test_report_has_the_figures_a_clinic_lead_looks_at(built):
+    _, html, _ = built
+    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) >= 4
+    for caption in ("Figure 1.", "Figure 2.", "Figure 3.", "Figure 4."):
+        assert caption in html
 
 
 def test_report_suppresses_small_counts(built):
     _, html, _ = built
-    assert "&lt;5 input rows" in html                   # 3 quarantined rows, shown as <5
-    assert not re.search(r"\b3 input rows", html)
+    assert "3 input rows could not be used" in html     # rows, not people: shown as they are
+    assert "&lt;5" not in html.split("input rows")[0][-20:]
 
 
 def test_report_on_another_measure_and_landmark(tmp_path):
-    out = report.build_report(DEMO, tmp_path / "texture.html", measure="texture",
-                              landmark_days=120)
+    out = report.build_report(DEMO, tmp_path / "texture.html", measures="texture",
+                              landmark_days=120, boot=20)
     html = out.read_text(encoding="utf-8")
     assert "Skin texture" in html and "day 120" in html
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"measure": "wrinkles"}, "`measure` must be one of"),
+    ({"measures": "wrinkles"}, "`measure` must be among"),
     ({"landmark_days": 10}, "`landmark_days`"),
 ])
 def test_bad_options_are_records_errors(tmp_path, kwargs, message):
@@ -119,8 +127,8 @@ def test_a_failed_run_leaves_the_previous_report_untouched(tmp_path, monkeypatch
 def test_cli_passes_the_options(tmp_path, monkeypatch, capsys):
     seen = {}
 
-    def fake(records_dir, output_html, *, measure, landmark_days):
-        seen.update(dir=records_dir, out=output_html, measure=measure, days=landmark_days)
+    def fake(records_dir, output_html, *, measures, landmark_days, boot):
+        seen.update(dir=records_dir, out=output_html, measure=measures, days=landmark_days)
         Path(output_html).write_text("x")
         return Path(output_html)
 
@@ -128,7 +136,7 @@ def test_cli_passes_the_options(tmp_path, monkeypatch, capsys):
     out = tmp_path / "r.html"
     assert cli.main(["report", "somewhere", "-o", str(out), "--measure", "texture",
                      "--landmark-days", "120"]) == 0
-    assert seen == {"dir": "somewhere", "out": str(out), "measure": "texture", "days": 120}
+    assert seen == {"dir": "somewhere", "out": str(out), "measure": ["texture"], "days": 120}
     assert "wrote" in capsys.readouterr().out
 
 
@@ -174,7 +182,7 @@ def _records_with_rejects(reasons, n=20):
 
 
 def test_frequency_groups_are_half_open():
-    got = report.frequency_group(pd.Series([0.0, 0.49, 0.5, 0.99, 1.0, 3.0]))
+    got = views.frequency_group(pd.Series([0.0, 0.49, 0.5, 0.99, 1.0, 3.0]))
     assert list(got.astype("str")) == ["under 0.5 a month", "under 0.5 a month",
                                        "0.5 to 1 a month", "0.5 to 1 a month",
                                        "1 or more a month", "1 or more a month"]
@@ -185,7 +193,7 @@ def test_present_formats_estimates_and_suppresses_patients():
                          "term": "sessions_per_month", "estimate": [1.234, -0.0001],
                          "ci_low": [0.5, -0.2], "ci_high": [2.0, 0.3], "p_value": [0.0004, 0.5],
                          "n": [120, 3], "note": ""})
-    out = report.present(tidy)
+    out = views.present(tidy)
     assert list(out.index) == ["naive (no adjustment)", "adjusted"]
     assert list(out["estimate (95% CI)"]) == ["1.23 (0.50 to 2.00)", "0.00 (−0.20 to 0.30)"]
     assert list(out["p"]) == ["<0.001", "0.500"]
@@ -194,7 +202,7 @@ def test_present_formats_estimates_and_suppresses_patients():
 
 def test_load_summary_accounts_for_every_row():
     rec = _records_with_rejects(["out of scale"] * 6)
-    out = report.load_summary(rec)
+    out = views.load_summary(rec)
     assert out.loc["assessments"].to_dict() == {"rows read": "26", "loaded": "20",
                                                 "set aside": "6"}
     assert out.loc["sessions", "set aside"] == "0"
@@ -202,17 +210,17 @@ def test_load_summary_accounts_for_every_row():
 
 def test_quarantine_reasons_counts_and_suppresses():
     rec = _records_with_rejects(["out of scale"] * 9 + ["bad date"] * 2 + ["duplicate"] * 7)
-    out = report.quarantine_reasons(rec)["rows"].droplevel("file")
+    out = views.quarantine_reasons(rec)["rows"].droplevel("file")
     # 2 is shown as <5; the next smallest (7) is hidden too, or 18 - 9 - 7 would reveal it
     assert out.to_dict() == {"out of scale": "9", "duplicate": "hidden", "bad date": "<5"}
-    assert isinstance(report.quarantine_reasons(_records_with_rejects([])), report.Text)
+    assert isinstance(views.quarantine_reasons(_records_with_rejects([])), views.Text)
 
 
 def test_followup_table_counts_patients(demo):
     from outcomes.ratings import landmark_ratings
 
     table = landmark_ratings(demo, "pore")
-    out = report.followup_table(demo, measure="pore")
+    out = views.followup_table(demo, measure="pore")
     n_in = int((table["status"] == "included").sum())
     assert out.loc["included (baseline and landmark)", "patients"] == str(n_in)
     shown = [v for v in out["patients"] if v.isdigit()]
@@ -220,7 +228,7 @@ def test_followup_table_counts_patients(demo):
 
 
 def test_cohort_table_suppresses_small_cells(demo):
-    out = report.cohort_table(demo)
+    out = views.cohort_table(demo)
     assert out.loc[("n", ""), "Overall"] == str(len(demo.sessions["patient_id"].unique()))
     cells = out.drop(columns="Missing").to_numpy().ravel()
     counts = [int(m.group(1)) for c in cells if (m := re.match(r"^(\d+) \(", str(c)))]
@@ -229,15 +237,15 @@ def test_cohort_table_suppresses_small_cells(demo):
 
 
 def test_adherence_table_counts_match_the_metrics(demo):
-    metrics = report.attendance_metrics(demo, landmark_days=182)
-    out = report.adherence_table(metrics)
+    metrics = views.attendance_metrics(demo, landmark_days=182)
+    out = views.adherence_table(metrics)
     assert out.loc["All", "patients"] == str(len(metrics))
     expected = int((metrics["adherence"] >= 0.8).sum())
     assert out.loc["All", "on schedule"] == str(expected)
 
 
 def test_attendance_window_is_the_first_landmark_days(demo):
-    m = report.attendance_metrics(demo, landmark_days=91)
+    m = views.attendance_metrics(demo, landmark_days=91)
     assert (m["window_days"] <= 91).all()
     assert (m["end"] - m["start"]).dt.days.max() == 91
 
@@ -246,7 +254,7 @@ def test_key_findings_give_the_adjusted_effect_with_its_ci(demo):
     from outcomes.models import adjusted_effect, analysis_table
 
     row = adjusted_effect(analysis_table(demo, "pore")).iloc[0]
-    text = str(report.key_findings(demo, measure="pore"))
+    text = str(views.key_findings(demo, measure="pore"))
     ci = f"{row['estimate']:.2f} (95% CI {row['ci_low']:.2f} to {row['ci_high']:.2f})"
     assert ci.replace("-", "−") in text
 
@@ -259,7 +267,7 @@ def test_semicolon_hides_results_without_history():
     try:
         with capture_output() as before:
             ip.run_cell("40 + 2;", store_history=False)
-        report._semicolon_without_history(ip)
+        views._semicolon_without_history(ip)
         with capture_output() as after:
             ip.run_cell("40 + 2;", store_history=False)
             ip.run_cell("40 + 3", store_history=False)
@@ -339,17 +347,17 @@ class TestExplorer:
 
     def test_attendance_explorer_protocols(self, demo):
         box = widgets.attendance_explorer(demo, landmarks=(91, 182))
-        assert list(box.controls["protocol"].options) == list(report.protocol_choices())
+        assert list(box.controls["protocol"].options) == list(views.protocol_choices())
         box.controls["protocol"].value = "monthly throughout"  # redraws without error
 
 
 def test_attendance_view_rejects_an_unknown_protocol(demo):
     with pytest.raises(RecordsError, match="`protocol` must be one of"):
-        report.attendance_view(demo, protocol="weekly")
+        views.attendance_view(demo, protocol="weekly")
 
 
 def test_regions_table_lists_regions_present(demo):
-    out = report.regions_table(demo, measure="pore")
+    out = views.regions_table(demo, measure="pore")
     present = set(demo.assessments["region"].astype("str"))
     assert out.index[0] == "face" and set(out.index) == present
     assert np.all([("to" in v) or v == "not estimable" for v in out["estimate (95% CI)"]])

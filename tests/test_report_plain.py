@@ -14,30 +14,30 @@ from outcomes.records import load_records
 def demo():
     return load_records(DEMO)
 
-from outcomes import report
+from outcomes import views
 
 
 class TestTable:
     def test_no_index_column_no_nan_and_notes_in_full(self):
         note = "a long note " * 30
-        t = report.Table(pd.DataFrame({"what": ["a", "b"], "value": [1.5, np.nan],
+        t = views.Table(pd.DataFrame({"what": ["a", "b"], "value": [1.5, np.nan],
                                        "note": [note, ""]}, index=[7, 8]))
         html = t._repr_html_()
         assert "NaN" not in html and "nan" not in repr(t)
-        assert report.NO_VALUE in html and note.strip() in html
+        assert views.NO_VALUE in html and note.strip() in html
         assert "<th>7</th>" not in html and "7 " not in repr(t).splitlines()[1][:3]
         assert "<th>what</th>" in html
 
 
 def test_row_counts_are_rows_not_people_so_never_suppressed():
     rec = _records_with_rejects(["out of scale"] * 2 + ["duplicate"] * 7)
-    reasons = report.set_aside_reasons(rec).frame
+    reasons = views.set_aside_reasons(rec).frame
     assert dict(zip(reasons["reason"], reasons["rows set aside"])) == {"duplicate": 7,
                                                                       "out of scale": 2}
-    rows = report.rows_table(rec).frame.set_index("table")
+    rows = views.rows_table(rec).frame.set_index("table")
     assert rows.loc["assessments"].to_dict() == {"rows read": 29, "rows used": 20,
                                                  "rows set aside": 9}
-    assert isinstance(report.set_aside_reasons(_records_with_rejects([])), report.Text)
+    assert isinstance(views.set_aside_reasons(_records_with_rejects([])), views.Text)
 
 
 @pytest.mark.parametrize("args, words", [
@@ -47,40 +47,40 @@ def test_row_counts_are_rows_not_people_so_never_suppressed():
     ((np.nan, np.nan, np.nan), "not estimable"),
 ])
 def test_differences_read_without_minus_signs(args, words):
-    assert report._which_way(*args) == words
+    assert views._which_way(*args) == words
 
 
 def test_balance_sentence_names_every_variable_above_the_line():
     balance = pd.DataFrame({"variable": ["baseline", "age", "sex"], "level": ["", "", "F"],
                             "smd_before": [0.59, 0.17, 0.03], "smd_after": [0.18, -0.05, 0.12]})
-    text = report.balance_sentence(balance).markdown
+    text = views.balance_sentence(balance).markdown
     assert "starting grade (0.18)" in text and "sex: F (0.12)" in text and "age (" not in text
     assert "2 are not" in text
     ok = balance.assign(smd_after=[0.05, 0.01, -0.02])
-    assert "every variable is within 0.1" in report.balance_sentence(ok).markdown
+    assert "every variable is within 0.1" in views.balance_sentence(ok).markdown
 
 
 def test_balance_plot_is_tall_enough_for_its_labels():
     balance = pd.DataFrame({"variable": [f"v{i}" for i in range(30)], "level": "",
                             "smd_before": 0.2, "smd_after": 0.05})
-    ax = report.balance_plot(balance)
+    ax = views.balance_plot(balance)
     height = ax.figure.get_size_inches()[1]
     assert height / 30 >= 0.2  # at least 0.2 inch per label
 
 
 def test_dose_response_words_explain_the_dotted_line_and_a_late_rise(demo):
-    pore = report.dose_response_words(demo, measure="pore").markdown
+    pore = views.dose_response_words(demo, measure="pore").markdown
     assert "dotted vertical line marks one session a month" in pore
-    texture = report.dose_response_words(demo, measure="texture").markdown
-    assert ("turns up again" in texture) == report._rises_again(
-        report._analysis(demo, "texture"), report.dose_response_knee(
-            report._analysis(demo, "texture")))
+    texture = views.dose_response_words(demo, measure="texture").markdown
+    assert ("turns up again" in texture) == views._rises_again(
+        views._analysis(demo, "texture"), views.dose_response_knee(
+            views._analysis(demo, "texture")))
 
 
 def test_dropout_sentence_has_no_double_negative(demo):
     from outcomes.robustness import dropout_comparison
 
-    text = report.dropout_sentence(dropout_comparison(demo, "pore")).markdown
+    text = views.dropout_sentence(dropout_comparison(demo, "pore")).markdown
     assert "negative = less" not in text and "−" not in text
 
 

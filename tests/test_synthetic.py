@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes.scales import default_measures
 from outcomes.cli import run_demo
+from outcomes.scales import default_measures
 from outcomes.synthetic import (
     ASSESSMENT_COLUMNS,
     DEMO_PATIENTS,
@@ -64,7 +64,7 @@ def _days_since_t0(sim):
 
 
 def _design_estimand(sim, measure):
-    """DESIGN §2 computed independently from the records: baseline, landmark, spm, improvement."""
+    """docs/methods.md §2 computed independently from the records: baseline, landmark, spm, improvement."""
     s, a = _days_since_t0(sim)
     prim = a[(a["region"] == "face") & (a["rater"] == "clinician")]
     base = prim[prim["d"].between(-30, 0)].sort_values("d").groupby("patient_id").last()
@@ -440,7 +440,7 @@ class TestTruthCheck:
 
 
 # --------------------------------------------------------------------------------------------------
-# The schedule comparison (DESIGN §2b): followers, decisions on the recorded ratings, the truth
+# The schedule comparison (docs/methods.md §4): followers, decisions on the recorded ratings, the truth
 # --------------------------------------------------------------------------------------------------
 
 LAST_DAY = pd.Timestamp("2025-12-30")        # SimParams().start_date + window_days - 1

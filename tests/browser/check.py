@@ -11,7 +11,7 @@ name). It
 4. opens ``reports/summary.html`` and fails unless every ``<img>`` is drawn (naturalWidth > 0) and
    no raw markup (``<tag``) shows in the visible text.
 
-Screenshots go to ``reports/browser/`` (always for the report and notebooks 02 and 05, and for any
+Screenshots go to ``reports/browser/`` (always for the report and notebooks 02, 04, 05 and 06, and for any
 failure). Needs Debian's ``chromium`` and ``chromium-driver`` (``make browser-deps``) and selenium.
 Exit status 0 when every check passes, 1 otherwise; the whole run is bounded by ``--timeout``.
 """
@@ -51,7 +51,7 @@ CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
 # what must never be seen in a notebook's outputs
 STDERR = '.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]'
 # notebooks written for the clinic lead: no NaN cell in their tables
-PLAIN = ("01", "02", "03", "04")
+PLAIN = ("01", "02", "03", "04", "05", "06")
 RAW_MARKUP = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
 # JupyterLab settings for the check: every cell in the page (no windowing), no news, no updates
 LAB_SETTINGS = {
@@ -396,13 +396,16 @@ def main(argv=None) -> int:
                         open_notebook(driver, base, token, nb)
                         check_notebook_outputs(driver, name, plain=nb.stem[:2] in PLAIN)
                         log(f"{name}: opened, no error or raw widget text in its outputs")
-                        if nb.stem.startswith("05"):
-                            screenshot(driver, "notebook-05")
+                        if nb.stem.startswith("06"):
+                            screenshot(driver, "notebook-06")
                             _scroll_to(driver, ".jp-OutputArea-output img")
-                            screenshot(driver, "notebook-05-figure")
+                            screenshot(driver, "notebook-06-figure")
                         if nb.stem.startswith("04"):
+                            _scroll_to(driver, ".jp-OutputArea-output img")
+                            screenshot(driver, "notebook-04-schedules")
+                        if nb.stem.startswith("05"):
                             _scroll_to(driver, ".jp-Notebook .jp-Cell:nth-child(19)")
-                            screenshot(driver, "notebook-04-balance")
+                            screenshot(driver, "notebook-05-balance")
                         if nb.stem.startswith("02"):
                             _scroll_to(driver, ".jp-Notebook .jp-Cell:last-child")
                             screenshot(driver, "notebook-02-as-committed")
