@@ -283,6 +283,7 @@ class _Trial:
     n_sessions: int
     n_rated_sessions: int
     excluded: dict = field(default_factory=dict)
+    baseline_days: int = 30
 
 
 def _build_trial(records: Records, measure: str, *, landmark_days: int, window_days: int,
@@ -376,7 +377,7 @@ def _build_trial(records: Records, measure: str, *, landmark_days: int, window_d
     ltfu_X = np.column_stack([base, lt_change, lt_has, nL, landmark_days - lastL, *hist[2:]])
     return _Trial(ids, t0, base, lm["improvement"].to_numpy(np.float64), observed, horizon, days,
                   key, change, histories, X, names, raw, ltfu_X, int((day_h > 0).sum()),
-                  int(rated.sum()), excluded)
+                  int(rated.sum()), excluded, baseline_days)
 
 
 def _history(r: pd.DataFrame, m, code: pd.Series, t0: pd.Series, baseline_days: int,
@@ -829,6 +830,13 @@ def _notes(trial: _Trial, arms, point) -> list[str]:
         notes.append(f"{share:.0%} of the follow-up sessions carried a rating taken before the "
                      "session; the weights use the latest such rating to correct for patients "
                      "who changed their visits because of how their skin responded.")
+        unseen = _stopped_unseen(trial)
+        if unseen[0]:
+            notes.append(f"Of the {suppress_count(unseen[0])} patients who stopped after 2 or 3 "
+                         f"sessions, {suppress_count(unseen[1])} had no rating after their first "
+                         "session before they stopped: if some of them stopped because they saw "
+                         "no change, no weighting can know it, and the longer schedules look "
+                         "somewhat better than they are (docs/methods.md §4.15).")
     for name, e in point.items():
         if not e["converged"] and e["n_outcome"] > 0:
             notes.append(f"The model of who kept to '{name}' did not settle (some choices were "
@@ -838,6 +846,21 @@ def _notes(trial: _Trial, arms, point) -> list[str]:
             notes.append(f"A few patients carry much of the weight under '{name}' (largest weight "
                          f"{w.max():.0f}× the average): treat its number with care.")
     return notes
+
+
+def _stopped_unseen(trial: _Trial) -> tuple[int, int]:
+    """Patients with 2–3 sessions before the horizon and none after it in the records window
+    ("stopped early"), and how many of them had no interim rating on or before their last
+    session."""
+    n_s = np.isfinite(trial.days).sum(axis=1)
+    early = (n_s >= 2) & (n_s <= 3)
+    if not early.any():
+        return 0, 0
+    last = trial.days[np.arange(len(n_s)), np.maximum(n_s - 1, 0)]
+    key, change = trial.rating_key, trial.rating_change
+    idx = np.nonzero(early)[0]
+    _, has = _latest(key, change, idx, last[idx], trial.baseline_days)
+    return int(early.sum()), int((has == 0).sum())
 
 
 def _share(k, n):
