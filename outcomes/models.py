@@ -978,8 +978,12 @@ def _exclusion_lines(table: pd.DataFrame) -> list[str]:
 
 
 def effects_text(records: Records, result: pd.DataFrame, landmark_days: int, *,
-           details: bool = False) -> str:
-    lines = []
+                 details: bool = False) -> str:
+    """The human output of ``outcomes effects``: one plain sentence per result, per measure."""
+    lines = [("These are associations between how often patients came and how much they improved. "
+             "With benefits that level off and fade, and patients who stop when they see no "
+             "change, they can mislead about what a schedule would do: for that, run "
+             "`outcomes strategies` (the schedules compared)."), ""]
     for measure, table in result.attrs["tables"].items():
         m = records.measures[measure]
         res = result[result["measure"] == measure]

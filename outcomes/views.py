@@ -69,13 +69,10 @@ __all__ = [
     "ipw_words",
     "key_findings",
     "landmark_effects",
-    "load_summary",
     "measures_table",
     "notebook_setup",
     "present",
     "protocol_choices",
-    "quarantine_examples",
-    "quarantine_reasons",
     "raters_table",
     "records_overview",
     "regions_table",
@@ -276,45 +273,6 @@ def _table_of(file: str) -> str:
         if name in stem:
             return name
     return stem
-
-
-def load_summary(records) -> pd.DataFrame:
-    """Rows read, loaded and set aside per table (counts below 5 suppressed).
-
-    ``read`` = ``records.input_rows``; ``loaded`` = rows in the table; ``set aside`` = distinct
-    quarantined input rows of that table (a row with several problems counts once).
-    """
-    rej = records.rejects
-    aside = (rej.assign(table=rej["file"].map(_table_of)).drop_duplicates(["file", "line"])
-             .groupby("table").size() if not rej.empty else pd.Series(dtype="int64"))
-    rows = []
-    for name, loaded in records.loaded_rows.items():
-        read = records.input_rows.get(name)
-        if read is None and loaded == 0:
-            continue
-        rows.append({"table": name, "rows read": int(read if read is not None else loaded),
-                     "loaded": int(loaded), "set aside": int(aside.get(name, 0))})
-    return _suppress(pd.DataFrame(rows).set_index("table"))
-
-
-def quarantine_reasons(records) -> pd.DataFrame | Text:
-    """Rows set aside, counted by file and reason (counts below 5 suppressed)."""
-    rej = records.rejects
-    if rej.empty:
-        return Text("No row was set aside: every row of every file could be used.")
-    counts = (rej.groupby(["file", "reason"], sort=True).size().rename("rows")
-              .reset_index().sort_values(["file", "rows"], ascending=[True, False]))
-    return _suppress(counts.set_index(["file", "reason"]), count_columns=["rows"])
-
-
-def quarantine_examples(records, *, n: int = 8) -> pd.DataFrame | Text:
-    """The first ``n`` problems, as a spreadsheet shows them (file, line, column, value, reason)."""
-    rej = records.rejects
-    if rej.empty:
-        return Text("Nothing to show.")
-    out = rej.sort_values(["file", "line"], kind="stable").head(n).reset_index(drop=True)
-    out["value"] = out["value"].astype("str")
-    return out[["file", "line", "column", "value", "reason"]]
 
 
 def attendance_metrics(records, *, landmark_days: int = 182, protocol=None,
@@ -1622,6 +1580,10 @@ def summary_overview(records, analyses: dict) -> Text:
              (f"- The schedule comparison rests on {suppress_count(int(comparison_n))} patients "
              f"who had a rating before their first session and whose records are long enough "
              f"to reach the review at day {first.landmark_days}.")]
+    if int(comparison_n) < FEW_PATIENTS:
+        lines.insert(0, f"- **Few patients.** Only {suppress_count(int(comparison_n))} patients "
+                        "could be analysed: every number below is very uncertain and may change "
+                        "a lot with more records.")
     for an in analyses.values():
         n_in = int((an.ratings["status"] == "included").sum())
         lines.append(f"- {_measure_words(an.measure_scale).capitalize()}: "

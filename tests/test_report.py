@@ -200,22 +200,6 @@ def test_present_formats_estimates_and_suppresses_patients():
     assert list(out["patients"]) == ["120", "<5"]
 
 
-def test_load_summary_accounts_for_every_row():
-    rec = _records_with_rejects(["out of scale"] * 6)
-    out = views.load_summary(rec)
-    assert out.loc["assessments"].to_dict() == {"rows read": "26", "loaded": "20",
-                                                "set aside": "6"}
-    assert out.loc["sessions", "set aside"] == "0"
-
-
-def test_quarantine_reasons_counts_and_suppresses():
-    rec = _records_with_rejects(["out of scale"] * 9 + ["bad date"] * 2 + ["duplicate"] * 7)
-    out = views.quarantine_reasons(rec)["rows"].droplevel("file")
-    # 2 is shown as <5; the next smallest (7) is hidden too, or 18 - 9 - 7 would reveal it
-    assert out.to_dict() == {"out of scale": "9", "duplicate": "hidden", "bad date": "<5"}
-    assert isinstance(views.quarantine_reasons(_records_with_rejects([])), views.Text)
-
-
 def test_followup_table_counts_patients(demo):
     from outcomes.ratings import landmark_ratings
 
