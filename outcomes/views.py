@@ -672,7 +672,7 @@ def raters_table(records, *, measure: str = "pore", landmark_days: int = 182) ->
     return shown
 
 
-# ---- notebook 04: robustness
+# ---- notebook 05: robustness
 
 
 def robustness_table(result: pd.DataFrame, *, count_columns=("n", "n_interim")) -> pd.DataFrame:
@@ -692,7 +692,7 @@ def robustness_table(result: pd.DataFrame, *, count_columns=("n", "n_interim")) 
     return _suppress(out, count_columns=counts, percent_columns=[]) if counts else out
 
 
-# ---- notebook 05: clinic summary
+# ---- the clinic summary (older views, kept for notebooks 01–05 and tests)
 
 
 def _plural(n: int, word: str) -> str:
@@ -714,7 +714,7 @@ def records_overview(records, *, measure: str = "pore", landmark_days: int = 182
         f"{_plural(len(records.sessions), 'session')} and "
         f"{_plural(len(records.assessments), 'rating occasion')}."),
         (f"- {_plural(records.n_quarantined, 'input row')} could not be used and "
-         f"{'was' if records.n_quarantined == 1 else 'were'} set aside (notebook 1 lists them)."
+         f"{'was' if records.n_quarantined == 1 else 'were'} set aside (notebook 01 lists them)."
          if records.n_quarantined else "- Every input row could be used (none set aside)."),
         (f"- Measure: **{escape.markdown(m.label)}**, from {m.min:g} to {m.max:g}, "
          f"{m.better} is better"
@@ -837,7 +837,7 @@ def _regularity_sentence(row) -> str:
                "More regular attendance went with more improvement, beyond how often patients "
                "came." if regular_helps else
                "More regular attendance went with less improvement, which is unexpected: "
-               "look at notebook 4 before drawing conclusions.")
+               "look at notebook 05 before drawing conclusions.")
     return (f"The regularity of visits is measured by {_METRIC_WORDS.get(term, term)}. At the "
             f"same number of sessions a month, {unit} went with {_ci(row, 3)} grades more "
             f"improvement. {verdict}")
@@ -861,7 +861,7 @@ def caveats(records, *, measure: str = "pore", landmark_days: int = 182) -> Text
               "patients who see no change tend to stop coming. Both make frequency look more "
               "helpful than it is, and adjusting for the starting grade does not remove them: in "
               "simulated clinics where the truth is known, the adjusted effect came out above it "
-              "(notebook 4). Read it as an upper estimate, with the regularity finding as a check.")]
+              "(notebook 05). Read it as an upper estimate, with the regularity finding as a check.")]
     try:
         with _quiet():
             table_a = _analysis(records, measure, landmark_days)
@@ -904,16 +904,16 @@ def caveats(records, *, measure: str = "pore", landmark_days: int = 182) -> Text
     except (RecordsError, KeyError, IndexError):
         pass
     lines += [("- **Ratings are judgements.** Grades are given by clinicians who know how often the "
-              "patient came; patients' own ratings (notebook 3) are a check."),
+              "patient came; patients' own ratings (notebook 03) are a check."),
               ]
     if records.n_quarantined:
         lines.append(f"- **{suppress_count(records.n_quarantined)} input rows were set aside** as "
-                     "unusable (notebook 1); fixing them at the source may change the numbers.")
+                     "unusable (notebook 01); fixing them at the source may change the numbers.")
     return Text("\n".join(lines))
 
 
 # --------------------------------------------------------------------------------------------
-# notebooks 01–04 for a clinic lead: tables in words (no index column, "—" where there is no
+# notebooks 01–05 for a clinic lead: tables in words (no index column, "—" where there is no
 # value, text never cut), sentences that say which way a difference goes, figures labelled in words
 
 #: what a table shows where a value does not exist or cannot be estimated
