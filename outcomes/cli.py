@@ -141,7 +141,10 @@ def run_strategies(args: argparse.Namespace) -> int:
             reference=args.reference, min_followers=args.min_followers, boot=args.boot,
             seed=args.seed, progress=sys.stderr.isatty() and not args.json)
         rows += comparison.results.to_dict(orient="records")
-        texts.append(strategy_text(comparison, measure_label=records.measures[measure].label,
+        m = records.measures[measure]
+        words = (f"{measure} grades" if (m.min, m.max) == (0, 4) and m.step is not None
+                 else f"{m.label} ratings")
+        texts.append(strategy_text(comparison, measure_label=m.label, sentence_label=words,
                                    details=args.details))
     if args.json:
         def value(x):

@@ -1051,8 +1051,9 @@ def strategy_sentences(comparison: ScheduleComparison, measure_label: str | None
 
 
 def strategy_text(comparison: ScheduleComparison, *, measure_label: str | None = None,
-                  details: bool = False) -> str:
-    """The human output of ``outcomes strategies`` for one measure."""
+                  sentence_label: str | None = None, details: bool = False) -> str:
+    """The human output of ``outcomes strategies`` for one measure (``measure_label`` heads it,
+    ``sentence_label`` — e.g. "pore grades" — names the measure in the sentences)."""
     st = comparison.settings
     res = comparison.results
     n = int(res["n"].iloc[0]) if len(res) else 0
@@ -1072,7 +1073,7 @@ def strategy_text(comparison: ScheduleComparison, *, measure_label: str | None =
         "plain mean of followers": res["naive_estimate"].map(_num),
     })
     lines += ["", table.to_string(index=False), ""]
-    lines += ["- " + s for s in strategy_sentences(comparison, measure_label)]
+    lines += ["- " + s for s in strategy_sentences(comparison, sentence_label or measure_label)]
     lines.append("- 'weighted mean' is a check on the headline number; 'plain mean of followers' "
                  "ignores who kept to a schedule and why, and can mislead.")
     lines += ["- " + note for note in comparison.notes if details or "settle" not in note]
