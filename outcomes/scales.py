@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import RecordsError
 
-__all__ = ["DEFAULT_MEASURES", "Measure", "default_measures", "read_scales"]
+__all__ = ["DEFAULT_MEASURES", "Measure", "default_measures", "read_scales", "read_toml"]
 
 _DIRECTIONS = ("lower", "higher")
 
@@ -90,6 +90,19 @@ DEFAULT_MEASURES = default_measures()
 _KEYS = {"label", "min", "max", "better", "step", "mic"}
 
 
+def read_toml(path: str | Path | None, *, fix: str = "Fix the file.") -> dict | None:
+    """``dataset.toml`` as a dict (``None`` when there is no file); invalid TOML or text that is
+    not UTF-8 is one :class:`RecordsError` naming the file and ``fix``. Shared by the scales and
+    the strategies (:func:`outcomes.strategies.read_strategies`)."""
+    if path is None or not Path(path).exists():
+        return None
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RecordsError(f"{path.name}: not valid TOML ({exc}). {fix}") from None
+
+
 def read_scales(path: str | Path | None) -> dict[str, Measure]:
     """Read ``dataset.toml``; without a file, return :func:`default_measures`.
 
@@ -103,14 +116,10 @@ def read_scales(path: str | Path | None) -> dict[str, Measure]:
         is not ``"lower"``/``"higher"``.
     """
     measures = default_measures()
-    if path is None or not Path(path).exists():
+    doc = read_toml(path, fix="Fix the file or remove it to use the default 0–4 grade scales.")
+    if doc is None:
         return measures
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise RecordsError(f"{path.name}: not valid TOML ({exc}). Fix the file or remove it "
-                           "to use the default 0–4 grade scales.") from None
     declared = doc.get("measures", {})
     if not isinstance(declared, dict):
         raise RecordsError(f"{path.name}: `measures` must be a table like [measures.pore].")

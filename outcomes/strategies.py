@@ -37,7 +37,6 @@ single-session strategy).
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +44,7 @@ import numpy as np
 
 from .attendance import Protocol
 from .errors import RecordsError
+from .scales import read_toml
 
 __all__ = [
     "DEFAULT_STRATEGIES",
@@ -227,13 +227,10 @@ def read_strategies(path: str | Path | None) -> dict[str, Strategy]:
     """The default strategies plus those declared in ``dataset.toml`` (``[strategies.NAME]``);
     a declared strategy replaces a default of the same name."""
     strategies = default_strategies()
-    if path is None or not Path(path).exists():
+    doc = read_toml(path, fix="Fix the file or remove [strategies] to compare the defaults.")
+    if doc is None:
         return strategies
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise RecordsError(f"{path.name}: not valid TOML ({exc}).") from None
     declared = doc.get("strategies", {})
     if not isinstance(declared, dict):
         raise RecordsError(f"{path.name}: `strategies` must be tables like [strategies.NAME].")
