@@ -3,16 +3,63 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
+# how requirements.lock is made from pyproject.toml: every dependency, the dev extra and the setup
+# group (pip, setuptools, wheel, uv), exact versions with the hashes of every file PyPI has for
+# them, one file for every platform and every Python >= 3.11
+LOCK_ARGS := pyproject.toml --extra dev --group setup --generate-hashes --universal \
+	--python-version 3.11 --custom-compile-command "make lock" --quiet -o $(LOCK)
 
-.PHONY: setup test unit notebooks notebooks-run report lab browser browser-deps bench clean
+.PHONY: setup test unit notebooks notebooks-run report lab browser browser-deps bench clean \
+	lock lock-upgrade test-latest test-oldest
 
+## setup: .venv with exactly the versions of requirements.lock (hashes checked), then this package
+## itself without dependencies and without a build environment of its own (its build backend is
+## in the lock too), so that nothing released after the lock reaches the environment
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): $(LOCK) pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	@# setuptools warns, boxed, that a folder named like the package may shadow it: here that
+	@# folder is the package itself, so the one warning is silenced (not all of them)
+	PYTHONWARNINGS="ignore:Editable installation" \
+	  $(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+## lock: requirements.lock again from pyproject.toml, keeping every version already locked that
+## still fits (run it after changing pyproject.toml's dependencies; commit both files)
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile $(LOCK_ARGS)
+	$(PY) .ci/lockfile.py environment
+
+## lock-upgrade: requirements.lock with the newest releases pyproject.toml allows (after
+## `make test-latest` passed; then `make test`, and commit with the notebooks it re-ran)
+lock-upgrade: $(STAMP)
+	$(VENV)/bin/uv pip compile --upgrade $(LOCK_ARGS)
+	$(PY) .ci/lockfile.py environment
+
+## test-latest: the unit tests in a scratch environment (.venv-latest) built from the newest
+## releases pyproject.toml allows, not from the lock; prints which releases are newer than the lock
+test-latest:
+	rm -rf .venv-latest
+	$(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/python -m pip install --quiet --upgrade pip
+	.venv-latest/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[dev]'
+	.venv-latest/bin/python .ci/lockfile.py compare
+	.venv-latest/bin/python -m pytest -q -p no:cacheprovider tests
+
+## test-oldest: the unit tests on the lowest versions pyproject.toml claims to support (the
+## lower bounds of its ranges), in a scratch .venv-oldest
+test-oldest: $(STAMP)
+	rm -rf .venv-oldest
+	$(PYTHON) -m venv .venv-oldest
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --resolution lowest-direct \
+	  --python-version 3.11 --quiet -o .venv-oldest/requirements.txt
+	.venv-oldest/bin/python -m pip install --quiet -r .venv-oldest/requirements.txt
+	.venv-oldest/bin/python -m pip install --quiet --no-deps -e .
+	.venv-oldest/bin/python .ci/lockfile.py compare
+	.venv-oldest/bin/python -m pytest -q -p no:cacheprovider tests
 
 ## test: every unit test, then every notebook under nbval (outputs compared cell by cell)
 test: $(STAMP)
@@ -68,4 +115,4 @@ bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) reports .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-latest .venv-oldest reports .pytest_cache .hypothesis
