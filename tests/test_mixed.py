@@ -30,6 +30,34 @@ def _statsmodels(y, X, groups, Z):
         return MixedLM(y, X, groups=groups, exog_re=Z).fit(reml=True, method="bfgs", gtol=1e-10)
 
 
+class ReferenceDidNotConverge(UserWarning):
+    """statsmodels' fit stopped short: the comparison was made at the optimum instead."""
+
+
+def _reference_converged(ours, ref, y, X, groups, Z) -> bool:
+    """Whether the strict comparison with the reference fit applies.
+
+    A test against a reference library must not depend on the reference converging (statsmodels
+    0.15 stops short on a design 0.14 fitted). When the reference did not converge, compare at the
+    optimum instead — our REML deviance at our estimates is no worse than at the reference's own
+    estimates — and say so with a :class:`ReferenceDidNotConverge` warning (listed in pytest's
+    summary). When it converged, the caller makes the strict comparison.
+    """
+    assert ours.converged
+    Z = np.asarray(Z, float).reshape(len(y), -1)
+    codes, uniq = pd.factorize(np.asarray(groups))
+    reml = mixed._Reml(np.asarray(y, float), np.asarray(X, float), Z, codes, len(uniq))
+    cov = np.atleast_2d(np.asarray(ref.cov_re, float)) / ref.scale
+    theta_ref = np.linalg.cholesky(cov + 1e-300 * np.eye(len(cov)))[np.tril_indices(Z.shape[1])]
+    assert reml.deviance(ours.theta) <= reml.deviance(theta_ref) + 1e-8
+    if not ref.converged:
+        warnings.warn(ReferenceDidNotConverge(
+            "statsmodels MixedLM did not converge on this design; compared at the optimum: our "
+            f"REML deviance {reml.deviance(ours.theta):.6f} <= statsmodels' "
+            f"{reml.deviance(theta_ref):.6f} at its own estimates"), stacklevel=2)
+    return bool(ref.converged)
+
+
 class TestSleepstudy:
     def test_random_slope_matches_lme4(self, sleep):
         """lmer(Reaction ~ Days + (Days | Subject), sleepstudy) (REML), as printed by lme4:
@@ -61,17 +89,15 @@ class TestSleepstudy:
         Z = X.to_numpy() if slope else np.ones((len(d), 1))
         f = fit_mixed(d["Reaction"], X, d["Subject"], Z)
         s = _statsmodels(d["Reaction"], X, d["Subject"], Z)
+        # ours is at least as good a REML optimum, whether statsmodels converged or not
+        if not _reference_converged(f, s, d["Reaction"], X, d["Subject"], Z):
+            return
         np.testing.assert_allclose(f.fe_params, s.fe_params, rtol=1e-8)
         np.testing.assert_allclose(f.bse_fe, s.bse_fe, rtol=1e-6)
         np.testing.assert_allclose(f.scale, s.scale, rtol=1e-6)
         # statsmodels stops with a gradient of ~1e-4 in the slope model; ours is at ~1e-8, so the
         # covariance (off-diagonal 9.6) is compared to 1e-4 there and 1e-6 otherwise
         np.testing.assert_allclose(f.cov_re, s.cov_re, rtol=1e-4 if slope else 1e-6)
-        # and ours is at least as good a REML optimum
-        codes, uniq = pd.factorize(d["Subject"])
-        reml = mixed._Reml(d["Reaction"].to_numpy(float), X.to_numpy(), Z, codes, len(uniq))
-        theta_sm = np.linalg.cholesky(np.atleast_2d(s.cov_re) / s.scale)[np.tril_indices(Z.shape[1])]
-        assert reml.deviance(f.theta) <= reml.deviance(theta_sm) + 1e-9
 
     def test_gradient_is_the_derivative(self, sleep):
         d, X = sleep
@@ -102,20 +128,26 @@ class TestAgainstStatsmodelsOnClinicDesigns:
         y, g = data["score"].to_numpy(float), data["patient_id"].to_numpy()
         f = fit_mixed(y, design, g)
         s = _statsmodels(y, design, g, np.ones((len(y), 1)))
-        assert f.converged and s.converged
-        np.testing.assert_allclose(f.fe_params, s.fe_params, rtol=1e-6, atol=1e-9)
-        np.testing.assert_allclose(f.cov_re, s.cov_re, rtol=1e-6)
-        np.testing.assert_allclose(f.scale, s.scale, rtol=1e-6)
         # standard errors: the GLS covariance σ² (X'V⁻¹X)⁻¹ (lme4's vcov), built here densely
-        # from statsmodels' variance estimates; statsmodels' own bse_fe inverts the joint Hessian
-        # of fixed effects and variance parameters and differs by up to ~0.3 % in unbalanced data
+        # from our own variance estimates — independent of the reference's convergence
         X = design.to_numpy()
         xvx = np.zeros((X.shape[1], X.shape[1]))
         for pid in np.unique(g):
             rows = g == pid
-            V = s.scale * np.eye(rows.sum()) + float(s.cov_re.iloc[0, 0])
+            V = f.scale * np.eye(rows.sum()) + float(f.cov_re[0, 0])
             xvx += X[rows].T @ np.linalg.solve(V, X[rows])
         np.testing.assert_allclose(f.bse_fe, np.sqrt(np.diag(np.linalg.inv(xvx))), rtol=1e-6)
+        np.testing.assert_allclose(f.fe_params, np.linalg.solve(
+            xvx, sum(X[g == pid].T @ np.linalg.solve(
+                f.scale * np.eye((g == pid).sum()) + float(f.cov_re[0, 0]), y[g == pid])
+                for pid in np.unique(g))), rtol=1e-6, atol=1e-9)
+        if not _reference_converged(f, s, y, design, g, np.ones((len(y), 1))):
+            return
+        np.testing.assert_allclose(f.fe_params, s.fe_params, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(f.cov_re, s.cov_re, rtol=1e-6)
+        np.testing.assert_allclose(f.scale, s.scale, rtol=1e-6)
+        # statsmodels' own bse_fe inverts the joint Hessian of fixed effects and variance
+        # parameters and differs from the GLS covariance by up to ~0.3 % in unbalanced data
         np.testing.assert_allclose(f.bse_fe, s.bse_fe, rtol=5e-3)
 
     def test_random_slope_is_at_least_as_good_an_optimum(self):
@@ -124,11 +156,8 @@ class TestAgainstStatsmodelsOnClinicDesigns:
         Z = np.column_stack([np.ones(len(y)), data["months"]])
         f = fit_mixed(y, design, g, Z)
         s = _statsmodels(y, design, g, Z)
-        codes, uniq = pd.factorize(g)
-        reml = mixed._Reml(y, design.to_numpy(), Z, codes, len(uniq))
-        theta_sm = np.linalg.cholesky(np.asarray(s.cov_re) / s.scale)[np.tril_indices(2)]
-        assert reml.deviance(f.theta) <= reml.deviance(theta_sm) + 1e-8
-        np.testing.assert_allclose(f.fe_params, s.fe_params, rtol=1e-4, atol=1e-5)
+        if _reference_converged(f, s, y, design, g, Z):
+            np.testing.assert_allclose(f.fe_params, s.fe_params, rtol=1e-4, atol=1e-5)
 
 
 class TestEdgesSaidByTheFit:

@@ -633,6 +633,13 @@ class TestOrdinalAgainstStatsmodels:
                                                                rel=1e-12)
         np.testing.assert_allclose(-nll(ref.params.to_numpy())[1], model.score(ref.params.to_numpy()),
                                    rtol=1e-5, atol=1e-5)
+        # ours is at least as good an optimum whether the reference converged or not; the strict
+        # comparison only where it did (a test must not depend on the reference's convergence)
+        assert ours.llf >= ref.llf - 1e-9 * abs(ref.llf)
+        if not ref.mle_retvals.get("converged", False):
+            warnings.warn("statsmodels OrderedModel did not converge; compared at the optimum: "
+                          f"our log-likelihood {ours.llf:.6f} >= its {ref.llf:.6f}", stacklevel=1)
+            return
         np.testing.assert_allclose(ours.params, ref.params, rtol=1e-6, atol=1e-6)
         assert ours.llf == pytest.approx(ref.llf, rel=1e-10)
         # statsmodels' standard errors come from a numerical Hessian of the log-likelihood
