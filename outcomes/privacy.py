@@ -184,7 +184,7 @@ def patient_shifts(patient_ids: pd.Series, earliest: pd.Series, key: bytes, *,
     Series of float
         Days (≤ 0) per row of ``patient_ids``. A date valid before the shift is valid after it.
     """
-    from .schema import EARLIEST_DATE
+    from .contract import EARLIEST_DATE
 
     floor = pd.Timestamp(EARLIEST_DATE)
     room = (earliest - floor).dt.days  # days each patient can move back
@@ -451,11 +451,17 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    from .records import _cells
+
     try:
-        frame = pd.read_parquet(path)
+        data = pq.read_table(path)
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise RecordsError(f"{path.name}: cannot be read as Parquet ({exc}).") from None
-    return pd.DataFrame({c: _as_strings(frame[c]) for c in frame.columns})
+    # nested values (lists, structs, maps) and zoned timestamps as the loader reads them
+    return pd.DataFrame({c: _as_strings(_cells(c, data.column(i)).to_pandas())
+                         for i, c in enumerate(data.column_names)})
 
 
 def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:

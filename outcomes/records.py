@@ -85,6 +85,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from .contract import (
+    ASSESSMENT_COLUMNS,
+    CATEGORIES,
+    CATEGORY_DEFAULTS,
+    EARLIEST_DATE,
+    NUMBER_RANGES,
+    PATIENT_COLUMNS,
+    REQUIRED,
+    SESSION_COLUMNS,
+    TABLES,
+)
 from .errors import RecordsError
 from .escape import terminal
 from .identifiers import (
@@ -95,18 +106,7 @@ from .identifiers import (
     value_kinds_mask,
 )
 from .scales import Measure, read_scales
-from .schema import (
-    ASSESSMENT_COLUMNS,
-    CATEGORIES,
-    CATEGORY_DEFAULTS,
-    EARLIEST_DATE,
-    NUMBER_RANGES,
-    PATIENT_COLUMNS,
-    REQUIRED,
-    SESSION_COLUMNS,
-    TABLES,
-    table_schema,
-)
+from .schema import table_schema
 
 __all__ = [
     "REJECT_COLUMNS",
@@ -431,20 +431,43 @@ def _read_parquet(path: Path, table: str) -> _Raw:
         raise RecordsError(f"{path.name}: cannot be read as Parquet ({exc}). Export the table "
                            "again, or save it as CSV.") from None
     headers = _check_headers(path.name, data.column_names)
-    return _Raw(table, path.name, {c: _wall_clock(data.column(i)) for i, c in enumerate(headers)},
+    return _Raw(table, path.name, {c: _cells(c, data.column(i)) for i, c in enumerate(headers)},
                 headers, np.arange(2, data.num_rows + 2, dtype=np.int64))
 
 
-def _wall_clock(col):
-    """A time-zoned timestamp column as the clock on the wall of its zone read (its local date
-    and time, no zone); other columns as they are.
+def _cells(name: str, col):
+    """A column of a Parquet file or a DataFrame as cells the loader's rules can read.
 
-    Arrow holds a zoned timestamp as UTC: a session at 00:30 in London in summer is 23:30 the
-    day before in UTC, and its calendar date would come out a day early.
+    * A time-zoned timestamp becomes the clock on the wall of its zone (its local date and time,
+      no zone): Arrow holds a zoned timestamp as UTC, and a session at 00:30 in London in summer
+      (23:30 the day before in UTC) would come out a day early.
+    * A nested value (a list, struct, map or union, e.g. ``area_list = ["nose", "chin"]``) is not
+      a cell: it is kept as text, so that nothing is lost and every rule (identifiers, free text,
+      dates, numbers) reads it like any other cell. The ``areas`` column's lists become the
+      contract's ``nose;chin``; any other nested value its JSON text (``["nose", "chin"]``).
     """
-    if pa.types.is_timestamp(col.type) and col.type.tz is not None:
+    t = col.type
+    if pa.types.is_dictionary(t) and pa.types.is_nested(t.value_type):
+        col = col.cast(t.value_type)
+        t = col.type
+    if pa.types.is_nested(t):
+        return _nested_as_text(name, col)
+    if pa.types.is_timestamp(t) and t.tz is not None:
         return pc.local_timestamp(col)
     return col
+
+
+def _nested_as_text(name: str, col) -> pa.Array:
+    import json
+
+    def text(v):
+        if v is None:
+            return None
+        if name == "areas" and isinstance(v, list):
+            return ";".join("" if x is None else str(x) for x in v)
+        return json.dumps(v, ensure_ascii=False, default=str)
+
+    return pa.array([text(v) for v in col.to_pylist()], type=pa.string())
 
 
 def _excel_text(v):
@@ -1221,22 +1244,49 @@ def _combined(arr):
     return arr
 
 
+def _numbers_or_dates(col: _Col) -> bool:
+    """Whether every value of a column is a number or a date (typed as such, or written so)."""
+    if col.typed is not None and (pa.types.is_integer(col.typed.type)
+                                  or pa.types.is_floating(col.typed.type)
+                                  or pa.types.is_decimal(col.typed.type)
+                                  or pa.types.is_temporal(col.typed.type)
+                                  or pa.types.is_boolean(col.typed.type)):
+        return True
+    return _all_numbers_or_dates(col.values)
+
+
+def _all_numbers_or_dates(values: pa.Array) -> bool:
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return True
+    if len(values) == values.null_count:
+        return True
+    ok = pc.or_(pc.or_(pc.match_substring_regex(values, _NUMBER),
+                       pc.match_substring_regex(values, _ISO)),
+                pc.match_substring_regex(values, _OTHER_DATE))
+    return bool(pc.all(pc.fill_null(ok, True)).as_py())
+
+
 def _check_free_text(t: _Table, extra: list[str]) -> None:
     """Refuse free text in the columns the records do not define.
 
     The analyses never read an extra column, and free text is where names, phone numbers and
-    addresses hide in ways no pattern finds. A column is free text when its name says so
-    (``notes``, ``comment``, ...) or when a value has four or more words.
+    addresses hide in ways no pattern finds. A column is free text when a value has four or more
+    words, or when its name says so (``notes``, ``comment``, ...) — unless its values say
+    otherwise: a column whose every value is a number or a date (``notes_length`` = 12) is not
+    text, whatever its name.
     """
     for name in extra:
         col = t.cols.get(name)
         by_name = looks_like_free_text_column(name)
         if isinstance(col, _Plain):
-            if not by_name:
+            if not by_name or col.kind in ("number", "date") or _all_numbers_or_dates(
+                    pc.unique(_combined(col.arr))):
                 continue  # used as read: no whitespace in any cell, so no value of several words
             rows = np.flatnonzero(~col.missing())
         else:
             col = col if col is not None else t.col(name)
+            if by_name and _numbers_or_dates(col):
+                by_name = False
             hit = (np.ones(len(col.values), dtype=bool) if by_name
                    else free_text_mask(col.values))
             rows = np.flatnonzero(np.append(hit, False)[col.idx])
@@ -1742,7 +1792,7 @@ def _raw_from_frame(frame: pd.DataFrame, table: str) -> _Raw:
     if not isinstance(frame, pd.DataFrame):
         raise RecordsError(f"{file}: expected a pandas DataFrame, got {type(frame).__name__}.")
     headers = _check_headers(file, list(frame.columns))
-    columns = {n: _wall_clock(_arrow_column(frame.iloc[:, i])) for i, n in enumerate(headers)}
+    columns = {n: _cells(n, _arrow_column(frame.iloc[:, i])) for i, n in enumerate(headers)}
     return _Raw(table, file, columns, headers, np.arange(2, len(frame) + 2, dtype=np.int64))
 
 

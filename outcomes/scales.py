@@ -8,11 +8,17 @@ every derived improvement can be oriented with **positive = better**.
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .contract import ASSESSMENT_COLUMNS, PATIENT_COLUMNS, SESSION_COLUMNS
 from .errors import RecordsError
+
+#: names a measure cannot take: the columns the records already define (a measure is a column of
+#: the assessments table, and these names mean something else there or beside it)
+RESERVED_NAMES = frozenset({*SESSION_COLUMNS, *ASSESSMENT_COLUMNS, *PATIENT_COLUMNS})
 
 __all__ = ["DEFAULT_MEASURES", "Measure", "default_measures", "read_scales", "read_toml"]
 
@@ -49,6 +55,14 @@ class Measure:
     mic: float | None = None
 
     def __post_init__(self) -> None:
+        if re.sub(r"\s+", "_", str(self.name).strip().lower()) in RESERVED_NAMES:
+            raise RecordsError(
+                f"A measure cannot be called {self.name!r}: the records already have a column "
+                f"{self.name!r} that means something else (the records' columns are "
+                f"{', '.join(sorted(RESERVED_NAMES))}). Give the measure a name of its own in "
+                f"dataset.toml, e.g. [measures.{self.name}_score], and use that name as the "
+                "column header in the assessments file."
+            )
         if self.better not in _DIRECTIONS:
             raise RecordsError(
                 f"The value for `better` of measure {self.name!r} must be one of "
@@ -153,4 +167,7 @@ def _measure_from_toml(file: str, name: str, spec) -> Measure:
         merged = {k: getattr(base, k) for k in ("label", "min", "max", "better", "step", "mic")}
         merged.update(kwargs)
         kwargs = merged
-    return Measure(name=name, **kwargs)
+    try:
+        return Measure(name=name, **kwargs)
+    except RecordsError as exc:
+        raise RecordsError(f"{file}: [measures.{name}]: {exc}") from None

@@ -14,7 +14,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "outcomes"
 
 LAYERS = {
-    "errors": 0, "scales": 0, "identifiers": 0, "escape": 0,
+    "errors": 0, "contract": 0, "scales": 0, "identifiers": 0, "escape": 0,
     "schema": 1, "records": 1,
     "privacy": 2, "attendance": 2, "ratings": 2, "strategies": 2,
     "mixed": 3, "ordinal": 3, "models": 3, "robustness": 3, "schedules": 3, "beliefs": 3,
