@@ -28,7 +28,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from outcomes.attendance import patient_metrics
+from outcomes.tables.attendance import patient_metrics
 
 N_SESSIONS = 1_000_000
 N_PATIENTS = 100_000

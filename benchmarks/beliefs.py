@@ -1,4 +1,4 @@
-"""How often is a belief's verdict wrong? Verdicts of `outcomes.beliefs.belief_check` on simulated
+"""How often is a belief's verdict wrong? Verdicts of `outcomes.estimate.beliefs.belief_check` on simulated
 clinics with each planted effect switched on, and with all of them switched off.
 
 Conditions (600 patients per clinic, like the demo):
@@ -18,7 +18,7 @@ Conditions (600 patients per clinic, like the demo):
 
 A verdict is *wrong* when it is ``not supported`` while the effect is planted, or ``supported``
 while it is switched off; ``not enough data`` is no answer (a loss of power), counted apart.
-(The schedule belief needs ``outcomes.strategies``; without it every verdict is ``not enough
+(The schedule belief needs ``outcomes.tables.strategies``; without it every verdict is ``not enough
 data``.) Who benefits: share of clinics with any Holm-adjusted interaction p < 0.05.
 
 Usage: ``python benchmarks/beliefs.py [CLINICS_PER_CONDITION] [PATIENTS] [WORKERS]``
@@ -34,8 +34,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 
-from outcomes.beliefs import belief_check, who_benefits
-from outcomes.synthetic import SimParams, simulate
+from outcomes.estimate.beliefs import belief_check, who_benefits
+from outcomes.synthetic.clinic import SimParams, simulate
 
 _OFF_BASELINE = ("age_per_decade", "smoker_current", "smoker_former", "sun_moderate", "sun_high",
                  "sleep_per_hour")

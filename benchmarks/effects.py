@@ -1,7 +1,7 @@
 """Benchmark: ``outcomes effects`` end to end at 600, 10,000 and 100,000 patients, and the mixed
 model against statsmodels MixedLM on one 2,000-patient design.
 
-End to end: the records of ``outcomes.synthetic.simulate(n)`` are written once to
+End to end: the records of ``outcomes.synthetic.clinic.simulate(n)`` are written once to
 ``/tmp/outcomes-bench-effects/n<N>`` (kept between runs: simulating 100,000 patients takes a
 while); then each size runs in a fresh child process that calls the command line in-process
 (``outcomes.cli.main(["effects", DIR])``, output discarded) — loading the records is part of the
@@ -9,8 +9,8 @@ time. The child reports its wall time (``time.perf_counter`` around ``cli.main``
 resident set size (``resource.getrusage(RUSAGE_SELF).ru_maxrss``: the whole process, imports
 included). The machine is shared, so CPU time (``time.process_time``) is printed too.
 
-Mixed model: the design of ``outcomes.models.mixed_effect`` (pore) on 2,000 simulated patients,
-random intercept and slope on months, fitted by :func:`outcomes.mixed.fit_mixed` and by
+Mixed model: the design of ``outcomes.estimate.effects.mixed_effect`` (pore) on 2,000 simulated patients,
+random intercept and slope on months, fitted by :func:`outcomes.estimate.mixed.fit_mixed` and by
 statsmodels ``MixedLM(...).fit(reml=True)`` (its default optimiser sequence); best of
 :data:`REPEATS` for each, interleaved. The largest relative difference of the fixed effects and
 of the REML deviance at each fit's variance parameters (profiled by ours) are printed.
@@ -18,7 +18,7 @@ of the REML deviance at each fit's variance parameters (profiled by ours) are pr
 BLAS threads: the fits are many products of tall, narrow matrices (patients × ~30 columns). On a
 shared 2-core machine OpenBLAS's own threads made them far slower (spinning threads waiting for
 busy cores), so ``outcomes effects`` and ``fit_mixed`` limit BLAS to one thread while they run
-(:func:`outcomes.mixed.one_blas_thread`, threadpoolctl); the statsmodels comparison runs under
+(:func:`outcomes.estimate.mixed.one_blas_thread`, threadpoolctl); the statsmodels comparison runs under
 the same limit. The line ``BLAS threads`` shows the environment variable, for the record.
 
 Targets (issue 13): the demo ≤ 3 s, 100,000 patients ≤ 60 s and ≤ 4 GB peak; ratio ≤ 0.05 with
@@ -43,7 +43,7 @@ MIXED_PATIENTS = 2_000
 
 
 def _records_dir(n: int) -> Path:
-    from outcomes.synthetic import simulate
+    from outcomes.synthetic.clinic import simulate
 
     path = CACHE / f"n{n}"
     if not (path / "assessments.csv").exists():
@@ -87,9 +87,9 @@ def _mixed_vs_statsmodels() -> float:
     import pandas as pd
     from statsmodels.regression.mixed_linear_model import MixedLM
 
-    from outcomes import mixed
-    from outcomes.models import _design, _independent, mixed_table
-    from outcomes.synthetic import simulate
+    from outcomes.estimate import mixed
+    from outcomes.estimate.effects import _design, _independent, mixed_table
+    from outcomes.synthetic.clinic import simulate
 
     data = mixed_table(simulate(MIXED_PATIENTS, seed=13).to_records(), "pore")
     main = ["sessions_within", "sessions_between", "months"]

@@ -2,7 +2,7 @@
 
 For each scenario of ``SimParams.strategy_scenarios()`` (no traps, each trap alone, all traps),
 ``--clinics`` simulated clinics of ``--patients`` patients are analysed with
-:func:`outcomes.schedules.compare_strategies` (``--boot`` bootstrap replicates) and compared with
+:func:`outcomes.estimate.schedules.compare_strategies` (``--boot`` bootstrap replicates) and compared with
 the interventional truth of the same clinic (``Simulation.strategy_truth``: every schedule forced
 on the same patients with common random numbers). Printed per scenario and contrast
 (``protocol - every_2_months``, ``protocol - single``): mean bias, coverage of the 95% CI, how many
@@ -27,8 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from outcomes.schedules import compare_strategies
-from outcomes.synthetic import SimParams, simulate
+from outcomes.estimate.schedules import compare_strategies
+from outcomes.synthetic.clinic import SimParams, simulate
 
 CONTRASTS = (("protocol", "every_2_months"), ("protocol", "single"))
 

@@ -22,22 +22,22 @@ the command line stay quick).
 from importlib import import_module
 
 from .errors import RecordsError
-from .records import Records, from_frames, load_records
-from .scales import Measure
+from .records.load import Records, from_frames, load_records
+from .records.scales import Measure
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "attendance": ["Protocol", "patient_metrics", "exposure_at", "persistence",
+    "tables.attendance": ["Protocol", "patient_metrics", "exposure_at", "persistence",
                    "persistence_curve"],
-    "ratings": ["landmark_ratings", "exclusions"],
-    "models": ["analysis_table", "naive_effect", "adjusted_effect", "consistency_effect",
+    "tables.ratings": ["landmark_ratings", "exclusions"],
+    "estimate.effects": ["analysis_table", "naive_effect", "adjusted_effect", "consistency_effect",
                "mixed_effect", "effects", "describe_effect"],
-    "robustness": ["ipw_effect", "balance_table", "ordinal_effect", "dose_response",
+    "estimate.robustness": ["ipw_effect", "balance_table", "ordinal_effect", "dose_response",
                    "cluster_bootstrap", "sensitivity_grid", "adjusted_e_value"],
-    "synthetic": ["SimParams", "Simulation", "simulate", "demo_simulation"],
-    "privacy": ["anonymise", "k_anonymity", "suppress_small_counts", "suppress_count"],
-    "report": ["build_report"],
+    "synthetic.clinic": ["SimParams", "Simulation", "simulate", "demo_simulation"],
+    "privacy.export": ["anonymise", "k_anonymity", "suppress_small_counts", "suppress_count"],
+    "present.report": ["build_report"],
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 

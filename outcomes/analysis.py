@@ -27,11 +27,11 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .attendance import Protocol
+from .tables.attendance import Protocol
 from .errors import RecordsError
-from .ratings import RATERS, REGIONS, check_measure
-from .records import Records
-from .strategies import Strategy, read_strategies
+from .tables.ratings import RATERS, REGIONS, check_measure
+from .records.load import Records
+from .tables.strategies import Strategy, read_strategies
 
 __all__ = ["Analysis", "Settings", "effects"]
 
@@ -41,8 +41,8 @@ def effects(records: Records, *, measures=None, landmark_days: int = 182, window
     """Every model of the effect of frequency (:func:`outcomes.models.effects`) with the
     weighting and ordinal rows of :func:`outcomes.robustness.extra_effect_rows` — what
     ``outcomes effects`` prints."""
-    from .models import effects as model_effects
-    from .robustness import extra_effect_rows
+    from .estimate.effects import effects as model_effects
+    from .estimate.robustness import extra_effect_rows
 
     return model_effects(records, measures=measures, landmark_days=landmark_days,
                          window_days=window_days, treatments=treatments,
@@ -129,7 +129,7 @@ class Analysis:
             treatments = (treatments,)
         treatments = None if treatments is None else tuple(str(t) for t in treatments)
         if treatments is not None:
-            from .ratings import select_sessions
+            from .tables.ratings import select_sessions
             select_sessions(records, list(treatments))   # raises naming the treatments present
         if protocol is not None and not isinstance(protocol, Protocol):
             raise RecordsError(f"`protocol` must be an outcomes.attendance.Protocol, but "
@@ -226,13 +226,13 @@ class Analysis:
     @cached_property
     def sessions(self) -> pd.DataFrame:
         """Sessions of the analysed treatments."""
-        from .ratings import select_sessions
+        from .tables.ratings import select_sessions
         return select_sessions(self.records, self.treatments)
 
     @cached_property
     def primary(self) -> pd.DataFrame:
         """Ratings of the measure by the rater on the region: ``patient_id, date, value``."""
-        from .ratings import primary_ratings
+        from .tables.ratings import primary_ratings
         s = self.settings
         return primary_ratings(self.records, s.measure, region=s.region, rater=s.rater)
 
@@ -240,7 +240,7 @@ class Analysis:
     def ratings(self) -> pd.DataFrame:
         """Baseline, landmark and improvement of every patient, with the status
         (:func:`outcomes.ratings.landmark_ratings`)."""
-        from .ratings import landmark_ratings
+        from .tables.ratings import landmark_ratings
         s = self.settings
         return landmark_ratings(self.records, s.measure, landmark_days=s.landmark_days,
                                 window_days=s.window_days, baseline_days=s.baseline_days,
@@ -249,7 +249,7 @@ class Analysis:
     @cached_property
     def table(self) -> pd.DataFrame:
         """The analysis table (:func:`outcomes.models.analysis_table`)."""
-        from .models import analysis_table
+        from .estimate.effects import analysis_table
         s = self.settings
         return analysis_table(self.records, s.measure, landmark_days=s.landmark_days,
                               window_days=s.window_days, treatments=self.treatments,
@@ -273,7 +273,7 @@ class Analysis:
         per (boot, seed, truncate, sensitivity)."""
         key = ("schedules", boot, seed, truncate, sensitivity)
         if key not in self._cache:
-            from .schedules import compare_strategies
+            from .estimate.schedules import compare_strategies
             s = self.settings
             self._cache[key] = compare_strategies(
                 self.records, measure=s.measure, landmark_days=s.landmark_days,

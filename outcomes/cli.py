@@ -117,9 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_strategies(args: argparse.Namespace) -> int:
     """``outcomes strategies DIR ...``: the schedule comparison, in words or as JSON rows."""
-    from .records import load_records
-    from .schedules import compare_strategies, strategy_text
-    from .strategies import parse_strategy, read_strategies
+    from .records.load import load_records
+    from .estimate.schedules import compare_strategies, strategy_text
+    from .tables.strategies import parse_strategy, read_strategies
 
     records = load_records(args.dir, strict=args.strict)
     strategies = read_strategies(None if records.source is None
@@ -160,7 +160,7 @@ def run_strategies(args: argparse.Namespace) -> int:
 
 def run_demo(args) -> int:
     """``outcomes demo DIR [--patients N] [--seed S]``: write the synthetic demo records."""
-    from . import synthetic
+    from .synthetic import clinic as synthetic
 
     n = synthetic.DEMO_PATIENTS if getattr(args, "patients", None) is None else args.patients
     seed = synthetic.DEMO_SEED if getattr(args, "seed", None) is None else args.seed
@@ -184,8 +184,8 @@ def run_check(args) -> int:
     Returns 0 when the records load (quarantined rows or not); a :class:`RecordsError` propagates
     to the command line, which prints it and exits with 1.
     """
-    from . import records as records_mod
-    from .records import load_records
+    from .records import load as records_mod
+    from .records.load import load_records
 
     records = load_records(args.dir, strict=bool(getattr(args, "strict", False)))
     info = records_mod.summary(records)
@@ -228,9 +228,9 @@ def run_effects(args: argparse.Namespace) -> int:
     A model that could not be estimated has a row with ``estimate`` null and the reason in
     ``note``.
     """
-    from . import models
+    from .estimate import effects as models
     from .analysis import effects
-    from .records import load_records
+    from .records.load import load_records
 
     records = load_records(args.dir, strict=args.strict)
     result = effects(records, measures=args.measure, landmark_days=args.landmark_days,
@@ -249,9 +249,9 @@ def run_beliefs(args: argparse.Namespace) -> int:
     """``outcomes beliefs DIR [--measure pore] [--landmark-days L] [--window-days W] [--json]
     [--strict]``. In ``--json`` a count ``n`` from 1 to 4 is printed as null (small counts are
     never shown)."""
-    from . import beliefs
+    from .estimate import beliefs
     from .analysis import Analysis
-    from .records import load_records
+    from .records.load import load_records
 
     records = load_records(args.dir, strict=getattr(args, "strict", False))
     landmark = getattr(args, "landmark_days", 182)
@@ -276,7 +276,7 @@ def run_beliefs(args: argparse.Namespace) -> int:
 
 def run_anonymise(args) -> int:
     """``outcomes anonymise RAW OUT --key-file KEY [...]``: anonymise and print the account."""
-    from . import privacy
+    from .privacy import export as privacy
 
     report = privacy.anonymise(args.raw, args.out, key_file=args.key_file, drop=args.drop,
                        keep=args.keep, shift_dates=args.shift_dates, k=args.k,
@@ -288,7 +288,7 @@ def run_anonymise(args) -> int:
 
 def run_report(args) -> int:
     """``outcomes report DIR -o FILE.html [--measure M ...] [--landmark-days N] [--boot B]``."""
-    from . import report
+    from .present import report
 
     path = report.build_report(args.dir, args.output, measures=args.measure,
                                landmark_days=args.landmark_days, boot=args.boot)

@@ -6,7 +6,7 @@ import pytest
 from outcomes import load_records
 from outcomes.analysis import Analysis
 from outcomes.errors import RecordsError
-from outcomes.strategies import Strategy
+from outcomes.tables.strategies import Strategy
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_changed_setting_makes_a_new_object(records):
 
 
 def test_schedules_through_the_object_equal_the_function(records):
-    from outcomes.schedules import compare_strategies
+    from outcomes.estimate.schedules import compare_strategies
     a = Analysis(records, strategies=[Strategy("single", None),
                                       Strategy("every_2_months", None)], reference="single")
     direct = compare_strategies(records, strategies=a.strategies, reference="single", boot=20,

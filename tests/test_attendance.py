@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outcomes.attendance import (
+from outcomes.tables.attendance import (
     DAYS_PER_MONTH,
     Protocol,
     exposure_at,

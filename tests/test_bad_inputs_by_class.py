@@ -20,7 +20,7 @@ from records_fixtures import ASSESSMENTS, PATIENTS, SESSIONS, write
 from outcomes import load_records
 from outcomes.cli import main
 from outcomes.errors import RecordsError
-from outcomes.scales import RESERVED_NAMES, Measure, read_scales
+from outcomes.records.scales import RESERVED_NAMES, Measure, read_scales
 
 NESTED = {
     "list": (pa.list_(pa.string()), ["nose", "chin"]),
@@ -100,7 +100,7 @@ class TestNestedValuesAreKeptAsText:
             load_records(folder)
 
     def test_anonymise_reads_nested_parquet_like_the_loader(self, tmp_path):
-        from outcomes.privacy import _read_parquet
+        from outcomes.privacy.export import _read_parquet
 
         folder = _parquet_folder(tmp_path, "sessions", "area_list", pa.list_(pa.string()),
                                  ["nose", "chin"])

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from outcomes import cli
-from outcomes.beliefs import (
+from outcomes.estimate.beliefs import (
     BELIEF_COLUMNS,
     BELIEFS,
     belief_check,
@@ -25,9 +25,9 @@ from outcomes.beliefs import (
     who_benefits,
     who_benefits_table,
 )
-from outcomes.records import from_frames
-from outcomes.scales import Measure
-from outcomes.synthetic import SimParams, simulate
+from outcomes.records.load import from_frames
+from outcomes.records.scales import Measure
+from outcomes.synthetic.clinic import SimParams, simulate
 
 _OFF_BASELINE = ("age_per_decade", "smoker_current", "smoker_former", "sun_moderate", "sun_high",
                  "sleep_per_hour")
@@ -58,7 +58,7 @@ def off():
 def no_strategies(monkeypatch):
     """The schedule comparison (tested in test_schedules.py) is left out unless a test passes it:
     belief_check then says it has not been run."""
-    from outcomes import beliefs
+    from outcomes.estimate import beliefs
 
     monkeypatch.setattr(beliefs, "_schedule_comparer", lambda: None)
 
@@ -171,7 +171,7 @@ class TestNotEnoughData:
                               "n": [250], "note": [""]})
         fake = types.SimpleNamespace(compare_strategies=lambda records, measure: (
             types.SimpleNamespace(results=table)))
-        from outcomes import beliefs
+        from outcomes.estimate import beliefs
 
         monkeypatch.setattr(beliefs, "_schedule_comparer", lambda: fake.compare_strategies)
         row = belief_check(_hand()).set_index("belief").loc["schedule_protocol"]

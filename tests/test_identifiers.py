@@ -7,7 +7,7 @@ import pytest
 from records_fixtures import ASSESSMENTS, SESSIONS, write
 
 from outcomes.errors import RecordsError
-from outcomes.identifiers import (
+from outcomes.records.identifiers import (
     email_mask,
     identifier_column_kind,
     identifier_columns,
@@ -19,7 +19,7 @@ from outcomes.identifiers import (
     value_kinds,
     value_kinds_mask,
 )
-from outcomes.records import from_frames, load_records
+from outcomes.records.load import from_frames, load_records
 
 COLUMNS = [
     ("name", "name"), ("FirstName", "name"), ("last_name", "name"), ("Surname", "name"),
@@ -254,7 +254,7 @@ def _all_distinct_values(folder):
 
 @pytest.mark.parametrize("n,seed", [(60, 1), (300, 2), (600, 3), (1500, 4), (3000, 5)])
 def test_no_false_alarm_on_clean_synthetic_clinics(tmp_path, n, seed):
-    from outcomes import synthetic
+    from outcomes.synthetic import clinic as synthetic
 
     synthetic.simulate(n, seed=seed).write(tmp_path)
     load_records(tmp_path)  # loads: no refusal
@@ -279,7 +279,7 @@ def test_keyed_pseudonyms_are_never_taken_for_identifiers(key):
     """anonymise's own output must load: 12 hex digits after P- can hold a valid-looking phone
     number (P-003255336934) or a ten-digit run with a good NHS check digit, and all-letter hex
     (P-bdcaedbdfebf) looks like a capitalised word. None of them may count."""
-    from outcomes.privacy import pseudonym
+    from outcomes.privacy.export import pseudonym
 
     ids = [pseudonym(str(i), key) for i in range(60_000)]
     ids += [pseudonym(str(i), key, kind="clinician") for i in range(2_000)]

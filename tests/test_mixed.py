@@ -1,4 +1,4 @@
-"""The REML mixed model of outcomes.mixed against independent references: lme4's published fit
+"""The REML mixed model of outcomes.estimate.mixed against independent references: lme4's published fit
 of sleepstudy, statsmodels MixedLM on the same designs, and finite differences."""
 
 import warnings
@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from statsmodels.regression.mixed_linear_model import MixedLM
 
-from outcomes import mixed
+from outcomes.estimate import mixed
 from outcomes.errors import RecordsError
-from outcomes.mixed import fit_mixed
+from outcomes.estimate.mixed import fit_mixed
 
 SLEEP = Path(__file__).parent / "data" / "sleepstudy.csv"
 
@@ -113,8 +113,8 @@ class TestSleepstudy:
 
 
 def _clinic_design(n=300, seed=4):
-    from outcomes.models import _design, _independent, mixed_table
-    from outcomes.synthetic import simulate
+    from outcomes.estimate.effects import _design, _independent, mixed_table
+    from outcomes.synthetic.clinic import simulate
 
     data = mixed_table(simulate(n, seed=seed).to_records(), "pore")
     main = ["sessions_within", "sessions_between", "months"]

@@ -1,4 +1,4 @@
-"""Models of improvement on frequency and consistency (outcomes.models): hand-computed cases,
+"""Models of improvement on frequency and consistency (outcomes.estimate.effects): hand-computed cases,
 the missing-covariate rule, and planted truth in simulated clinics."""
 
 import json
@@ -10,7 +10,7 @@ import pytest
 
 from outcomes.analysis import effects  # every model of `outcomes effects`, robustness rows too
 from outcomes.errors import RecordsError
-from outcomes.models import (
+from outcomes.estimate.effects import (
     RESULT_COLUMNS,
     adjusted_effect,
     analysis_table,
@@ -23,9 +23,9 @@ from outcomes.models import (
     plot_improvement_by_frequency,
     plot_trajectories,
 )
-from outcomes.records import from_frames
-from outcomes.scales import Measure, default_measures
-from outcomes.synthetic import SimParams, simulate
+from outcomes.records.load import from_frames
+from outcomes.records.scales import Measure, default_measures
+from outcomes.synthetic.clinic import SimParams, simulate
 
 C = 30.4375 / 182          # sessions a month per session over a 182-day follow-up
 
@@ -219,7 +219,7 @@ class TestDescribe:
 
 
 # ---------------------------------------------------------------------------------------------
-# planted truth (outcomes.synthetic)
+# planted truth (outcomes.synthetic.clinic)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -279,7 +279,7 @@ class TestPlantedTruth:
         a["pore_score"] = 50.0 - 10.0 * a["pore"]
         measures = dict(sim.measures) | {"pore_score": Measure(
             "pore_score", "Pore score (device)", -1000.0, 1000.0, "higher")}
-        from outcomes.records import from_frames
+        from outcomes.records.load import from_frames
         records = from_frames(sim.sessions, a, sim.patients, measures)
         grade = adjusted_effect(analysis_table(records, "pore")).iloc[0]
         score = adjusted_effect(analysis_table(records, "pore_score")).iloc[0]
@@ -304,7 +304,7 @@ class TestMixed:
         assert out.iloc[0]["ci_low"] > 0
 
     def test_split_is_exact(self, demo_records):
-        from outcomes.models import mixed_table
+        from outcomes.estimate.effects import mixed_table
         data = mixed_table(demo_records, "pore")
         np.testing.assert_allclose(data["sessions_within"] + data["sessions_between"],
                                    data["sessions_before"])
@@ -329,7 +329,7 @@ class TestEffectsAndCli:
 
     def test_cli_json_and_human(self, monkeypatch, capsys):
         from outcomes import cli
-        from outcomes import records as rec
+        from outcomes.records import load as rec
         small = simulate(150, seed=5).to_records()
         monkeypatch.setattr(rec, "load_records", lambda path, strict=False: small)
         assert cli.main(["effects", "somewhere", "--measure", "pore", "--json"]) == 0
@@ -375,7 +375,7 @@ _JARGON = ("ATE", "ESS", "HC3", "sandwich", "SMD", "VIF", "IPW", "odds ratio",
 
 def _cli(monkeypatch, capsys, records, *args):
     from outcomes import cli
-    from outcomes import records as rec
+    from outcomes.records import load as rec
     monkeypatch.setattr(rec, "load_records", lambda path, strict=False: records)
     status = cli.main(["effects", "somewhere", *args])
     out = capsys.readouterr()
@@ -469,14 +469,14 @@ class TestPlainWords:
         assert "-0.000" not in detailed
 
     def test_a_model_not_run_is_named(self, monkeypatch, capsys):
-        from outcomes.scales import Measure
+        from outcomes.records.scales import Measure
         sim = simulate(150, seed=5).to_records()
         sim.measures["pore"] = Measure("pore", "Pore score (device)", 0.0, 4.0, "lower")
         _, out, _ = _cli(monkeypatch, capsys, sim, "--measure", "pore")
         assert "Chance of a better grade: not run, because" in out
 
     def test_no_negative_zero(self):
-        from outcomes.models import _fmt, _num
+        from outcomes.estimate.effects import _fmt, _num
         assert _fmt(-0.001) == "0.00" and _num(-0.0001) == "0.000"
         assert _fmt(-0.5) == "−0.50"
 
@@ -496,7 +496,7 @@ def test_vif_and_rank_check_match_the_one_column_at_a_time_definitions():
     on the others; the QR rank check drops the same columns as adding columns one by one."""
     from statsmodels.stats.outliers_influence import variance_inflation_factor
 
-    from outcomes.models import _independent, _vif
+    from outcomes.estimate.effects import _independent, _vif
 
     rng = np.random.default_rng(8)
     x = rng.normal(size=(300, 4))

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes.attendance import patient_metrics, persistence_curve
-from outcomes.plots import (
+from outcomes.tables.attendance import patient_metrics, persistence_curve
+from outcomes.present.plots import (
     adherence_plot,
     consistency_distribution,
     frequency_distribution,

@@ -1,4 +1,4 @@
-"""Tests of outcomes.privacy: anonymise a raw export, k-anonymity, small-cell suppression."""
+"""Tests of outcomes.privacy.export: anonymise a raw export, k-anonymity, small-cell suppression."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outcomes import privacy
+from outcomes.privacy import export as privacy
 from outcomes.cli import main
 from outcomes.errors import RecordsError
-from outcomes.identifiers import identifier_columns, identifier_values
-from outcomes.privacy import (
+from outcomes.records.identifiers import identifier_columns, identifier_values
+from outcomes.privacy.export import (
     HIDDEN,
     anonymise,
     coarsening_options,
@@ -27,7 +27,7 @@ from outcomes.privacy import (
     suppress_count,
     suppress_small_counts,
 )
-from outcomes.records import from_frames, load_records
+from outcomes.records.load import from_frames, load_records
 
 FIRST = ["Imogen", "Bartholomew", "Rosalind", "Ptolemy", "Genevieve", "Lysander", "Ottilie",
          "Cornelius", "Marisol", "Evander", "Philippa", "Thaddeus"]
@@ -355,7 +355,7 @@ class TestAnonymise:
         try:
             loaded = load_records(out)
         except NotImplementedError:
-            pytest.skip("outcomes.records.load_records is still a placeholder")
+            pytest.skip("outcomes.records.load.load_records is still a placeholder")
         assert loaded.n_quarantined == 0
         assert loaded.loaded_rows == rec.loaded_rows
         with pytest.raises(RecordsError, match="anonymise"):
@@ -530,7 +530,7 @@ def test_suppression_accepts_nullable_integer_counts_with_missing_cells():
     """Int64 counts with a missing cell (e.g. after a merge) are suppressed, the gap stays blank."""
     import pandas as pd
 
-    from outcomes.privacy import suppress_small_counts
+    from outcomes.privacy.export import suppress_small_counts
 
     t = pd.DataFrame({"group": ["a", "b", "c", "d"],
                       "n": pd.array([12, 3, pd.NA, 40], dtype="Int64")})
@@ -672,7 +672,7 @@ class TestKAnonymityVerdict:
         assert "no longer adjust for skin_type" in report.to_text()
 
     def test_adjusted_are_model_covariates(self):
-        from outcomes.models import COVARIATES
+        from outcomes.estimate.effects import COVARIATES
 
         assert set(privacy.ADJUSTED) <= set(COVARIATES)
 
@@ -743,7 +743,7 @@ class TestEscaping:
             assert markdown(label) == label
 
     def test_report_texts_escape_labels_and_folder(self, hostile_records):
-        from outcomes import views
+        from outcomes.present import views
 
         for text in (views.records_overview(hostile_records),
                      views.key_findings(hostile_records)):
@@ -755,7 +755,9 @@ class TestEscaping:
     def test_report_html_of_a_hostile_markdown_output(self, hostile_records):
         import nbformat
 
-        from outcomes import report, views
+        from outcomes.present import report
+
+        from outcomes.present import views
 
         nb = nbformat.v4.new_notebook()
         cell = nbformat.v4.new_code_cell("views.records_overview(records)")
@@ -777,7 +779,7 @@ class TestEscaping:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from outcomes import views
+        from outcomes.present import views
 
         ax = views.dose_response_plot(hostile_records)
         ax.figure.canvas.draw()  # a '$x$' label would be parsed as mathtext without escaping
@@ -835,7 +837,7 @@ def test_notebook_setup_turns_mathtext_off_so_any_label_draws_as_typed():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from outcomes import views
+    from outcomes.present import views
     from outcomes.escape import plot_label
 
     with matplotlib.rc_context():

@@ -1,4 +1,4 @@
-"""Baseline, landmark, improvement and exclusions (outcomes.ratings) on hand-made records."""
+"""Baseline, landmark, improvement and exclusions (outcomes.tables.ratings) on hand-made records."""
 
 import numpy as np
 import pandas as pd
@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outcomes.errors import RecordsError
-from outcomes.ratings import exclusions, landmark_ratings
-from outcomes.records import from_frames
-from outcomes.scales import Measure, default_measures
+from outcomes.tables.ratings import exclusions, landmark_ratings
+from outcomes.records.load import from_frames
+from outcomes.records.scales import Measure, default_measures
 
 
 def _sessions(rows):
@@ -209,7 +209,7 @@ def test_matches_brute_force(days, L, W, B):
 
 def test_a_rater_without_ratings_excludes_everyone_with_a_reason():
     """A rater who rated nobody is not an error: every patient is counted as 'no rating'."""
-    from outcomes.synthetic import simulate
+    from outcomes.synthetic.clinic import simulate
 
     records = simulate(40, seed=3).to_records()
     table = landmark_ratings(records, "pore", rater="device")

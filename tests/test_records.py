@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from records_fixtures import ASSESSMENTS, PATIENTS, SESSIONS, add_rows, write
 
 from outcomes.errors import RecordsError
-from outcomes.records import (
+from outcomes.records.load import (
     REJECT_COLUMNS,
     Records,
     from_frames,
@@ -497,7 +497,7 @@ class TestShortcutsMatchGeneralPath:
         assert_accounted(rec)
 
     def test_threaded_encoding(self, folder, monkeypatch):
-        import outcomes.records as R
+        import outcomes.records.load as R
 
         monkeypatch.setattr(R, "_PREFETCH_ROWS", 0)
         threaded = load_records(folder)
@@ -505,7 +505,7 @@ class TestShortcutsMatchGeneralPath:
         _same_records(threaded, load_records(folder))
 
     def test_quote_free_read(self, folder, monkeypatch):
-        import outcomes.records as R
+        import outcomes.records.load as R
 
         assert not R._has_quote_after_header(folder / "sessions.csv")
         fast = load_records(folder)
@@ -513,14 +513,14 @@ class TestShortcutsMatchGeneralPath:
         _same_records(fast, load_records(folder))
 
     def test_text_columns_as_read(self, folder, monkeypatch):
-        import outcomes.records as R
+        import outcomes.records.load as R
 
         fast = load_records(folder)
         monkeypatch.setattr(R, "_DIRECT_TEXT", False)
         _same_records(fast, load_records(folder))
 
     def test_text_columns_as_read_when_every_row_loads(self, tmp_path, monkeypatch):
-        import outcomes.records as R
+        import outcomes.records.load as R
 
         folder = write(tmp_path)
         fast = load_records(folder)
@@ -585,7 +585,7 @@ def clean_folder(tmp_path_factory):
 
 
 def _general(monkeypatch, folder, **flags):
-    import outcomes.records as R
+    import outcomes.records.load as R
 
     with monkeypatch.context() as m:
         for name, value in {"_TYPED_READ": False, "_PLAIN": False, **flags}.items():
@@ -595,7 +595,7 @@ def _general(monkeypatch, folder, **flags):
 
 class TestFastPathsMatchGeneralPath:
     def test_fast_paths_carry_a_clean_folder(self, clean_folder, monkeypatch):
-        import outcomes.records as R
+        import outcomes.records.load as R
 
         reads, plain = [], []
         real_read, real_plain = R._read_csv_text, R._Plain.__init__
@@ -684,7 +684,7 @@ def test_is_plain_is_sound(values, lower):
     """A column the byte check passes is one normalisation leaves unchanged."""
     import pyarrow as pa
 
-    from outcomes.records import _is_plain
+    from outcomes.records.load import _is_plain
 
     values = [None if v == "" else v for v in values]  # the CSV reader reads "" as missing
     arr = pa.chunked_array([pa.array(values[:5], pa.string()), pa.array(values[5:], pa.string())])
@@ -704,7 +704,7 @@ def test_is_plain_is_sound(values, lower):
 def test_value_checks_prefilter_is_sound(values, id_column):
     """The one vectorised regular expression that picks candidates misses no value the exact
     rules (libphonenumber, the NHS checksum, ...) would stop."""
-    from outcomes.identifiers import value_kinds, value_kinds_mask
+    from outcomes.records.identifiers import value_kinds, value_kinds_mask
 
     masks = value_kinds_mask(values, id_column=id_column)
     for i, v in enumerate(values):
@@ -715,7 +715,7 @@ def test_value_checks_prefilter_is_sound(values, id_column):
 def test_take_rows_matches_take_across_chunks():
     import pyarrow as pa
 
-    from outcomes.records import _take_rows
+    from outcomes.records.load import _take_rows
 
     rng = np.random.default_rng(2)
     chunks = [pa.array([f"v{i}-{j}" for j in range(n)], pa.string())
@@ -750,7 +750,7 @@ def test_parquet_chunks_with_different_dictionaries(tmp_path):
 def test_background_read_reports_the_same_error_first(tmp_path, monkeypatch, background):
     """A read problem in a later file still wins over a problem found validating the sessions
     (as when the files were read one after the other)."""
-    import outcomes.records as R
+    import outcomes.records.load as R
 
     monkeypatch.setattr(R, "_BACKGROUND_BYTES", background)
     monkeypatch.setattr(R, "_PREFETCH_ROWS", 0)
@@ -769,7 +769,7 @@ def test_kept_rows_select_like_a_mask(keep, few):
     """Run-by-run copying and slicing select exactly what the mask selects."""
     import pyarrow as pa
 
-    from outcomes.records import _Rows
+    from outcomes.records.load import _Rows
 
     mask = np.array(keep, dtype=bool)
     rows = _Rows(mask)
@@ -785,7 +785,7 @@ def test_kept_rows_select_like_a_mask(keep, few):
 
 def test_a_bad_typed_value_sends_only_its_column_back_to_text(tmp_path, monkeypatch):
     """An out-of-range depth is read again as text alone; the message quotes it as written."""
-    import outcomes.records as R
+    import outcomes.records.load as R
 
     reads = []
     real_read = R._read_csv_text
@@ -802,7 +802,7 @@ def test_a_bad_typed_value_sends_only_its_column_back_to_text(tmp_path, monkeypa
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
 def test_load_in_a_forked_child(clean_folder, monkeypatch):
     """Worker threads do not survive a fork: a child process must not wait on them forever."""
-    import outcomes.records as R
+    import outcomes.records.load as R
 
     monkeypatch.setattr(R, "_BACKGROUND_BYTES", 0)
     monkeypatch.setattr(R, "_PREFETCH_ROWS", 0)
@@ -834,8 +834,8 @@ def test_digit_or_at_check_is_sound(values):
     would stop outside id columns."""
     import pyarrow as pa
 
-    from outcomes.identifiers import value_kinds
-    from outcomes.records import _has_digit_or_at
+    from outcomes.records.identifiers import value_kinds
+    from outcomes.records.load import _has_digit_or_at
 
     arr = pa.chunked_array([pa.array(values[:3], pa.string()), pa.array(values[3:], pa.string())])
     if not _has_digit_or_at(arr):
@@ -913,7 +913,7 @@ class TestNoSilentChanges:
 
 
 def test_zoned_timestamps_in_frames_keep_their_local_date():
-    from outcomes.records import from_frames
+    from outcomes.records.load import from_frames
 
     s = pd.DataFrame({"patient_id": ["a", "a"], "treatment": "laser",
                       "date": pd.to_datetime(["2024-06-15 00:30", "2024-07-15 23:30"]).tz_localize(

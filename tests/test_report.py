@@ -1,4 +1,4 @@
-"""`outcomes report` and the helpers behind the notebooks (outcomes.report, outcomes.widgets).
+"""`outcomes report` and the helpers behind the notebooks (outcomes.present.report, outcomes.present.widgets).
 
 The end-to-end report is built once (module fixture) from a copy of the demo records with three
 rows that must be quarantined, so that the report has a count below 5 to suppress.
@@ -14,9 +14,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes import cli, report, views, widgets
+from outcomes import cli
+
+from outcomes.present import report
+
+from outcomes.present import views
+
+from outcomes.present import widgets
 from outcomes.errors import RecordsError
-from outcomes.records import REJECT_COLUMNS, from_frames, load_records
+from outcomes.records.load import REJECT_COLUMNS, from_frames, load_records
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
@@ -201,7 +207,7 @@ def test_present_formats_estimates_and_suppresses_patients():
 
 
 def test_followup_table_counts_patients(demo):
-    from outcomes.ratings import landmark_ratings
+    from outcomes.tables.ratings import landmark_ratings
 
     table = landmark_ratings(demo, "pore")
     out = views.followup_table(demo, measure="pore")
@@ -235,7 +241,7 @@ def test_attendance_window_is_the_first_landmark_days(demo):
 
 
 def test_key_findings_give_the_adjusted_effect_with_its_ci(demo):
-    from outcomes.models import adjusted_effect, analysis_table
+    from outcomes.estimate.effects import adjusted_effect, analysis_table
 
     row = adjusted_effect(analysis_table(demo, "pore")).iloc[0]
     text = str(views.key_findings(demo, measure="pore"))
@@ -348,7 +354,7 @@ def test_regions_table_lists_regions_present(demo):
 
 
 def test_report_on_few_patients_says_so_and_prints_no_warnings(tmp_path):
-    from outcomes.synthetic import simulate
+    from outcomes.synthetic.clinic import simulate
 
     records = simulate(20, seed=3).write(tmp_path / "tiny")
     html = report.build_report(records, tmp_path / "tiny.html").read_text(encoding="utf-8")

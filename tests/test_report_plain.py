@@ -1,4 +1,4 @@
-"""The tables and sentences notebooks 01–04 show a clinic lead (outcomes.report, end of module):
+"""The tables and sentences notebooks 01–04 show a clinic lead (outcomes.present.report, end of module):
 no index column, no NaN, notes in full, row counts never suppressed, differences without minus
 signs, and words that agree with the figure beside them."""
 
@@ -7,14 +7,14 @@ import pandas as pd
 import pytest
 from test_report import DEMO, _records_with_rejects
 
-from outcomes.records import load_records
+from outcomes.records.load import load_records
 
 
 @pytest.fixture(scope="module")
 def demo():
     return load_records(DEMO)
 
-from outcomes import views
+from outcomes.present import views
 
 
 class TestTable:
@@ -78,7 +78,7 @@ def test_dose_response_words_explain_the_dotted_line_and_a_late_rise(demo):
 
 
 def test_dropout_sentence_has_no_double_negative(demo):
-    from outcomes.robustness import dropout_comparison
+    from outcomes.estimate.robustness import dropout_comparison
 
     text = views.dropout_sentence(dropout_comparison(demo, "pore")).markdown
     assert "negative = less" not in text and "−" not in text

@@ -1,4 +1,4 @@
-"""Tests of outcomes.robustness: each analysis on a simulated clinic where the problem is planted
+"""Tests of outcomes.estimate.robustness: each analysis on a simulated clinic where the problem is planted
 (the function must find it) and one where it is absent (it must not)."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from outcomes import robustness as rb
+from outcomes.estimate import robustness as rb
 from outcomes.errors import RecordsError
-from outcomes.records import from_frames
-from outcomes.scales import Measure
+from outcomes.records.load import from_frames
+from outcomes.records.scales import Measure
 
 PORE = Measure("pore", "Pore size", 0.0, 4.0, "lower", 0.5)
 SCORE = Measure("score", "Device score", 0.0, 100.0, "higher", None)
@@ -489,12 +489,12 @@ class TestExtraEffectRows:
 
 
 # --------------------------------------------------------------------------------------------------
-# records-level: the synthetic clinic of outcomes.synthetic, traps switched on and off
+# records-level: the synthetic clinic of outcomes.synthetic.clinic, traps switched on and off
 # --------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def clinic():
-    from outcomes import synthetic
+    from outcomes.synthetic import clinic as synthetic
 
     return synthetic.simulate(600, seed=11).to_records()
 
@@ -502,7 +502,7 @@ def clinic():
 def _clinic(n, seed, **changes):
     import dataclasses
 
-    from outcomes import synthetic
+    from outcomes.synthetic import clinic as synthetic
 
     params = dataclasses.replace(synthetic.SimParams(), **changes)
     return synthetic.simulate(n, seed=seed, params=params).to_records()
@@ -551,7 +551,7 @@ class TestSyntheticClinic:
         assert off["ci_low"] < 0 < off["ci_high"]
 
     def test_sensitivity_grid(self, clinic):
-        from outcomes import models
+        from outcomes.estimate import effects as models
 
         g = rb.sensitivity_grid(clinic, "pore", landmarks=(120, 182), windows=(45,), gaps=(30,),
                                 treatments=None, raters=("clinician", "device"))
@@ -568,7 +568,8 @@ class TestSyntheticClinic:
         assert rb.sensitivity_plot(g).get_title() == "Sensitivity of the adjusted estimate"
 
     def test_bootstrap_covers_linear_truth(self):
-        from outcomes import models, synthetic
+        from outcomes.estimate import effects as models
+        from outcomes.synthetic import clinic as synthetic
 
         sim = synthetic.simulate(600, seed=5, params=synthetic.SimParams.linear(beta=0.5))
         table = models.analysis_table(sim.to_records(), "pore")
@@ -577,7 +578,7 @@ class TestSyntheticClinic:
 
 
 def _table(records):
-    from outcomes import models
+    from outcomes.estimate import effects as models
 
     return models.analysis_table(records, "pore")
 
@@ -618,7 +619,7 @@ class TestOrdinalAgainstStatsmodels:
 
         from statsmodels.miscmodels.ordinal_model import OrderedModel
 
-        from outcomes.ordinal import _Loglik, fit_ordinal
+        from outcomes.estimate.ordinal import _Loglik, fit_ordinal
 
         codes, x = ordinal_problem
         ours = fit_ordinal(codes, x, distr=distr)

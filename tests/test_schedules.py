@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from outcomes import from_frames
 from outcomes.cli import main
 from outcomes.errors import RecordsError
-from outcomes.schedules import compare_strategies, follow_strategy, strategy_sentences
-from outcomes.strategies import (
+from outcomes.estimate.schedules import compare_strategies, follow_strategy, strategy_sentences
+from outcomes.tables.strategies import (
     Strategy,
     default_strategies,
     parse_strategy,

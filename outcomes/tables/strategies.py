@@ -43,8 +43,8 @@ from pathlib import Path
 import numpy as np
 
 from .attendance import Protocol
-from .errors import RecordsError
-from .scales import read_toml
+from ..errors import RecordsError
+from ..records.scales import read_toml
 
 __all__ = [
     "DEFAULT_STRATEGIES",

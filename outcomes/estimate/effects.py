@@ -53,10 +53,10 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from .errors import RecordsError
-from .ratings import check_measure, exclusions, landmark_ratings, primary_ratings, select_sessions
-from .records import Records
-from .scales import Measure
+from ..errors import RecordsError
+from ..tables.ratings import check_measure, exclusions, landmark_ratings, primary_ratings, select_sessions
+from ..records.load import Records
+from ..records.scales import Measure
 
 __all__ = [
     "ATTENDANCE_COLUMNS",
@@ -160,7 +160,7 @@ def analysis_table(records: Records, measure: str, *, landmark_days: int = 182,
         the included patients, for every covariate column the records have),
         ``landmark_days``, ``window_days``, ``n_patients`` (all patients considered).
     """
-    from .attendance import patient_metrics
+    from ..tables.attendance import patient_metrics
 
     ratings = landmark_ratings(records, measure, landmark_days=landmark_days,
                                window_days=window_days, treatments=treatments,
@@ -299,7 +299,7 @@ def _independent(design: pd.DataFrame, protect: Sequence[str]) -> tuple[pd.DataF
 def _count(n: int) -> str:
     """A count of people in a note or line shown to people: 1–4 as ``<5``
     (:func:`outcomes.privacy.suppress_count`)."""
-    from .privacy import suppress_count
+    from ..privacy.export import suppress_count
 
     return suppress_count(int(n))
 
@@ -544,7 +544,7 @@ def mixed_table(records: Records, measure: str, *, treatments=None, baseline_day
         t0), ``sessions_between`` (the patient's mean of ``sessions_before``),
         ``sessions_within`` (``sessions_before − sessions_between``) and the covariates.
     """
-    from .attendance import exposure_at
+    from ..tables.attendance import exposure_at
 
     m = check_measure(records, measure)
     ratings = primary_ratings(records, measure, region=region, rater=rater)
@@ -966,7 +966,7 @@ def _exclusion_lines(table: pd.DataFrame) -> list[str]:
     """``excluded, <reason>: <n>`` with counts of 1–4 shown as ``<5`` and, so that a hidden
     count cannot be worked out from the total, :func:`outcomes.privacy.suppress_small_counts`'
     secondary suppression over the analysed and excluded counts."""
-    from .privacy import suppress_small_counts
+    from ..privacy.export import suppress_small_counts
 
     reasons = dict(table.attrs.get("exclusions", {}))
     if not reasons:

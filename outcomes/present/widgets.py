@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import RecordsError
+from ..errors import RecordsError
 
 __all__ = ["attendance_explorer", "effects_explorer", "explorer", "show"]
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .attendance import patient_metrics, persistence_curve
+from ..tables.attendance import patient_metrics, persistence_curve
 
 __all__ = [
     "adherence_plot",

@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .records import Records, from_frames
-from .scales import Measure
+from ..records.load import Records, from_frames
+from ..records.scales import Measure
 
 __all__ = [
     "ADHERENCE_TYPES",
@@ -1447,7 +1447,7 @@ def _latent_frame(p, bio, sched, ids, t0, start, has_b, has_l, land_day, n_befor
 # ---------------------------------------------------------------------------------------------
 
 def _strategy_dict(strategies) -> dict:
-    from .strategies import default_strategies
+    from ..tables.strategies import default_strategies
 
     if strategies is None:
         return default_strategies()
@@ -1823,7 +1823,7 @@ def truth_check(n_patients: int = DEMO_PATIENTS, *, seed: int = DEMO_SEED,
         ``naive``, ``adjusted``, ``ci_low``, ``ci_high`` (of the adjusted estimate), ``bias``
         (adjusted − truth), ``covers`` (the adjusted 95 % CI contains the truth), ``n``.
     """
-    from .models import adjusted_effect, analysis_table, naive_effect
+    from ..estimate.effects import adjusted_effect, analysis_table, naive_effect
 
     base = params or SimParams()
     scenarios = {"as simulated": base}

@@ -43,8 +43,8 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from .errors import RecordsError
-from .scales import Measure
+from ..errors import RecordsError
+from ..records.scales import Measure
 
 __all__ = [
     "EXPOSURES",
@@ -897,7 +897,7 @@ SENSITIVITY_MODELS = ("adjusted", "ipw", "lapses")
 
 
 def _effect_at(records, measure, models, settings: dict) -> list[dict]:
-    from . import models as mdl
+    from . import effects as mdl
 
     rater = settings.get("rater", "clinician")
     a = records.assessments
@@ -1001,7 +1001,7 @@ def sensitivity_grid(records, measure, *, landmarks: Sequence[int] = (120, 182, 
 def _primary(records, measure: str, region: str, rater: str) -> pd.DataFrame:
     """Primary ratings as ``patient_id, date, <measure>`` (the ratings module's rule: same-day
     ratings averaged), sorted by patient and date."""
-    from .ratings import primary_ratings
+    from ..tables.ratings import primary_ratings
 
     a = primary_ratings(records, measure, region=region, rater=rater)
     a = a.rename(columns={"value": measure}).astype({"patient_id": "str"})
@@ -1010,7 +1010,7 @@ def _primary(records, measure: str, region: str, rater: str) -> pd.DataFrame:
 
 def _sessions(records, treatments) -> pd.DataFrame:
     """Sessions of the chosen treatments (unknown names are an error, as everywhere)."""
-    from .ratings import select_sessions
+    from ..tables.ratings import select_sessions
 
     s = select_sessions(records, treatments)[["patient_id", "date", "treatment"]]
     return s.astype({"patient_id": "str"})
@@ -1061,7 +1061,7 @@ def followup_bias(records, measure, *, table: pd.DataFrame | None = None,
     """
     m = _measure_obj(records, measure)
     if table is None:
-        from . import models as mdl
+        from . import effects as mdl
         table = mdl.analysis_table(records, m.name, landmark_days=landmark_days,
                                    window_days=window_days, treatments=treatments, region=region,
                                    rater=rater)
@@ -1223,7 +1223,7 @@ def dropout_comparison(records, measure, *, landmark_days: int = 182, window_day
         the adjusted row asks whether they were responding worse *for what they had received*.
     """
     m = _measure_obj(records, measure)
-    from .ratings import landmark_ratings
+    from ..tables.ratings import landmark_ratings
 
     s = _sessions(records, treatments)
     lr = landmark_ratings(records, m.name, landmark_days=landmark_days, window_days=window_days,
@@ -1418,7 +1418,7 @@ def regression_to_mean_plot(table: pd.DataFrame, *, ax=None):
 
 def _labelled(groups: pd.Series, counts: pd.Series) -> pd.Series:
     """Group labels with their size, counts under 5 shown as "<5" (privacy.suppress_count)."""
-    from .privacy import suppress_count
+    from ..privacy.export import suppress_count
 
     return groups.astype("str") + " (n=" + counts.map(lambda n: suppress_count(int(n))) + ")"
 

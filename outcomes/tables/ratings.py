@@ -25,9 +25,9 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from .errors import RecordsError
-from .records import Records
-from .scales import Measure
+from ..errors import RecordsError
+from ..records.load import Records
+from ..records.scales import Measure
 
 __all__ = [
     "RATERS",

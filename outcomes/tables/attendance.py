@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import RecordsError
+from ..errors import RecordsError
 
 __all__ = [
     "DAYS_PER_MONTH",

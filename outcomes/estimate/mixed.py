@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, sparse, stats
 
-from .errors import RecordsError
+from ..errors import RecordsError
 
 __all__ = ["MixedFit", "fit_mixed", "one_blas_thread"]
 

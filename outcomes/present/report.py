@@ -15,11 +15,11 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from .errors import RecordsError
+from ..errors import RecordsError
 
 __all__ = ["NOTEBOOK_DIR", "build_report", "execute_summary", "summary_notebook", "to_html"]
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 SUMMARY_NOTEBOOK = "06_clinic_summary.ipynb"
@@ -70,7 +70,7 @@ def _measures(records, measures) -> list[str]:
 
 
 def _check_inputs(records_dir: Path, measures, landmark_days: int) -> list[str]:
-    from .records import load_records
+    from ..records.load import load_records
 
     if not records_dir.is_dir():
         raise RecordsError(f"{records_dir}: no such records folder. Pass the folder that holds "

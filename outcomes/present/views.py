@@ -25,10 +25,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from . import escape
-from .errors import RecordsError
-from .privacy import suppress_count, suppress_small_counts
-from .schedules import ScheduleComparison, strategy_sentences
+from .. import escape
+from ..errors import RecordsError
+from ..privacy.export import suppress_count, suppress_small_counts
+from ..estimate.schedules import ScheduleComparison, strategy_sentences
 
 __all__ = [
     "FEW_PATIENTS",
@@ -236,7 +236,7 @@ def present(result: pd.DataFrame, *, digits: int = 2, note: bool = False) -> pd.
     Returns one row per result: ``model``, ``what`` (the term in words), ``estimate (95% CI)``,
     ``p`` and ``patients`` (suppressed below 5), plus ``note`` when asked.
     """
-    from .privacy import suppress_count
+    from ..privacy.export import suppress_count
 
     rows = []
     for r in result.to_dict(orient="records"):
@@ -259,7 +259,7 @@ def present(result: pd.DataFrame, *, digits: int = 2, note: bool = False) -> pd.
 
 
 def _suppress(table: pd.DataFrame, **kwargs) -> pd.DataFrame:
-    from .privacy import suppress_small_counts
+    from ..privacy.export import suppress_small_counts
 
     return suppress_small_counts(table, **kwargs)
 
@@ -283,7 +283,7 @@ def attendance_metrics(records, *, landmark_days: int = 182, protocol=None,
     date) — the same period for everyone, whether or not they were rated at the landmark.
     Columns of :func:`outcomes.attendance.patient_metrics` plus ``frequency`` (group).
     """
-    from .attendance import patient_metrics
+    from ..tables.attendance import patient_metrics
 
     s = records.sessions
     t0 = s.groupby("patient_id")["date"].min()
@@ -345,7 +345,7 @@ def cohort_table(records, *, measure: str = "pore", landmark_days: int = 182) ->
 
 
 def _suppress_tableone(table: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
-    from .privacy import suppress_count, suppress_small_counts
+    from ..privacy.export import suppress_count, suppress_small_counts
 
     out = table.copy()
     out.columns = [c[-1] if isinstance(c, tuple) else c for c in out.columns]
@@ -372,7 +372,7 @@ def _suppress_tableone(table: pd.DataFrame, categorical: list[str]) -> pd.DataFr
 def followup_table(records, *, measure: str = "pore", landmark_days: int = 182,
                    window_days: int = 45) -> pd.DataFrame:
     """Patients with a baseline and a landmark rating, and the others by reason (suppressed)."""
-    from .ratings import exclusions, landmark_ratings
+    from ..tables.ratings import exclusions, landmark_ratings
 
     table = landmark_ratings(records, measure, landmark_days=landmark_days,
                              window_days=window_days)
@@ -392,7 +392,7 @@ def followup_plot(records, *, measure: str = "pore", landmark_days: int = 182,
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from .ratings import landmark_ratings
+    from ..tables.ratings import landmark_ratings
 
     table = landmark_ratings(records, measure, landmark_days=landmark_days,
                              window_days=window_days)
@@ -416,7 +416,7 @@ _METRIC_NAMES = {"n_sessions": "sessions", "sessions_per_month": "sessions a mon
 
 def describe_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
     """Median, quartiles and mean of each attendance metric, with the patients it is known for."""
-    from .privacy import suppress_count
+    from ..privacy.export import suppress_count
 
     rows = []
     for col, name in _METRIC_NAMES.items():
@@ -460,7 +460,7 @@ def adherence_table(metrics: pd.DataFrame) -> pd.DataFrame:
 
 def protocol_choices() -> dict:
     """Protocols offered in notebook 02: the clinic's, and three alternatives."""
-    from .attendance import Protocol
+    from ..tables.attendance import Protocol
 
     return {"clinic: 3 monthly, then every 3 months": Protocol(),
             "6 monthly, then every 3 months": Protocol(loading_sessions=6),
@@ -491,7 +491,7 @@ def attendance_view(records, *, landmark_days: int = 182, protocol: str | None =
 def _as_analysis(records, **settings):
     """The cached :class:`~outcomes.analysis.Analysis` of these records and settings (a
     :class:`~outcomes.records.Records` or an Analysis may be passed)."""
-    from .analysis import Analysis
+    from ..analysis import Analysis
 
     return Analysis.of(records, **settings)
 
@@ -514,7 +514,7 @@ def _analysis(records, measure, landmark_days=182, region="face", rater="clinici
 
 def _landmark_effects(records, measure, landmark_days=182, region="face", rater="clinician",
                       consistency=True):
-    from .models import adjusted_effect, consistency_effect, naive_effect
+    from ..estimate.effects import adjusted_effect, consistency_effect, naive_effect
 
     with _quiet():  # the models explain what they could not estimate in `note`
         table = _analysis(records, measure, landmark_days, region, rater)
@@ -527,7 +527,7 @@ def _landmark_effects(records, measure, landmark_days=182, region="face", rater=
 
 
 def _consistency_terms() -> dict[str, str]:
-    from .models import CONSISTENCY_METRICS
+    from ..estimate.effects import CONSISTENCY_METRICS
 
     return dict(CONSISTENCY_METRICS)
 
@@ -548,7 +548,7 @@ def effects_view(records, *, measure: str = "pore", region: str = "face",
 
 
 def _describe(records, row, table, landmark_days):
-    from .models import describe_effect
+    from ..estimate.effects import describe_effect
 
     # the sentence is markdown: the measure's label (from dataset.toml) is escaped for it
     return describe_effect(row, _markdown_label(records.measures[table.attrs["measure"]]),
@@ -571,8 +571,8 @@ def effect_sentence(records, *, measure: str = "pore", landmark_days: int = 182)
 
 def dose_response_plot(records, *, measure: str = "pore", landmark_days: int = 182, ax=None):
     """Adjusted dose–response curve (spline) with its 95 % band and the patients' rug."""
-    from .robustness import dose_response
-    from .robustness import dose_response_plot as draw
+    from ..estimate.robustness import dose_response
+    from ..estimate.robustness import dose_response_plot as draw
 
     with _quiet():
         table = _analysis(records, measure, landmark_days)
@@ -592,7 +592,7 @@ def dose_response_knee(table: pd.DataFrame) -> float:
 
 
 def _slopes(table: pd.DataFrame) -> pd.DataFrame:
-    from .robustness import dose_response_slopes
+    from ..estimate.robustness import dose_response_slopes
 
     return dose_response_slopes(table, knee=dose_response_knee(table))
 
@@ -613,7 +613,7 @@ def measures_table(records, *, landmark_days: int = 182) -> pd.DataFrame:
 
 
 def _adjusted_or_note(records, measure, landmark_days, region="face", rater="clinician"):
-    from .models import adjusted_effect
+    from ..estimate.effects import adjusted_effect
 
     try:
         table = _analysis(records, measure, landmark_days, region, rater)
@@ -626,7 +626,7 @@ def _adjusted_or_note(records, measure, landmark_days, region="face", rater="cli
 
 def regions_table(records, *, measure: str = "pore", landmark_days: int = 182) -> pd.DataFrame:
     """Adjusted effect of +1 session a month on each region's rating (regions with ratings)."""
-    from .ratings import REGIONS
+    from ..tables.ratings import REGIONS
 
     present_regions = set(records.assessments["region"].astype("str"))
     rows = []
@@ -645,7 +645,7 @@ def raters_table(records, *, measure: str = "pore", landmark_days: int = 182) ->
     ``agreement with clinician`` is the Pearson correlation of the improvement rated by this rater
     and by the clinician, over patients included under both (with its n).
     """
-    from .ratings import RATERS
+    from ..tables.ratings import RATERS
 
     present_raters = set(records.assessments["rater"].astype("str"))
     rows, tables = [], {}
@@ -696,7 +696,7 @@ def robustness_table(result: pd.DataFrame, *, count_columns=("n", "n_interim")) 
 
 
 def _plural(n: int, word: str) -> str:
-    from .privacy import suppress_count
+    from ..privacy.export import suppress_count
 
     return f"{suppress_count(n)} {word}{'' if n == 1 else 's'}"
 
@@ -753,8 +753,8 @@ def _ci(row, digits: int = 2) -> str:
 
 def key_findings(records, *, measure: str = "pore", landmark_days: int = 182) -> Text:
     """The findings in plain language, every estimate with its 95 % CI."""
-    from .models import adjusted_effect, consistency_effect, naive_effect
-    from .robustness import ipw_effect
+    from ..estimate.effects import adjusted_effect, consistency_effect, naive_effect
+    from ..estimate.robustness import ipw_effect
 
     with _quiet() as caught:
         table = _analysis(records, measure, landmark_days)
@@ -845,9 +845,9 @@ def _regularity_sentence(row) -> str:
 
 def caveats(records, *, measure: str = "pore", landmark_days: int = 182) -> Text:
     """What the findings cannot say, with the numbers from these records."""
-    from .models import adjusted_effect
-    from .privacy import suppress_count
-    from .robustness import adjusted_e_value, dropout_comparison
+    from ..estimate.effects import adjusted_effect
+    from ..privacy.export import suppress_count
+    from ..estimate.robustness import adjusted_e_value, dropout_comparison
 
     table = _ratings(records, measure, landmark_days)
     n_out = int((table["status"] != "included").sum())
@@ -978,7 +978,7 @@ def _which_way(est, lo, hi, *, more: str = "more", less: str = "less", unit: str
 
 
 def _patients(n) -> str:
-    from .privacy import suppress_count
+    from ..privacy.export import suppress_count
 
     return NO_VALUE if n is None or pd.isna(n) else suppress_count(int(n))
 
@@ -1054,7 +1054,7 @@ def dose_response_words(records, *, measure: str = "pore", landmark_days: int = 
 
 def _rises_again(table: pd.DataFrame, knee: float, *, by: float = 0.05) -> bool:
     """Whether the adjusted curve, beyond ``knee``, dips and then ends ``by`` grades higher."""
-    from .robustness import dose_response
+    from ..estimate.robustness import dose_response
 
     with _quiet():
         curve = dose_response(table)
@@ -1614,7 +1614,7 @@ def headline(compared: dict, records) -> Text:
 
 def trajectories_plot(analysis, *, ax=None):
     """Mean rating over the months since the first session, by how often patients came."""
-    from .models import plot_trajectories
+    from ..estimate.effects import plot_trajectories
 
     ax = plot_trajectories(analysis.records, analysis.measure, treatments=analysis.treatments,
                            ax=ax)
@@ -1626,7 +1626,7 @@ def trajectories_plot(analysis, *, ax=None):
 
 def beliefs_view(analysis, comparison) -> Table:
     """The clinic's beliefs checked on these records (:func:`outcomes.beliefs.belief_check`)."""
-    from .beliefs import belief_check, belief_table
+    from ..estimate.beliefs import belief_check, belief_table
 
     s = analysis.settings
     result = belief_check(analysis.records, measure=s.measure, schedules=comparison,
@@ -1638,7 +1638,7 @@ def beliefs_view(analysis, comparison) -> Table:
 def association_findings(analysis) -> Text:
     """The slope per extra session a month, naive and adjusted, labelled as an association with
     the reason it can mislead (docs/methods.md §4.1)."""
-    from .models import adjusted_effect, describe_effect, naive_effect
+    from ..estimate.effects import adjusted_effect, describe_effect, naive_effect
 
     table = analysis.table
     m = analysis.measure_scale

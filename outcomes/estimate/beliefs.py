@@ -90,10 +90,10 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from .errors import RecordsError
-from .ratings import check_measure, landmark_ratings, primary_ratings
-from .records import Records
-from .scales import Measure
+from ..errors import RecordsError
+from ..tables.ratings import check_measure, landmark_ratings, primary_ratings
+from ..records.load import Records
+from ..records.scales import Measure
 
 __all__ = [
     "BELIEFS",
@@ -345,7 +345,7 @@ def _schedule_belief(records, measure, schedules, trivial, m) -> dict:
 
 
 def _consistency_belief(table: pd.DataFrame, trivial: float, m: Measure) -> dict:
-    from .models import consistency_effect
+    from .effects import consistency_effect
 
     if len(table) < 2 * MIN_PATIENTS:
         return _row("consistency", n=len(table), trivial=trivial,
@@ -508,7 +508,7 @@ def _hydrafacial_belief(records: Records, measure: str, m: Measure, trivial: flo
     enlarged = per.loc[per["concern"] == "enlarged", "change"]
     n = len(clogged) + len(enlarged)
     if len(clogged) < MIN_PATIENTS or len(enlarged) < MIN_PATIENTS:
-        from .privacy import suppress_count
+        from ..privacy.export import suppress_count
 
         sessions = (_text(records.sessions["treatment"]) == "hydrafacial") & \
             records.sessions["patient_id"].map(_text(records.patients.set_index(
@@ -598,7 +598,7 @@ def belief_check(records: Records, *, measure: str = "pore", schedules: pd.DataF
 
 def _check_options(records, measure, landmark_days, window_days, treatments) -> Measure:
     """Validate the options before any work: a bad option is the user's to fix, not a note."""
-    from .ratings import select_sessions
+    from ..tables.ratings import select_sessions
 
     m = check_measure(records, measure)
     for name, value in (("landmark_days", landmark_days), ("window_days", window_days)):
@@ -610,7 +610,7 @@ def _check_options(records, measure, landmark_days, window_days, treatments) -> 
 
 
 def _analysis(records, measure, landmark_days, window_days, treatments) -> pd.DataFrame:
-    from .models import analysis_table
+    from .effects import analysis_table
 
     return analysis_table(records, measure, landmark_days=landmark_days,
                           window_days=window_days, treatments=treatments)
@@ -688,7 +688,7 @@ def _interaction_design(data: pd.DataFrame, modifier: str, levels: list[str]):
 
 def _modifier_rows(table, patients, modifier, measure) -> tuple[list[dict], float]:
     """Subgroup slopes and the interaction p-value of one modifier (see :func:`who_benefits`)."""
-    from .privacy import suppress_count
+    from ..privacy.export import suppress_count
 
     data = table.assign(_group=table["patient_id"].map(_groups(patients, modifier)))
     missing = int(data["_group"].isna().sum())
@@ -794,7 +794,7 @@ def who_benefits(records: Records, *, measure: str = "pore", landmark_days: int 
 
 
 def _overall(table: pd.DataFrame) -> float:
-    from .models import adjusted_effect
+    from .effects import adjusted_effect
 
     try:
         res = adjusted_effect(table)
@@ -807,7 +807,7 @@ def _overall(table: pd.DataFrame) -> float:
 def who_benefits_table(result: pd.DataFrame) -> pd.DataFrame:
     """:func:`who_benefits` for people: plain headers, counts under 5 shown as ``<5``;
     ``attrs["caveat"]`` is the exploratory statement to show with it."""
-    from .privacy import suppress_count
+    from ..privacy.export import suppress_count
 
     shown = pd.DataFrame({
         "Group": result["modifier"].map(_plain),
@@ -949,7 +949,7 @@ def belief_table(result: pd.DataFrame) -> pd.DataFrame:
     Columns: ``Belief``, ``Estimate (95% CI)``, ``Patients`` (counts under 5 as ``<5``),
     ``Verdict``, ``What it means`` (unit and reason).
     """
-    from .privacy import suppress_count
+    from ..privacy.export import suppress_count
 
     return pd.DataFrame({
         "Belief": result["statement"].map(_plain),
@@ -964,7 +964,7 @@ def belief_table(result: pd.DataFrame) -> pd.DataFrame:
 def regions_table(result: pd.DataFrame) -> pd.DataFrame:
     """:func:`regions` for people: one row per measure and zone, one column per quantity
     (estimate and 95 % CI), patients under 5 shown as ``<5``."""
-    from .privacy import suppress_count
+    from ..privacy.export import suppress_count
 
     heads = {"baseline": "Rating at the start", "baseline vs face": "Worse than the whole face by",
              "improvement": "Improvement at the landmark",

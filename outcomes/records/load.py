@@ -96,8 +96,8 @@ from .contract import (
     SESSION_COLUMNS,
     TABLES,
 )
-from .errors import RecordsError
-from .escape import terminal
+from ..errors import RecordsError
+from ..escape import terminal
 from .identifiers import (
     ID_COLUMNS,
     free_text_mask,

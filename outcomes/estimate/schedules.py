@@ -64,12 +64,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import RecordsError
+from ..errors import RecordsError
 from .mixed import one_blas_thread
-from .privacy import suppress_count
-from .ratings import check_measure, landmark_ratings, primary_ratings, select_sessions
-from .records import Records
-from .strategies import Strategy, read_strategies
+from ..privacy.export import suppress_count
+from ..tables.ratings import check_measure, landmark_ratings, primary_ratings, select_sessions
+from ..records.load import Records
+from ..tables.strategies import Strategy, read_strategies
 
 __all__ = [
     "SCHEDULE_COLUMNS",

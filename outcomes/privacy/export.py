@@ -39,16 +39,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .errors import RecordsError
-from .escape import terminal
-from .identifiers import (
+from ..errors import RecordsError
+from ..escape import terminal
+from ..records.identifiers import (
     free_text_mask,
     identifier_columns,
     identifier_values,
     looks_like_free_text_column,
     value_kinds,
 )
-from .scales import read_scales
+from ..records.scales import read_scales
 
 __all__ = [
     "ADJUSTED",
@@ -184,7 +184,7 @@ def patient_shifts(patient_ids: pd.Series, earliest: pd.Series, key: bytes, *,
     Series of float
         Days (≤ 0) per row of ``patient_ids``. A date valid before the shift is valid after it.
     """
-    from .contract import EARLIEST_DATE
+    from ..records.contract import EARLIEST_DATE
 
     floor = pd.Timestamp(EARLIEST_DATE)
     room = (earliest - floor).dt.days  # days each patient can move back
@@ -453,7 +453,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
 def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
-    from .records import _cells
+    from ..records.load import _cells
 
     try:
         data = pq.read_table(path)
@@ -477,7 +477,7 @@ def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
 def _refuse_unsaved_formulas(path: Path, sheets: list[str]) -> None:
     """Stop when a cell holds a formula with no saved value: read as empty, it would be written
     to OUT as a missing value and no row problem would ever show it."""
-    from .records import _FORMULA_REASON, _has_formulas, _Unsaved, _with_formulas
+    from ..records.load import _FORMULA_REASON, _has_formulas, _Unsaved, _with_formulas
 
     if not _has_formulas(path):
         return
