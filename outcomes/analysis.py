@@ -27,10 +27,10 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .tables.attendance import Protocol
 from .errors import RecordsError
-from .tables.ratings import RATERS, REGIONS, check_measure
 from .records.load import Records
+from .tables.attendance import Protocol
+from .tables.ratings import RATERS, REGIONS, check_measure
 from .tables.strategies import Strategy, read_strategies
 
 __all__ = ["Analysis", "Settings", "effects"]

@@ -117,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_strategies(args: argparse.Namespace) -> int:
     """``outcomes strategies DIR ...``: the schedule comparison, in words or as JSON rows."""
-    from .records.load import load_records
     from .estimate.schedules import compare_strategies, strategy_text
+    from .records.load import load_records
     from .tables.strategies import parse_strategy, read_strategies
 
     records = load_records(args.dir, strict=args.strict)
@@ -228,8 +228,8 @@ def run_effects(args: argparse.Namespace) -> int:
     A model that could not be estimated has a row with ``estimate`` null and the reason in
     ``note``.
     """
-    from .estimate import effects as models
     from .analysis import effects
+    from .estimate import effects as models
     from .records.load import load_records
 
     records = load_records(args.dir, strict=args.strict)
@@ -249,8 +249,8 @@ def run_beliefs(args: argparse.Namespace) -> int:
     """``outcomes beliefs DIR [--measure pore] [--landmark-days L] [--window-days W] [--json]
     [--strict]``. In ``--json`` a count ``n`` from 1 to 4 is printed as null (small counts are
     never shown)."""
-    from .estimate import beliefs
     from .analysis import Analysis
+    from .estimate import beliefs
     from .records.load import load_records
 
     records = load_records(args.dir, strict=getattr(args, "strict", False))

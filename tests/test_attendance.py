@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from outcomes.errors import RecordsError
 from outcomes.tables.attendance import (
     DAYS_PER_MONTH,
     Protocol,
@@ -17,7 +18,6 @@ from outcomes.tables.attendance import (
     persistence_curve,
     summarise,
 )
-from outcomes.errors import RecordsError
 
 D0 = pd.Timestamp("2024-01-01")
 FEW = settings(max_examples=60, deadline=None)

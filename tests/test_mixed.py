@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from statsmodels.regression.mixed_linear_model import MixedLM
 
-from outcomes.estimate import mixed
 from outcomes.errors import RecordsError
+from outcomes.estimate import mixed
 from outcomes.estimate.mixed import fit_mixed
 
 SLEEP = Path(__file__).parent / "data" / "sleepstudy.csv"

@@ -5,7 +5,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes.tables.attendance import patient_metrics, persistence_curve
 from outcomes.present.plots import (
     adherence_plot,
     consistency_distribution,
@@ -13,6 +12,7 @@ from outcomes.present.plots import (
     patient_timelines,
     persistence_plot,
 )
+from outcomes.tables.attendance import patient_metrics, persistence_curve
 
 D0 = pd.Timestamp("2024-01-01")
 

@@ -12,10 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outcomes.privacy import export as privacy
 from outcomes.cli import main
 from outcomes.errors import RecordsError
-from outcomes.records.identifiers import identifier_columns, identifier_values
+from outcomes.privacy import export as privacy
 from outcomes.privacy.export import (
     HIDDEN,
     anonymise,
@@ -27,6 +26,7 @@ from outcomes.privacy.export import (
     suppress_count,
     suppress_small_counts,
 )
+from outcomes.records.identifiers import identifier_columns, identifier_values
 from outcomes.records.load import from_frames, load_records
 
 FIRST = ["Imogen", "Bartholomew", "Rosalind", "Ptolemy", "Genevieve", "Lysander", "Ottilie",
@@ -755,9 +755,7 @@ class TestEscaping:
     def test_report_html_of_a_hostile_markdown_output(self, hostile_records):
         import nbformat
 
-        from outcomes.present import report
-
-        from outcomes.present import views
+        from outcomes.present import report, views
 
         nb = nbformat.v4.new_notebook()
         cell = nbformat.v4.new_code_cell("views.records_overview(records)")
@@ -837,8 +835,8 @@ def test_notebook_setup_turns_mathtext_off_so_any_label_draws_as_typed():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from outcomes.present import views
     from outcomes.escape import plot_label
+    from outcomes.present import views
 
     with matplotlib.rc_context():
         views.notebook_setup()

@@ -15,13 +15,8 @@ import pandas as pd
 import pytest
 
 from outcomes import cli
-
-from outcomes.present import report
-
-from outcomes.present import views
-
-from outcomes.present import widgets
 from outcomes.errors import RecordsError
+from outcomes.present import report, views, widgets
 from outcomes.records.load import REJECT_COLUMNS, from_frames, load_records
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from outcomes.estimate import robustness as rb
 from outcomes.errors import RecordsError
+from outcomes.estimate import robustness as rb
 from outcomes.records.load import from_frames
 from outcomes.records.scales import Measure
 

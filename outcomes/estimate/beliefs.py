@@ -91,9 +91,9 @@ import statsmodels.api as sm
 from scipy import stats
 
 from ..errors import RecordsError
-from ..tables.ratings import check_measure, landmark_ratings, primary_ratings
 from ..records.load import Records
 from ..records.scales import Measure
+from ..tables.ratings import check_measure, landmark_ratings, primary_ratings
 
 __all__ = [
     "BELIEFS",

@@ -54,9 +54,15 @@ import pandas as pd
 import statsmodels.api as sm
 
 from ..errors import RecordsError
-from ..tables.ratings import check_measure, exclusions, landmark_ratings, primary_ratings, select_sessions
 from ..records.load import Records
 from ..records.scales import Measure
+from ..tables.ratings import (
+    check_measure,
+    exclusions,
+    landmark_ratings,
+    primary_ratings,
+    select_sessions,
+)
 
 __all__ = [
     "ATTENDANCE_COLUMNS",

@@ -65,11 +65,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import RecordsError
-from .mixed import one_blas_thread
 from ..privacy.export import suppress_count
-from ..tables.ratings import check_measure, landmark_ratings, primary_ratings, select_sessions
 from ..records.load import Records
+from ..tables.ratings import check_measure, landmark_ratings, primary_ratings, select_sessions
 from ..tables.strategies import Strategy, read_strategies
+from .mixed import one_blas_thread
 
 __all__ = [
     "SCHEDULE_COLUMNS",

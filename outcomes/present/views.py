@@ -27,8 +27,8 @@ import pandas as pd
 
 from .. import escape
 from ..errors import RecordsError
-from ..privacy.export import suppress_count, suppress_small_counts
 from ..estimate.schedules import ScheduleComparison, strategy_sentences
+from ..privacy.export import suppress_count, suppress_small_counts
 
 __all__ = [
     "FEW_PATIENTS",
@@ -846,8 +846,8 @@ def _regularity_sentence(row) -> str:
 def caveats(records, *, measure: str = "pore", landmark_days: int = 182) -> Text:
     """What the findings cannot say, with the numbers from these records."""
     from ..estimate.effects import adjusted_effect
-    from ..privacy.export import suppress_count
     from ..estimate.robustness import adjusted_e_value, dropout_comparison
+    from ..privacy.export import suppress_count
 
     table = _ratings(records, measure, landmark_days)
     n_out = int((table["status"] != "included").sum())

@@ -85,6 +85,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ..errors import RecordsError
+from ..escape import terminal
 from .contract import (
     ASSESSMENT_COLUMNS,
     CATEGORIES,
@@ -96,8 +98,6 @@ from .contract import (
     SESSION_COLUMNS,
     TABLES,
 )
-from ..errors import RecordsError
-from ..escape import terminal
 from .identifiers import (
     ID_COLUMNS,
     free_text_mask,

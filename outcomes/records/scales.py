@@ -13,8 +13,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .contract import ASSESSMENT_COLUMNS, PATIENT_COLUMNS, SESSION_COLUMNS
 from ..errors import RecordsError
+from .contract import ASSESSMENT_COLUMNS, PATIENT_COLUMNS, SESSION_COLUMNS
 
 #: names a measure cannot take: the columns the records already define (a measure is a column of
 #: the assessments table, and these names mean something else there or beside it)

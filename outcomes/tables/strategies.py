@@ -42,9 +42,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .attendance import Protocol
 from ..errors import RecordsError
 from ..records.scales import read_toml
+from .attendance import Protocol
 
 __all__ = [
     "DEFAULT_STRATEGIES",
