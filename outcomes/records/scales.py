@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RecordsError
 from .contract import ASSESSMENT_COLUMNS, PATIENT_COLUMNS, SESSION_COLUMNS
+from .dataset import read_toml
 
 #: names a measure cannot take: the columns the records already define (a measure is a column of
 #: the assessments table, and these names mean something else there or beside it)
 RESERVED_NAMES = frozenset({*SESSION_COLUMNS, *ASSESSMENT_COLUMNS, *PATIENT_COLUMNS})
 
-__all__ = ["DEFAULT_MEASURES", "Measure", "default_measures", "read_scales", "read_toml"]
+__all__ = ["DEFAULT_MEASURES", "Measure", "default_measures", "read_scales"]
 
 _DIRECTIONS = ("lower", "higher")
 
@@ -102,19 +102,6 @@ def default_measures() -> dict[str, Measure]:
 DEFAULT_MEASURES = default_measures()
 
 _KEYS = {"label", "min", "max", "better", "step", "mic"}
-
-
-def read_toml(path: str | Path | None, *, fix: str = "Fix the file.") -> dict | None:
-    """``dataset.toml`` as a dict (``None`` when there is no file); invalid TOML or text that is
-    not UTF-8 is one :class:`RecordsError` naming the file and ``fix``. Shared by the scales and
-    the strategies (:func:`outcomes.strategies.read_strategies`)."""
-    if path is None or not Path(path).exists():
-        return None
-    path = Path(path)
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise RecordsError(f"{path.name}: not valid TOML ({exc}). {fix}") from None
 
 
 def read_scales(path: str | Path | None) -> dict[str, Measure]:

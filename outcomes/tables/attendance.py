@@ -24,12 +24,12 @@ Conventions shared by every function
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..errors import RecordsError
+from ..protocols import Protocol
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -45,81 +45,6 @@ __all__ = [
 DAYS_PER_MONTH = 30.4375
 
 _PHASES = ["none", "loading", "maintenance"]
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """A treatment protocol: a loading phase, then maintenance (docs/methods.md §2).
-
-    The default is the clinic's microneedling protocol: 3 loading sessions every 28 ± 7 days, then one
-    session every 91 ± 21 days (3–4 a year).
-
-    Parameters
-    ----------
-    loading_sessions : int
-        Sessions in the loading phase, the first session included (default 3).
-    loading_interval, loading_tolerance : int
-        Days from one loading session to the next, and the tolerance either side (28 ± 7).
-    maintenance_interval, maintenance_tolerance : int
-        Days between maintenance sessions and the tolerance either side (91 ± 21).
-
-    Notes
-    -----
-    How the schedule is applied (see :func:`patient_metrics`): the clock starts at the patient's first
-    session in the window. After the k-th session received, the next session is *due* ``interval``
-    days later, with the loading interval while ``k < loading_sessions`` and the maintenance interval
-    afterwards. It is *on time* when it falls within ``due ± tolerance``. If no session comes before the
-    tolerance closes, that due session is *missed* and the next one is due one interval later (the
-    phase does not advance on a missed session). Any session restarts the clock.
-    """
-
-    loading_sessions: int = 3
-    loading_interval: int = 28
-    loading_tolerance: int = 7
-    maintenance_interval: int = 91
-    maintenance_tolerance: int = 21
-
-    def __post_init__(self):
-        for name in ("loading_sessions", "loading_interval", "maintenance_interval"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"The value for `{name}` must be a positive whole number of "
-                                 f"{'sessions' if name == 'loading_sessions' else 'days'}, "
-                                 f"but {value!r} was passed.")
-        for phase in ("loading", "maintenance"):
-            tol, interval = getattr(self, f"{phase}_tolerance"), getattr(self, f"{phase}_interval")
-            if not isinstance(tol, (int, np.integer)) or not 0 <= tol < interval:
-                raise ValueError(f"The value for `{phase}_tolerance` must be a whole number of days "
-                                 f"from 0 to {interval - 1} (below the interval), but {tol!r} was "
-                                 "passed.")
-
-    @classmethod
-    def every(cls, days: int, tolerance: int) -> Protocol:
-        """One session every ``days ± tolerance`` days from the first session on (no loading
-        phase): ``Protocol.every(61, 10)`` is "every two months"."""
-        return cls(loading_sessions=1, maintenance_interval=days, maintenance_tolerance=tolerance)
-
-    def window(self, received: int) -> tuple[int, int]:
-        """Days after the ``received``-th session (1 = the first) in which the next one is on time.
-
-        Returns ``(earliest, latest)``, both inclusive: ``interval ± tolerance`` with the loading
-        interval while ``received < loading_sessions`` and the maintenance interval afterwards —
-        the same rule :func:`patient_metrics` uses for adherence.
-        """
-        if received < self.loading_sessions:
-            interval, tol = self.loading_interval, self.loading_tolerance
-        else:
-            interval, tol = self.maintenance_interval, self.maintenance_tolerance
-        return interval - tol, interval + tol
-
-    def describe(self) -> str:
-        """The schedule in words, e.g. ``"3 sessions 28 ± 7 days apart, then one every 91 ± 21
-        days"``."""
-        maintenance = f"one every {self.maintenance_interval} ± {self.maintenance_tolerance} days"
-        if self.loading_sessions <= 1:
-            return maintenance
-        return (f"{self.loading_sessions} sessions {self.loading_interval} ± "
-                f"{self.loading_tolerance} days apart, then {maintenance}")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,12 +1,15 @@
-"""Treatment schedules as data: the strategies the schedule comparison emulates a trial of.
+"""Schedules as data: the clinic's protocol and the strategies the schedule comparison emulates.
 
-A *strategy* is a schedule with grace windows, counted from the patient's first session (t0):
-after the k-th session the next one must come within ``[previous + interval − tolerance,
-previous + interval + tolerance]`` (both ends inclusive). A record *follows* a strategy while each
-next session comes inside its window; it *deviates* at a session that comes too early, or on the
-day a window closes with no session. ``single`` allows no further session before the landmark.
-The schedule engine is :class:`outcomes.attendance.Protocol` (the same rule as protocol
-adherence), so there is one definition of "on schedule" in the package.
+A :class:`Protocol` is a schedule with grace windows — a loading phase, then maintenance: after
+the k-th session the next one is on time within ``[previous + interval − tolerance, previous +
+interval + tolerance]`` (both ends inclusive). It is the one definition of "on schedule" in the
+package: protocol adherence (:mod:`outcomes.tables.attendance`) and the schedule comparison
+(:mod:`outcomes.estimate.schedules`) both use it.
+
+A :class:`Strategy` is a named schedule, counted from the patient's first session (t0). A record
+*follows* a strategy while each next session comes inside its window; it *deviates* at a session
+that comes too early, or on the day a window closes with no session. ``single`` allows no further
+session before the landmark.
 
 Defaults (docs/methods.md §4):
 
@@ -17,7 +20,7 @@ Defaults (docs/methods.md §4):
 ``single``         the first session only, no further session before the landmark
 =================  ====================================================================
 
-Users declare their own in ``dataset.toml``::
+Users declare their own in ``dataset.toml`` (read by :mod:`outcomes.records.dataset`)::
 
     [strategies.six_weekly]
     every = 42
@@ -31,29 +34,103 @@ Users declare their own in ``dataset.toml``::
     tolerance = 10
 
 or on the command line as ``--strategy six_weekly=every:42,tolerance:7`` (``single`` for a
-single-session strategy).
+single-session strategy). A schedule that cannot be is a :class:`~outcomes.errors.SettingError`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import RecordsError
-from ..records.scales import read_toml
-from .attendance import Protocol
+from .errors import SettingError
 
 __all__ = [
     "DEFAULT_STRATEGIES",
     "STRATEGY_KEYS",
+    "Protocol",
     "Strategy",
     "default_strategies",
     "parse_strategy",
-    "read_strategies",
+    "strategy_from_spec",
 ]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A treatment protocol: a loading phase, then maintenance (docs/methods.md §2).
+
+    The default is the clinic's microneedling protocol: 3 loading sessions every 28 ± 7 days, then one
+    session every 91 ± 21 days (3–4 a year).
+
+    Parameters
+    ----------
+    loading_sessions : int
+        Sessions in the loading phase, the first session included (default 3).
+    loading_interval, loading_tolerance : int
+        Days from one loading session to the next, and the tolerance either side (28 ± 7).
+    maintenance_interval, maintenance_tolerance : int
+        Days between maintenance sessions and the tolerance either side (91 ± 21).
+
+    Notes
+    -----
+    How the schedule is applied (see :func:`patient_metrics`): the clock starts at the patient's first
+    session in the window. After the k-th session received, the next session is *due* ``interval``
+    days later, with the loading interval while ``k < loading_sessions`` and the maintenance interval
+    afterwards. It is *on time* when it falls within ``due ± tolerance``. If no session comes before the
+    tolerance closes, that due session is *missed* and the next one is due one interval later (the
+    phase does not advance on a missed session). Any session restarts the clock.
+    """
+
+    loading_sessions: int = 3
+    loading_interval: int = 28
+    loading_tolerance: int = 7
+    maintenance_interval: int = 91
+    maintenance_tolerance: int = 21
+
+    def __post_init__(self):
+        for name in ("loading_sessions", "loading_interval", "maintenance_interval"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise SettingError(f"The value for `{name}` must be a positive whole number of "
+                                 f"{'sessions' if name == 'loading_sessions' else 'days'}, "
+                                 f"but {value!r} was passed.")
+        for phase in ("loading", "maintenance"):
+            tol, interval = getattr(self, f"{phase}_tolerance"), getattr(self, f"{phase}_interval")
+            if not isinstance(tol, (int, np.integer)) or not 0 <= tol < interval:
+                raise SettingError(f"The value for `{phase}_tolerance` must be a whole number of days "
+                                 f"from 0 to {interval - 1} (below the interval), but {tol!r} was "
+                                 "passed.")
+
+    @classmethod
+    def every(cls, days: int, tolerance: int) -> Protocol:
+        """One session every ``days ± tolerance`` days from the first session on (no loading
+        phase): ``Protocol.every(61, 10)`` is "every two months"."""
+        return cls(loading_sessions=1, maintenance_interval=days, maintenance_tolerance=tolerance)
+
+    def window(self, received: int) -> tuple[int, int]:
+        """Days after the ``received``-th session (1 = the first) in which the next one is on time.
+
+        Returns ``(earliest, latest)``, both inclusive: ``interval ± tolerance`` with the loading
+        interval while ``received < loading_sessions`` and the maintenance interval afterwards —
+        the same rule :func:`patient_metrics` uses for adherence.
+        """
+        if received < self.loading_sessions:
+            interval, tol = self.loading_interval, self.loading_tolerance
+        else:
+            interval, tol = self.maintenance_interval, self.maintenance_tolerance
+        return interval - tol, interval + tol
+
+    def describe(self) -> str:
+        """The schedule in words, e.g. ``"3 sessions 28 ± 7 days apart, then one every 91 ± 21
+        days"``."""
+        maintenance = f"one every {self.maintenance_interval} ± {self.maintenance_tolerance} days"
+        if self.loading_sessions <= 1:
+            return maintenance
+        return (f"{self.loading_sessions} sessions {self.loading_interval} ± "
+                f"{self.loading_tolerance} days apart, then {maintenance}")
+
 
 #: Keys a strategy may have in ``dataset.toml`` or in ``--strategy NAME=SPEC``.
 STRATEGY_KEYS = ("every", "tolerance", "loading_sessions", "loading_every", "loading_tolerance",
@@ -80,7 +157,7 @@ class Strategy:
 
     def __post_init__(self):
         if not self.name or not all(c.isalnum() or c == "_" for c in self.name):
-            raise RecordsError(f"A strategy name must be letters, digits and `_`, but "
+            raise SettingError(f"A strategy name must be letters, digits and `_`, but "
                                f"{self.name!r} was given.")
         if not self.label:
             object.__setattr__(self, "label", self.describe())
@@ -125,11 +202,13 @@ class Strategy:
         return np.asarray(days, dtype=np.int64)
 
 
-def default_strategies() -> dict[str, Strategy]:
-    """The four default strategies (see the module docstring), a new dict each call."""
+def default_strategies(protocol: Protocol | None = None) -> dict[str, Strategy]:
+    """The four default strategies (see the module docstring), a new dict each call;
+    ``protocol`` is the clinic's protocol (default :class:`Protocol`'s: 3 sessions 28 ± 7 days
+    apart, then one every 91 ± 21 days), which the strategy ``protocol`` follows."""
+    protocol = Protocol() if protocol is None else protocol
     return {
-        "protocol": Strategy("protocol", Protocol(), "the clinic's protocol: 3 sessions 28 ± 7 "
-                             "days apart, then one every 91 ± 21 days"),
+        "protocol": Strategy("protocol", protocol, f"the clinic's protocol: {protocol.describe()}"),
         "every_2_months": Strategy("every_2_months", Protocol.every(61, 10),
                                    "every two months (61 ± 10 days)"),
         "monthly": Strategy("monthly", Protocol.every(30, 7), "monthly (30 ± 7 days)"),
@@ -143,7 +222,7 @@ DEFAULT_STRATEGIES = tuple(default_strategies())
 
 def _whole(where: str, key: str, value, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise RecordsError(f"{where}: `{key}` must be a whole number of "
+        raise SettingError(f"{where}: `{key}` must be a whole number of "
                            f"{'sessions' if key == 'loading_sessions' else 'days'}, but "
                            f"{value!r} was given.")
     try:
@@ -151,7 +230,7 @@ def _whole(where: str, key: str, value, low: int) -> int:
     except ValueError:
         number = math.nan
     if not math.isfinite(number) or number != int(number) or number < low:
-        raise RecordsError(f"{where}: `{key}` must be a whole number ≥ {low}, but {value!r} was "
+        raise SettingError(f"{where}: `{key}` must be a whole number ≥ {low}, but {value!r} was "
                            "given.")
     return int(number)
 
@@ -161,23 +240,23 @@ def strategy_from_spec(name: str, spec: dict, *, where: str = "strategy") -> Str
 
     Raises
     ------
-    RecordsError
+    SettingError
         Naming the key, what is allowed and what was given.
     """
     where = f"{where} {name!r}"
     unknown = [k for k in spec if k not in STRATEGY_KEYS]
     if unknown:
-        raise RecordsError(f"{where}: unknown key(s) {unknown}; the allowed keys are "
+        raise SettingError(f"{where}: unknown key(s) {unknown}; the allowed keys are "
                            f"{list(STRATEGY_KEYS)} (e.g. every = 42, tolerance = 7).")
     if spec.get("single") not in (None, False):
         if spec.get("single") is not True and str(spec.get("single")).lower() != "true":
-            raise RecordsError(f"{where}: `single` must be true, but {spec['single']!r} was given.")
+            raise SettingError(f"{where}: `single` must be true, but {spec['single']!r} was given.")
         if len(spec) > 1:
-            raise RecordsError(f"{where}: `single` stands alone (a single session has no "
+            raise SettingError(f"{where}: `single` stands alone (a single session has no "
                                "interval); remove the other keys.")
         return Strategy(name, None)
     if "every" not in spec:
-        raise RecordsError(f"{where}: `every` (days between sessions) is required, e.g. "
+        raise SettingError(f"{where}: `every` (days between sessions) is required, e.g. "
                            "every = 42, tolerance = 7; or single = true.")
     every = _whole(where, "every", spec["every"], 1)
     tol = _whole(where, "tolerance", spec.get("tolerance", 0), 0)
@@ -185,7 +264,7 @@ def strategy_from_spec(name: str, spec: dict, *, where: str = "strategy") -> Str
                if k in spec}
     n_load = _whole(where, "loading_sessions", loading.get("loading_sessions", 1), 1)
     if n_load > 1 and "loading_every" not in loading:
-        raise RecordsError(f"{where}: `loading_sessions` = {n_load} needs `loading_every` (days "
+        raise SettingError(f"{where}: `loading_sessions` = {n_load} needs `loading_every` (days "
                            "between loading sessions) and `loading_tolerance`.")
     load_every = _whole(where, "loading_every", loading.get("loading_every", 28), 1)
     load_tol = _whole(where, "loading_tolerance", loading.get("loading_tolerance", 0), 0)
@@ -193,8 +272,8 @@ def strategy_from_spec(name: str, spec: dict, *, where: str = "strategy") -> Str
         protocol = Protocol(loading_sessions=n_load, loading_interval=load_every,
                             loading_tolerance=load_tol, maintenance_interval=every,
                             maintenance_tolerance=tol)
-    except ValueError as exc:
-        raise RecordsError(f"{where}: {exc} A tolerance must be smaller than its interval.") \
+    except SettingError as exc:
+        raise SettingError(f"{where}: {exc} A tolerance must be smaller than its interval.") \
             from None
     return Strategy(name, protocol)
 
@@ -208,7 +287,7 @@ def parse_strategy(text: str) -> Strategy:
     name, sep, spec = text.partition("=")
     name = name.strip()
     if not sep or not name or not spec.strip():
-        raise RecordsError(f"--strategy must look like NAME=SPEC (e.g. six_weekly=every:42,"
+        raise SettingError(f"--strategy must look like NAME=SPEC (e.g. six_weekly=every:42,"
                            f"tolerance:7 or once=single), but {text!r} was given.")
     spec = spec.strip()
     if spec.lower() == "single":
@@ -217,26 +296,7 @@ def parse_strategy(text: str) -> Strategy:
     for part in spec.split(","):
         key, sep2, value = part.replace("=", ":", 1).partition(":")
         if not sep2:
-            raise RecordsError(f"--strategy {name!r}: {part!r} is not key:value; the keys are "
+            raise SettingError(f"--strategy {name!r}: {part!r} is not key:value; the keys are "
                                f"{list(STRATEGY_KEYS)} (e.g. every:42,tolerance:7).")
         pairs[key.strip()] = value.strip()
     return strategy_from_spec(name, pairs, where="--strategy")
-
-
-def read_strategies(path: str | Path | None) -> dict[str, Strategy]:
-    """The default strategies plus those declared in ``dataset.toml`` (``[strategies.NAME]``);
-    a declared strategy replaces a default of the same name."""
-    strategies = default_strategies()
-    doc = read_toml(path, fix="Fix the file or remove [strategies] to compare the defaults.")
-    if doc is None:
-        return strategies
-    path = Path(path)
-    declared = doc.get("strategies", {})
-    if not isinstance(declared, dict):
-        raise RecordsError(f"{path.name}: `strategies` must be tables like [strategies.NAME].")
-    for name, spec in declared.items():
-        if not isinstance(spec, dict):
-            raise RecordsError(f"{path.name}: [strategies.{name}] must be a table with keys "
-                               f"{list(STRATEGY_KEYS)}.")
-        strategies[name] = strategy_from_spec(name, spec, where=f"{path.name}: strategy")
-    return strategies

@@ -1,0 +1,55 @@
+"""``dataset.toml``: what the records folder declares about itself.
+
+One reader (:func:`read_toml`) for the whole file; each section is read by the module that owns
+what it declares: ``[measures.*]`` by :func:`outcomes.records.scales.read_scales`,
+``[strategies.*]`` by :func:`read_strategies` (the schedules to compare). A broken file or section
+is a :class:`~outcomes.errors.RecordsError` naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from ..errors import RecordsError, SettingError
+from ..protocols import STRATEGY_KEYS, Protocol, Strategy, default_strategies, strategy_from_spec
+
+__all__ = ["read_strategies", "read_toml"]
+
+
+def read_toml(path: str | Path | None, *, fix: str = "Fix the file.") -> dict | None:
+    """``dataset.toml`` as a dict (``None`` when there is no file); invalid TOML or text that is
+    not UTF-8 is one :class:`RecordsError` naming the file and ``fix``. Every section is read
+    through it: the scales (:func:`outcomes.records.scales.read_scales`) and the strategies
+    (:func:`read_strategies`)."""
+    if path is None or not Path(path).exists():
+        return None
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RecordsError(f"{path.name}: not valid TOML ({exc}). {fix}") from None
+
+
+def read_strategies(path: str | Path | None, protocol: Protocol | None = None
+                    ) -> dict[str, Strategy]:
+    """The default strategies (their ``protocol`` the clinic's ``protocol``) plus those declared
+    in ``dataset.toml`` (``[strategies.NAME]``); a declared strategy replaces a default of the
+    same name."""
+    strategies = default_strategies(protocol)
+    doc = read_toml(path, fix="Fix the file or remove [strategies] to compare the defaults.")
+    if doc is None:
+        return strategies
+    path = Path(path)
+    declared = doc.get("strategies", {})
+    if not isinstance(declared, dict):
+        raise RecordsError(f"{path.name}: `strategies` must be tables like [strategies.NAME].")
+    for name, spec in declared.items():
+        if not isinstance(spec, dict):
+            raise RecordsError(f"{path.name}: [strategies.{name}] must be a table with keys "
+                               f"{list(STRATEGY_KEYS)}.")
+        try:
+            strategies[name] = strategy_from_spec(name, spec, where=f"{path.name}: strategy")
+        except SettingError as exc:  # a schedule in the records' own file is the records' problem
+            raise RecordsError(str(exc)) from None
+    return strategies
