@@ -6,6 +6,9 @@ cannot be analysed, so that no patient vanishes without a count.
 Definitions (per patient, one measure, *primary* ratings = region ``face`` and rater ``clinician``
 unless asked otherwise):
 
+Every function takes the question's :class:`~outcomes.settings.Settings`; only
+:class:`outcomes.analysis.Analysis` calls them, once per setting.
+
 - **t0** — date of the first session (of the chosen ``treatments``, all treatments by default).
 - **baseline** — the latest rating dated in ``[t0 − baseline_days, t0]``. A rating on the day of t0
   was taken before that session, so it is a valid baseline.
@@ -20,28 +23,24 @@ Several ratings of the same patient, region and rater on one day are averaged in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 import pandas as pd
 
-from ..errors import RecordsError
+from ..errors import RecordsError, SettingError, did_you_mean
 from ..records.load import Records
 from ..records.scales import Measure
+from ..settings import Settings
 
 __all__ = [
-    "RATERS",
-    "REGIONS",
     "STATUSES",
-    "check_measure",
+    "contacts",
     "exclusions",
     "landmark_ratings",
+    "measure_of",
     "primary_ratings",
     "select_sessions",
 ]
 
-REGIONS = ("face", "nose", "forehead", "chin", "cheeks")
-RATERS = ("clinician", "patient", "device")
 
 #: Every status a patient can get, in the order the reasons are checked.
 STATUSES = ("included", "no session", "no rating", "no baseline", "no landmark in window")
@@ -50,56 +49,45 @@ _COLUMNS = ["patient_id", "t0", "baseline_date", "baseline", "landmark_date", "l
             "improvement", "responder", "followup_days", "status"]
 
 
-def check_measure(records: Records, measure: str) -> Measure:
-    """Return the :class:`Measure` called ``measure``, or raise a :class:`RecordsError` naming the
-    measures the records have."""
-    if measure not in records.measures or measure not in records.assessments:
-        known = sorted(m for m in records.measures if m in records.assessments)
-        raise RecordsError(f"The value for `measure` must be one of {known}, but {measure!r} was "
-                           "passed. Declare other measures in dataset.toml and add their column "
-                           "to the assessments file.")
-    return records.measures[measure]
+def measure_of(records: Records, settings: Settings) -> Measure:
+    """The :class:`Measure` of ``settings.measure``; a :class:`SettingError` naming the measures
+    the records have when it is not one of them."""
+    known = [m for m in records.measures if m in records.assessments]
+    if settings.measure not in known:
+        raise SettingError(f"The value for `measure` must be one of {known}, but "
+                           f"{settings.measure!r} was passed.{did_you_mean(settings.measure, known)}"
+                           " Declare other measures in dataset.toml and add their column to the "
+                           "assessments file.")
+    return records.measures[settings.measure]
 
 
-def _check_choice(param: str, value: str, options: Iterable[str]) -> None:
-    options = list(options)
-    if value not in options:
-        raise RecordsError(f"The value for `{param}` must be one of {options}, but {value!r} "
-                           "was passed.")
+def select_sessions(records: Records, settings: Settings) -> pd.DataFrame:
+    """The sessions of ``settings.treatments`` (every session when it is None).
 
-
-def select_sessions(records: Records, treatments: Iterable[str] | str | None = None
-                    ) -> pd.DataFrame:
-    """The sessions of the chosen treatments (all sessions when ``treatments`` is None).
-
-    Treatment names are compared trimmed and lower-cased. A name that no session has raises a
-    :class:`RecordsError` listing the treatments present (a typo would otherwise empty the analysis).
+    A treatment no session has is a :class:`SettingError` listing the treatments present (a
+    typo would otherwise empty the analysis).
     """
     s = records.sessions
-    if treatments is None:
+    if settings.treatments is None:
         return s
-    if isinstance(treatments, str):
-        treatments = [treatments]
-    wanted = [str(t).strip().lower() for t in treatments]
     present = sorted(pd.unique(s["treatment"].astype("str")))
-    unknown = [t for t in wanted if t not in present]
+    unknown = [t for t in settings.treatments if t not in present]
     if unknown:
-        raise RecordsError(f"The value for `treatment` must be among {present}, but "
-                           f"{unknown[0]!r} was passed.")
-    return s[s["treatment"].astype("str").isin(wanted)]
+        raise SettingError(f"The value for `treatments` must be among {present}, but "
+                           f"{unknown[0]!r} was passed.{did_you_mean(unknown[0], present)}")
+    return s[s["treatment"].astype("str").isin(settings.treatments)]
 
 
-def primary_ratings(records: Records, measure: str, *, region: str = "face",
-                    rater: str = "clinician") -> pd.DataFrame:
-    """Ratings of one measure by one rater on one region: ``patient_id, date, value``.
+def primary_ratings(records: Records, settings: Settings) -> pd.DataFrame:
+    """Ratings of ``settings.measure`` by ``settings.rater`` on ``settings.region``:
+    ``patient_id, date, value``.
 
     Missing ratings are left out; several ratings of a patient on one day are averaged.
     """
-    check_measure(records, measure)
-    _check_choice("region", region, REGIONS)
-    _check_choice("rater", rater, RATERS)
+    measure = measure_of(records, settings).name
     a = records.assessments
-    keep = (a["region"].astype("str") == region) & (a["rater"].astype("str") == rater)
+    keep = ((a["region"].astype("str") == settings.region)
+            & (a["rater"].astype("str") == settings.rater))
     a = a.loc[keep & a[measure].notna(), ["patient_id", "date", measure]]
     a = a.groupby(["patient_id", "date"], as_index=False, sort=True)[measure].mean()
     return a.rename(columns={measure: "value"})
@@ -115,27 +103,23 @@ def _days(n: int) -> pd.Timedelta:
     return pd.Timedelta(days=int(n))
 
 
-def landmark_ratings(records: Records, measure: str, *, landmark_days: int = 182,
-                     window_days: int = 45, baseline_days: int = 30, treatments=None,
-                     region: str = "face", rater: str = "clinician",
-                     mic: float | None = None) -> pd.DataFrame:
+def landmark_ratings(records: Records, settings: Settings, *, sessions: pd.DataFrame | None = None,
+                     primary: pd.DataFrame | None = None, mic: float | None = None
+                     ) -> pd.DataFrame:
     """Baseline, landmark rating and improvement of every patient, with the reason for exclusion.
 
     Parameters
     ----------
     records : Records
-    measure : str
-        A measure of ``records.measures`` (``pore``, ``texture``, or any declared scale).
-    landmark_days : int, default 182
-        L: the landmark is aimed at ``t0 + L``.
-    window_days : int, default 45
-        The landmark rating must lie within ``t0 + L ± window_days`` (and after t0).
-    baseline_days : int, default 30
-        The baseline is the latest rating in ``[t0 − baseline_days, t0]``.
-    treatments : str or list of str, optional
-        Count only sessions of these treatments (they define t0). Default: every session.
-    region, rater : str
-        Which ratings to use; default the primary ones (whole face, clinician).
+    settings : Settings
+        ``measure``; ``landmark_days`` (L: the landmark is aimed at ``t0 + L``);
+        ``window_days`` (the landmark rating must lie within ``t0 + L ± window_days``, after
+        t0); ``baseline_days`` (the baseline is the latest rating in ``[t0 − baseline_days,
+        t0]``); ``treatments`` (only their sessions count, and define t0); ``region``, ``rater``
+        (which ratings).
+    sessions, primary : DataFrame, optional
+        :func:`select_sessions` and :func:`primary_ratings` for these settings, when already
+        derived (:class:`outcomes.analysis.Analysis` passes its own).
     mic : float, optional
         Responder threshold in rating units; default ``Measure.minimal_important_change``.
 
@@ -154,18 +138,16 @@ def landmark_ratings(records: Records, measure: str, *, landmark_days: int = 182
 
     Examples
     --------
-    >>> table = landmark_ratings(records, "pore")                      # doctest: +SKIP
+    >>> table = landmark_ratings(records, Settings(measure="pore"))    # doctest: +SKIP
     >>> exclusions(table)                                               # doctest: +SKIP
     """
-    m = check_measure(records, measure)
-    for name, value in (("landmark_days", landmark_days), ("window_days", window_days),
-                        ("baseline_days", baseline_days)):
-        if not isinstance(value, (int, np.integer)) or value < 0:
-            raise RecordsError(f"`{name}` must be a whole number of days ≥ 0, but {value!r} "
-                               "was passed.")
+    m = measure_of(records, settings)
+    landmark_days, window_days = settings.landmark_days, settings.window_days
+    baseline_days = settings.baseline_days
     threshold = m.minimal_important_change if mic is None else float(mic)
-    ratings = primary_ratings(records, measure, region=region, rater=rater)
-    t0 = select_sessions(records, treatments).groupby("patient_id")["date"].min().rename("t0")
+    ratings = primary_ratings(records, settings) if primary is None else primary
+    sessions = select_sessions(records, settings) if sessions is None else sessions
+    t0 = sessions.groupby("patient_id")["date"].min().rename("t0")
 
     out = pd.DataFrame(index=_all_patients(records).sort_values())
     out = out.join(t0)
@@ -191,10 +173,17 @@ def landmark_ratings(records: Records, measure: str, *, landmark_days: int = 182
         [out["t0"].isna(), ~has_rating, out["baseline"].isna(), out["landmark"].isna()],
         list(STATUSES[1:]), default="included")
     out = out.reset_index()[_COLUMNS]
-    out.attrs.update(measure=measure, landmark_days=int(landmark_days),
-                     window_days=int(window_days), baseline_days=int(baseline_days),
-                     mic=threshold, region=region, rater=rater)
+    out.attrs.update(measure=m.name, landmark_days=landmark_days, window_days=window_days,
+                     baseline_days=baseline_days, mic=threshold, region=settings.region,
+                     rater=settings.rater)
     return out
+
+
+def contacts(records: Records) -> pd.DataFrame:
+    """Every dated row of the records, ``patient_id, date`` (sessions of every treatment and
+    assessments): when each patient was last seen, and the records' last day."""
+    return pd.concat([records.sessions[["patient_id", "date"]],
+                      records.assessments[["patient_id", "date"]]], ignore_index=True)
 
 
 def exclusions(table: pd.DataFrame) -> pd.DataFrame:
