@@ -82,18 +82,18 @@ The beliefs (ids are a contract)
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 from ..errors import RecordsError
-from ..records.load import Records
+from ..privacy.export import suppress_count
 from ..records.scales import Measure
-from ..tables.ratings import check_measure, landmark_ratings, primary_ratings
+from ..tables.beliefs import HF_AFTER, HF_BEFORE_DAYS, text_values
 
 __all__ = [
     "BELIEFS",
@@ -105,17 +105,10 @@ __all__ = [
     "WHO_BENEFITS_CAVEAT",
     "WHO_COLUMNS",
     "belief_check",
-    "belief_table",
-    "beliefs_text",
-    "hydrafacial_windows",
-    "plot_beliefs",
-    "plot_who_benefits",
     "regions",
-    "regions_table",
     "trivial_size",
     "verdict",
     "who_benefits",
-    "who_benefits_table",
 ]
 
 #: Columns of :func:`belief_check` (and keys of ``outcomes beliefs --json``), a contract.
@@ -147,16 +140,12 @@ MODIFIERS = {"age_band": "age band", "smoker": "smoking", "sleep": "sleep",
              "sun_exposure": "sun exposure", "skin_type": "skin type", "concern": "pore concern"}
 
 _OILY = ("nose", "chin", "forehead")
-_ZONES = ("nose", "forehead", "chin", "cheeks")
 _ADJUST = ("age", "sex", "skin_type", "smoker", "sun_exposure", "sleep_hours", "concern",
            "clinic_id")
 _REFERENCE = {"smoker": "never", "sun_exposure": "low"}
 _WORDS = {"age": "age", "sex": "sex", "skin_type": "skin type", "smoker": "smoking",
           "sun_exposure": "sun exposure", "sleep_hours": "sleep", "concern": "pore concern",
           "clinic_id": "clinic"}
-_HF_BEFORE_DAYS = 14
-_HF_AFTER = (7, 42)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,6 +182,13 @@ def verdict(estimate: float, ci_low: float, ci_high: float, trivial: float, *,
                              "direction")
     return "not enough data", ("the interval is too wide to tell: it is compatible with no "
                                "effect and with one that matters; more patients are needed")
+
+
+def _num(x: float) -> str:
+    if x is None or not np.isfinite(x):
+        return "–"
+    digits = 3 if 0 < abs(x) < 0.005 else (2 if abs(x) < 10 else 1)   # never "0.00" for a
+    return f"{x:.{digits}f}".replace("-", "−")                       # limit just above 0
 
 
 def _row(belief: str, estimate=np.nan, ci_low=np.nan, ci_high=np.nan, n=0, *, trivial: float,
@@ -240,13 +236,6 @@ def _welch_ci(a, b) -> tuple[float, float, float]:
     return float(diff), float(diff - half), float(diff + half)
 
 
-def _text(series: pd.Series) -> pd.Series:
-    """Values as lower-case trimmed strings, missing as NA."""
-    out = series.astype("object").where(series.notna())
-    return out.map(lambda v: v if v is None or (isinstance(v, float) and math.isnan(v))
-                   else str(v).strip().lower())
-
-
 def _covariate_columns(frame: pd.DataFrame, names: Sequence[str], *, drop_small=True
                        ) -> tuple[pd.DataFrame, list[str]]:
     """Design columns of the covariates ``names`` present and varying in ``frame``.
@@ -269,7 +258,7 @@ def _covariate_columns(frame: pd.DataFrame, names: Sequence[str], *, drop_small=
                 cols[f"{name}_missing"] = x.isna().to_numpy(dtype="float64")
             used.append(name)
             continue
-        x = _text(frame[name]).fillna("missing")
+        x = text_values(frame[name]).fillna("missing")
         counts = x.value_counts()
         if len(counts) < 2:
             continue
@@ -307,32 +296,22 @@ def _unit_word(measure: Measure) -> str:
     return "grades" if measure.is_grade or measure.step is not None else "points"
 
 
-def _schedule_comparer():
-    """:func:`outcomes.schedules.compare_strategies` (the emulated target trial)."""
-    from .schedules import compare_strategies
-
-    return compare_strategies
+#: schedule names as people say them (others: the name with spaces)
+_SCHEDULE_WORDS = {"every_2_months": "every two months"}
 
 
-def _schedule_belief(records, measure, schedules, trivial, m) -> dict:
+def _schedule_belief(schedules, reference: str, trivial: float, m: Measure) -> dict:
+    """The protocol against the reference schedule, from the schedule comparison's rows."""
     if schedules is None:
-        compare = _schedule_comparer()
-        if compare is None:
-            return _row("schedule_protocol", trivial=trivial,
-                        missing="the schedule comparison has not been run")
-        try:
-            schedules = compare(records, measure=measure)
-        except Exception as exc:  # noqa: BLE001 - another module's failure is a note, not a crash
-            return _row("schedule_protocol", trivial=trivial,
-                        missing=f"the schedule comparison could not be run ({exc})")
-    schedules = getattr(schedules, "results", schedules)   # a ScheduleComparison or its table
-    rows = schedules
-    if "measure" in rows:
-        rows = rows[rows["measure"] == measure]
-    rows = rows[rows["term"] == "protocol - every_2_months"]
-    if rows.empty:
         return _row("schedule_protocol", trivial=trivial,
-                    missing="the schedule comparison has no row 'protocol - every_2_months'")
+                    missing="the schedule comparison has not been run")
+    term = f"protocol - {reference}"
+    rows = schedules[schedules["term"] == term]
+    if rows.empty:
+        return _row("schedule_protocol", trivial=trivial, missing=(
+            "the reference schedule is the protocol itself: compare it with another schedule"
+            if reference == "protocol" else
+            f"the schedule comparison has no row '{term}' (no schedule called protocol)"))
     r = rows.iloc[0]
     n = int(r["n"]) if pd.notna(r.get("n")) else 0
     if not np.isfinite(pd.to_numeric(pd.Series([r["estimate"]]), errors="coerce")).all():
@@ -341,7 +320,8 @@ def _schedule_belief(records, measure, schedules, trivial, m) -> dict:
                     + (f": {r['note']}" if isinstance(r.get("note"), str) and r["note"] else ""))
     return _row("schedule_protocol", r["estimate"], r["ci_low"], r["ci_high"], n,
                 trivial=trivial, unit=f"mean improvement at the landmark, {_unit_word(m)}, "
-                "protocol minus every two months", note=str(r.get("note") or ""))
+                f"protocol minus {_SCHEDULE_WORDS.get(reference, reference.replace('_', ' '))}",
+                note=str(r.get("note") or ""))
 
 
 def _consistency_belief(table: pd.DataFrame, trivial: float, m: Measure) -> dict:
@@ -376,14 +356,6 @@ _COVARIATE_BELIEFS = {
 }
 
 
-def _baseline_frame(records: Records, measure: str, m: Measure) -> pd.DataFrame:
-    lr = landmark_ratings(records, measure)
-    base = lr.loc[lr["baseline"].notna(), ["patient_id", "baseline"]]
-    frame = base.merge(records.patients, on="patient_id", how="left")
-    frame["worse"] = frame["baseline"] if m.better == "lower" else -frame["baseline"]
-    return frame.reset_index(drop=True)
-
-
 def _covariate_belief(belief: str, frame: pd.DataFrame, trivial: float, m: Measure) -> dict:
     column, term, unit, groups = _COVARIATE_BELIEFS[belief]
     unit = unit.replace("grades", _unit_word(m))
@@ -392,7 +364,7 @@ def _covariate_belief(belief: str, frame: pd.DataFrame, trivial: float, m: Measu
                     missing=f"the patients file has no `{column}` values")
     data = frame[frame[column].notna()].reset_index(drop=True)
     if groups is not None:
-        values = _text(data[column])
+        values = text_values(data[column])
         counts = {g: int((values == g).sum()) for g in groups}
         small = [g for g, c in counts.items() if c < MIN_PATIENTS]
         if small:
@@ -420,16 +392,10 @@ def _covariate_belief(belief: str, frame: pd.DataFrame, trivial: float, m: Measu
                                                      if adjusted else ""))
 
 
-def _oily_belief(records: Records, measure: str, m: Measure, trivial: float) -> dict:
-    a = records.assessments
-    regions_present = set(_text(a["region"]).dropna()) if "region" in a else set()
-    if "cheeks" not in regions_present or not regions_present & set(_OILY):
-        return _row("oily_zones", trivial=trivial,
-                    missing="the records hold no region ratings of the cheeks and an oily zone")
-    wide = _zone_wide(records, measure)
+def _oily_belief(wide: pd.DataFrame, m: Measure, trivial: float) -> dict:
     if "cheeks" not in wide or not any(z in wide for z in _OILY):
         return _row("oily_zones", trivial=trivial,
-                    missing="no region ratings of the cheeks and an oily zone")
+                    missing="the records hold no region ratings of the cheeks and an oily zone")
     oily = wide[[z for z in _OILY if z in wide]].mean(axis=1)
     d = (oily - wide["cheeks"]) * (1 if m.better == "lower" else -1)
     per_patient = d.groupby(level="patient_id").mean().dropna()
@@ -447,106 +413,55 @@ def _oily_belief(records: Records, measure: str, m: Measure, trivial: float) -> 
                 note="per zone: " + ", ".join(zones))
 
 
-def _zone_wide(records: Records, measure: str) -> pd.DataFrame:
-    """Clinician region ratings, one row per patient and date, one column per zone present."""
-    parts = {}
-    for z in _ZONES:
-        r = primary_ratings(records, measure, region=z)
-        if len(r):
-            parts[z] = r.set_index(["patient_id", "date"])["value"]
-    return pd.DataFrame(parts) if parts else pd.DataFrame()
-
-
-def hydrafacial_windows(records: Records, measure: str = "pore") -> pd.DataFrame:
-    """Every HydraFacial window (see the module docstring): ``patient_id, date`` (of the session),
-    ``before_date, before, after_date, after, change`` (positive = better), ``concern``."""
-    m = check_measure(records, measure)
-    s = records.sessions
-    treat = _text(s["treatment"])
-    hf = s.loc[treat == "hydrafacial", ["patient_id", "date"]].drop_duplicates()
-    cols = ["patient_id", "date", "before_date", "before", "after_date", "after", "change",
-            "concern"]
-    if hf.empty:
-        return pd.DataFrame(columns=cols)
-    ratings = primary_ratings(records, measure).rename(columns={"date": "rating_date"})
-    ratings = ratings.sort_values("rating_date")
-    hf = hf.sort_values("date")
-    before = pd.merge_asof(hf, ratings.rename(columns={"value": "before"}), left_on="date",
-                           right_on="rating_date", by="patient_id", direction="backward",
-                           tolerance=pd.Timedelta(days=_HF_BEFORE_DAYS))
-    before = before.rename(columns={"rating_date": "before_date"})
-    before["_from"] = (before["date"] + pd.Timedelta(days=_HF_AFTER[0])).astype(
-        ratings["rating_date"].dtype)
-    after = pd.merge_asof(before.sort_values("_from"),
-                          ratings.rename(columns={"value": "after"}), left_on="_from",
-                          right_on="rating_date", by="patient_id", direction="forward",
-                          tolerance=pd.Timedelta(days=_HF_AFTER[1] - _HF_AFTER[0]))
-    after = after.rename(columns={"rating_date": "after_date"}).sort_values("date")
-    nxt = s[["patient_id", "date"]].drop_duplicates().rename(columns={"date": "next_session"})
-    after = pd.merge_asof(after, nxt.sort_values("next_session"), left_on="date",
-                          right_on="next_session", by="patient_id", direction="forward",
-                          allow_exact_matches=False)
-    keep = after["before"].notna() & after["after"].notna() & (
-        after["next_session"].isna() | (after["next_session"] >= after["after_date"]))
-    out = after.loc[keep, cols[:6]].sort_values(["patient_id", "date"]).reset_index(drop=True)
-    out["change"] = m.improvement(out["before"], out["after"])
-    concern = (_text(records.patients.set_index("patient_id")["concern"])
-               if "concern" in records.patients else pd.Series(dtype="object"))
-    out["concern"] = out["patient_id"].map(concern)
-    return out[cols]
-
-
-def _hydrafacial_belief(records: Records, measure: str, m: Measure, trivial: float) -> dict:
+def _hydrafacial_belief(w: pd.DataFrame, m: Measure, trivial: float) -> dict:
     b = "clogged_hydrafacial"
-    if "concern" not in records.patients or records.patients["concern"].notna().sum() == 0:
+    if not w.attrs.get("has_concern", False):
         return _row(b, trivial=trivial, missing="the patients file has no `concern` values")
-    if not (_text(records.sessions["treatment"]) == "hydrafacial").any():
+    if not w.attrs.get("hydrafacial_sessions", 0):
         return _row(b, trivial=trivial, missing="the records hold no HydraFacial sessions")
-    w = hydrafacial_windows(records, measure)
     per = w.groupby(["patient_id", "concern"])["change"].mean().reset_index()
     clogged = per.loc[per["concern"] == "clogged", "change"]
     enlarged = per.loc[per["concern"] == "enlarged", "change"]
     n = len(clogged) + len(enlarged)
     if len(clogged) < MIN_PATIENTS or len(enlarged) < MIN_PATIENTS:
-        from ..privacy.export import suppress_count
-
-        sessions = (_text(records.sessions["treatment"]) == "hydrafacial") & \
-            records.sessions["patient_id"].map(_text(records.patients.set_index(
-                "patient_id")["concern"])).eq("enlarged")
         return _row(b, n=n, trivial=trivial, missing=(
-            f"too few patients with a HydraFacial rated up to {_HF_BEFORE_DAYS} days before and "
-            f"{_HF_AFTER[0]}–{_HF_AFTER[1]} days after ({MIN_PATIENTS} needed in each group): "
+            f"too few patients with a HydraFacial rated up to {HF_BEFORE_DAYS} days before and "
+            f"{HF_AFTER[0]}–{HF_AFTER[1]} days after ({MIN_PATIENTS} needed in each group): "
             f"clogged pores {suppress_count(len(clogged))}, enlarged pores "
             f"{suppress_count(len(enlarged))} (enlarged pores had "
-            f"{suppress_count(int(sessions.sum()))} HydraFacial sessions in all)"))
+            f"{suppress_count(w.attrs.get('enlarged_sessions', 0))} HydraFacial sessions in "
+            "all)"))
     est, lo, hi = _welch_ci(clogged, enlarged)
     return _row(b, est, lo, hi, n, trivial=trivial,
                 unit=f"{_unit_word(m)} more improvement after a HydraFacial, clogged minus "
                 "enlarged pores", note=(
                     f"clogged {_num(clogged.mean())}, enlarged {_num(enlarged.mean())} "
-                    f"{_unit_word(m)}; rating up to {_HF_BEFORE_DAYS} days before against the "
-                    f"next {_HF_AFTER[0]}–{_HF_AFTER[1]} days after, no other session between"))
+                    f"{_unit_word(m)}; rating up to {HF_BEFORE_DAYS} days before against the "
+                    f"next {HF_AFTER[0]}–{HF_AFTER[1]} days after, no other session between"))
 
 
-def belief_check(records: Records, *, measure: str = "pore", schedules: pd.DataFrame | None = None,
-                 landmark_days: int = 182, window_days: int = 45, treatments=None
+def belief_check(measure: Measure, *, table: pd.DataFrame, baseline: pd.DataFrame,
+                 zones: pd.DataFrame, hydrafacial: pd.DataFrame,
+                 schedules: pd.DataFrame | None = None, reference: str = "every_2_months"
                  ) -> pd.DataFrame:
     """What your records say about the clinic's beliefs: one row per belief.
 
     Parameters
     ----------
-    records : Records
-    measure : str, default "pore"
+    measure : Measure
         The measure the beliefs are checked on.
+    table : DataFrame
+        The analysis table (:func:`outcomes.tables.analysis_table.analysis_table`): the
+        consistency belief.
+    baseline, zones, hydrafacial : DataFrame
+        :func:`outcomes.tables.beliefs.baseline_covariates` (age, smoking, sleep, sun),
+        :func:`~outcomes.tables.beliefs.zone_ratings` (oily zones) and
+        :func:`~outcomes.tables.beliefs.hydrafacial_windows` (clogged pores and HydraFacial).
     schedules : DataFrame, optional
-        A precomputed schedule comparison (columns ``measure, term, estimate, ci_low, ci_high, n,
-        note``; the contrast row has term ``"protocol - every_2_months"``), or an object with
-        that table as ``.results``. Without it the comparison is run with
-        ``compare_strategies(records, measure=measure)`` of ``outcomes.schedules`` (or
-        ``outcomes.strategies``) when that exists.
-    landmark_days, window_days, treatments
-        The landmark analysis of the consistency belief (see
-        :func:`outcomes.models.analysis_table`).
+        The schedule comparison's rows (``term, estimate, ci_low, ci_high, n, note``); the
+        schedule belief is its row ``"protocol - <reference>"``.
+    reference : str
+        The schedule the protocol is compared with.
 
     Returns
     -------
@@ -557,13 +472,8 @@ def belief_check(records: Records, *, measure: str = "pore", schedules: pd.DataF
         ``not supported`` / ``not enough data``) and ``note`` (the unit, the reason for the
         verdict, what is missing). ``attrs``: ``measure``, ``trivial`` (the clinically trivial
         size, rating units).
-
-    Examples
-    --------
-    >>> belief_check(load_records("data/demo"))[["belief", "verdict"]]   # doctest: +SKIP
     """
-    m = _check_options(records, measure, landmark_days, window_days, treatments)
-    trivial = trivial_size(m)
+    trivial = trivial_size(measure)
     rows = []
 
     def guarded(belief, compute):
@@ -573,47 +483,21 @@ def belief_check(records: Records, *, measure: str = "pore", schedules: pd.DataF
             rows.append(_row(belief, trivial=trivial,
                              missing=f"could not be computed from these records ({exc})"))
 
-    guarded("schedule_protocol",
-            lambda: _schedule_belief(records, measure, schedules, trivial, m))
-    guarded("consistency", lambda: _consistency_belief(_analysis(
-        records, measure, landmark_days, window_days, treatments), trivial, m))
-    frame = None
-    try:
-        frame = _baseline_frame(records, measure, m)
-    except (RecordsError, ValueError, KeyError):
-        pass
+    guarded("schedule_protocol", lambda: _schedule_belief(schedules, reference, trivial,
+                                                          measure))
+    guarded("consistency", lambda: _consistency_belief(table, trivial, measure))
     for belief in _COVARIATE_BELIEFS:
-        if frame is None or frame.empty:
+        if baseline.empty:
             rows.append(_row(belief, trivial=trivial,
                              missing="no patient has a baseline rating before the first session"))
         else:
-            guarded(belief, lambda b=belief: _covariate_belief(b, frame, trivial, m))
-    guarded("oily_zones", lambda: _oily_belief(records, measure, m, trivial))
-    guarded("clogged_hydrafacial", lambda: _hydrafacial_belief(records, measure, m, trivial))
+            guarded(belief, lambda b=belief: _covariate_belief(b, baseline, trivial, measure))
+    guarded("oily_zones", lambda: _oily_belief(zones, measure, trivial))
+    guarded("clogged_hydrafacial", lambda: _hydrafacial_belief(hydrafacial, measure, trivial))
     out = pd.DataFrame(rows, columns=BELIEF_COLUMNS)
     out["n"] = out["n"].astype("int64")
-    out.attrs.update(measure=measure, trivial=trivial)
+    out.attrs.update(measure=measure.name, trivial=trivial)
     return out
-
-
-def _check_options(records, measure, landmark_days, window_days, treatments) -> Measure:
-    """Validate the options before any work: a bad option is the user's to fix, not a note."""
-    from ..tables.ratings import select_sessions
-
-    m = check_measure(records, measure)
-    for name, value in (("landmark_days", landmark_days), ("window_days", window_days)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-            raise RecordsError(f"`{name}` must be a whole number of days ≥ 0, but {value!r} "
-                               "was passed.")
-    select_sessions(records, treatments)   # raises on a treatment no session has
-    return m
-
-
-def _analysis(records, measure, landmark_days, window_days, treatments) -> pd.DataFrame:
-    from .effects import analysis_table
-
-    return analysis_table(records, measure, landmark_days=landmark_days,
-                          window_days=window_days, treatments=treatments)
 
 
 # --------------------------------------------------------------------------------------------
@@ -659,7 +543,7 @@ def _groups(patients: pd.DataFrame, modifier: str) -> pd.Series:
         return pd.cut(t, [0, 2.5, 4.5, 6.5], labels=["I–II", "III–IV", "V–VI"]).astype("object")
     if modifier not in p:
         return pd.Series(dtype="object")
-    return _text(p[modifier])
+    return text_values(p[modifier])
 
 
 def _subgroup_row(measure, modifier, group, n, note="", est=np.nan, lo=np.nan, hi=np.nan):
@@ -734,9 +618,7 @@ def _modifier_rows(table, patients, modifier, measure) -> tuple[list[dict], floa
     return [small.get(g) or shown[g] for g in every], p
 
 
-def who_benefits(records: Records, *, measure: str = "pore", landmark_days: int = 182,
-                 window_days: int = 45, treatments=None, table: pd.DataFrame | None = None
-                 ) -> pd.DataFrame:
+def who_benefits(table: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     """Who benefits: the extra improvement per one more session a month, by subgroup.
 
     For each modifier (age band: under 35 / 35 to 49 / 50 and over; smoking; sleep: under 7 h /
@@ -753,6 +635,13 @@ def who_benefits(records: Records, *, measure: str = "pore", landmark_days: int 
     These comparisons are **exploratory**: several groups are looked at, so one will often differ
     by chance; read only Holm-adjusted p-values below 0.05 as a signal worth checking.
 
+    Parameters
+    ----------
+    table : DataFrame
+        The analysis table (:func:`outcomes.tables.analysis_table.analysis_table`).
+    patients : DataFrame
+        The patients table (the subgroups).
+
     Returns
     -------
     DataFrame
@@ -761,17 +650,13 @@ def who_benefits(records: Records, *, measure: str = "pore", landmark_days: int 
         patients), ``modifiers_tested``, ``caveat`` (:data:`WHO_BENEFITS_CAVEAT`, to show with
         it).
     """
-    from statsmodels.stats.multitest import multipletests
-
-    _check_options(records, measure, landmark_days, window_days, treatments)
-    if table is None:
-        table = _analysis(records, measure, landmark_days, window_days, treatments)
+    measure = table.attrs["measure"]
     base = table[["patient_id", "improvement", "sessions_per_month", "baseline"]]
-    data = base.merge(records.patients, on="patient_id", how="left")
+    data = base.merge(patients, on="patient_id", how="left")
     rows, pvals = [], {}
     for modifier, label in MODIFIERS.items():
         try:
-            found, p = _modifier_rows(data, records.patients, modifier, measure)
+            found, p = _modifier_rows(data, patients, modifier, measure)
         except (ValueError, np.linalg.LinAlgError) as exc:
             found, p = [], np.nan
             rows.append({"measure": measure, "modifier": label, "subgroup": "",
@@ -804,52 +689,6 @@ def _overall(table: pd.DataFrame) -> float:
     return float(row["estimate"].iloc[0]) if len(row) else np.nan
 
 
-def who_benefits_table(result: pd.DataFrame) -> pd.DataFrame:
-    """:func:`who_benefits` for people: plain headers, counts under 5 shown as ``<5``;
-    ``attrs["caveat"]`` is the exploratory statement to show with it."""
-    from ..privacy.export import suppress_count
-
-    shown = pd.DataFrame({
-        "Group": result["modifier"].map(_plain),
-        "Subgroup": result["subgroup"].map(_plain),
-        "Extra improvement per extra session a month (95% CI)": [
-            _ci_text(e, lo, hi) for e, lo, hi in zip(result["estimate"], result["ci_low"],
-                                                     result["ci_high"])],
-        "Patients": result["n"].map(suppress_count),
-        "Do the groups differ? (p, Holm-adjusted)": result["interaction_p_holm"].map(_p_text),
-        "Note": result["note"].fillna("").map(_plain),
-    })
-    shown.attrs["caveat"] = WHO_BENEFITS_CAVEAT
-    return shown
-
-
-def plot_who_benefits(result: pd.DataFrame, *, ax=None):
-    """Forest plot of :func:`who_benefits`: each subgroup's estimate and 95 % CI, grouped by
-    modifier, with the overall adjusted slope as a dashed line when known. Returns the Axes."""
-    import matplotlib.pyplot as plt
-
-    data = result.dropna(subset=["estimate"]).reset_index(drop=True)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 0.6 + 0.32 * max(len(data), 1)))
-    if data.empty:
-        ax.set_title("no subgroup with enough patients")
-        return ax
-    labels = [f"{_plain(m)}: {_plain(s)}" for m, s in zip(data["modifier"], data["subgroup"])]
-    y = np.arange(len(data))
-    ax.axvline(0, color="0.6", lw=1, ls=":")
-    overall = result.attrs.get("overall")
-    if overall is not None and np.isfinite(overall):
-        ax.axvline(overall, color="0.4", lw=1, ls="--", label="all patients")
-    ax.errorbar(data["estimate"], y, xerr=[data["estimate"] - data["ci_low"],
-                data["ci_high"] - data["estimate"]], fmt="o", color="C0", ecolor="0.3",
-                capsize=3)
-    ax.set_yticks(y, labels)
-    ax.invert_yaxis()
-    ax.set_xlabel("extra improvement per extra session a month (95% CI)")
-    ax.set_title("Who benefits (exploratory)")
-    return ax
-
-
 # --------------------------------------------------------------------------------------------
 # Where: regions
 # --------------------------------------------------------------------------------------------
@@ -857,12 +696,12 @@ def plot_who_benefits(result: pd.DataFrame, *, ax=None):
 REGION_COLUMNS = ["measure", "region", "quantity", "estimate", "ci_low", "ci_high", "n"]
 
 
-def regions(records: Records, *, measures: Sequence[str] | str | None = None,
-            landmark_days: int = 182, window_days: int = 45) -> pd.DataFrame:
+def regions(face: pd.DataFrame, zones: dict[str, pd.DataFrame], measure: Measure
+            ) -> pd.DataFrame:
     """Baseline by zone and change by zone, within patient, for each measure.
 
     Per zone (``nose, forehead, chin, cheeks``; clinician ratings) the baseline and landmark are
-    defined as for the face (:func:`outcomes.ratings.landmark_ratings` with ``region=zone``).
+    defined as for the face (:func:`outcomes.tables.ratings.landmark_ratings` with ``region=zone``).
     Quantities, each a mean over patients with a t-based 95 % CI (one value per patient):
 
     - ``baseline`` — the zone's baseline rating;
@@ -878,165 +717,30 @@ def regions(records: Records, *, measures: Sequence[str] | str | None = None,
         ``measure, region, quantity, estimate, ci_low, ci_high, n`` (empty when the records hold no
         region ratings).
     """
-    if measures is None:
-        measures = [m for m in records.measures if m in records.assessments]
-    elif isinstance(measures, str):
-        measures = [measures]
+    sign = 1.0 if measure.better == "lower" else -1.0
+    face = face.set_index("patient_id")
     rows = []
-    for measure in measures:
-        m = check_measure(records, measure)
-        sign = 1.0 if m.better == "lower" else -1.0
-        kw = {"landmark_days": landmark_days, "window_days": window_days}
-        face = landmark_ratings(records, measure, **kw).set_index("patient_id")
-        for zone in _ZONES:
-            z = landmark_ratings(records, measure, region=zone, **kw).set_index("patient_id")
-            if z["baseline"].notna().sum() == 0 and z["improvement"].notna().sum() == 0:
-                continue
-            f = face.reindex(z.index)
-            same_b = z["baseline_date"] == f["baseline_date"]
-            same_l = same_b & (z["landmark_date"] == f["landmark_date"])
-            values = {
-                "baseline": z["baseline"],
-                "baseline vs face": sign * (z["baseline"] - f["baseline"]).where(same_b),
-                "improvement": z["improvement"],
-                "improvement vs face": (z["improvement"] - f["improvement"]).where(same_l),
-            }
-            for quantity, v in values.items():
-                est, lo, hi, n = _mean_ci(v)
-                if n < MIN_PATIENTS:
-                    est = lo = hi = np.nan
-                rows.append({"measure": measure, "region": zone, "quantity": quantity,
-                             "estimate": est, "ci_low": lo, "ci_high": hi, "n": n})
+    for zone, z in zones.items():
+        z = z.set_index("patient_id")
+        if z["baseline"].notna().sum() == 0 and z["improvement"].notna().sum() == 0:
+            continue
+        f = face.reindex(z.index)
+        same_b = z["baseline_date"] == f["baseline_date"]
+        same_l = same_b & (z["landmark_date"] == f["landmark_date"])
+        values = {
+            "baseline": z["baseline"],
+            "baseline vs face": sign * (z["baseline"] - f["baseline"]).where(same_b),
+            "improvement": z["improvement"],
+            "improvement vs face": (z["improvement"] - f["improvement"]).where(same_l),
+        }
+        for quantity, v in values.items():
+            est, lo, hi, n = _mean_ci(v)
+            if n < MIN_PATIENTS:
+                est = lo = hi = np.nan
+            rows.append({"measure": measure.name, "region": zone, "quantity": quantity,
+                         "estimate": est, "ci_low": lo, "ci_high": hi, "n": n})
     out = pd.DataFrame(rows, columns=REGION_COLUMNS)
     out["n"] = out["n"].astype("int64")
     return out
 
 
-# --------------------------------------------------------------------------------------------
-# Presentation
-# --------------------------------------------------------------------------------------------
-
-def _plain(text) -> str:
-    """Text that came from the data, safe for a terminal or a table: control and bidi characters
-    removed."""
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return ""
-    return _CONTROL.sub("", str(text))
-
-
-def _num(x: float) -> str:
-    if x is None or not np.isfinite(x):
-        return "–"
-    digits = 3 if 0 < abs(x) < 0.005 else (2 if abs(x) < 10 else 1)   # never "0.00" for a
-    return f"{x:.{digits}f}".replace("-", "−")                       # limit just above 0
-
-
-def _ci_text(est, lo, hi) -> str:
-    if est is None or not np.isfinite(est):
-        return "–"
-    return f"{_num(est)} ({_num(lo)} to {_num(hi)})"
-
-
-def _p_text(p) -> str:
-    if p is None or not np.isfinite(p):
-        return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def belief_table(result: pd.DataFrame) -> pd.DataFrame:
-    """:func:`belief_check` for people: "What your records say about the clinic's beliefs".
-
-    Columns: ``Belief``, ``Estimate (95% CI)``, ``Patients`` (counts under 5 as ``<5``),
-    ``Verdict``, ``What it means`` (unit and reason).
-    """
-    from ..privacy.export import suppress_count
-
-    return pd.DataFrame({
-        "Belief": result["statement"].map(_plain),
-        "Estimate (95% CI)": [_ci_text(e, lo, hi) for e, lo, hi in
-                              zip(result["estimate"], result["ci_low"], result["ci_high"])],
-        "Patients": result["n"].map(suppress_count),
-        "Verdict": result["verdict"],
-        "What it means": result["note"].fillna("").map(_plain),
-    })
-
-
-def regions_table(result: pd.DataFrame) -> pd.DataFrame:
-    """:func:`regions` for people: one row per measure and zone, one column per quantity
-    (estimate and 95 % CI), patients under 5 shown as ``<5``."""
-    from ..privacy.export import suppress_count
-
-    heads = {"baseline": "Rating at the start", "baseline vs face": "Worse than the whole face by",
-             "improvement": "Improvement at the landmark",
-             "improvement vs face": "Improvement beyond the whole face"}
-    rows = []
-    for (measure, zone), g in result.groupby(["measure", "region"], sort=False):
-        row = {"Measure": _plain(measure), "Zone": _plain(zone)}
-        for q, head in heads.items():
-            r = g[g["quantity"] == q]
-            row[head] = _ci_text(*r[["estimate", "ci_low", "ci_high"]].iloc[0]) if len(r) else "–"
-        base = g.loc[g["quantity"] == "baseline", "n"]
-        imp = g.loc[g["quantity"] == "improvement", "n"]
-        row["Patients (start)"] = suppress_count(int(base.iloc[0])) if len(base) else "0"
-        row["Patients (landmark)"] = suppress_count(int(imp.iloc[0])) if len(imp) else "0"
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def plot_beliefs(result: pd.DataFrame, *, ax=None):
-    """Forest plot of :func:`belief_check`: estimate and 95 % CI per belief (positive = the
-    claimed direction), with 0 and the trivial size marked. Returns the Axes."""
-    import matplotlib.pyplot as plt
-
-    data = result.dropna(subset=["estimate"]).reset_index(drop=True)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 0.8 + 0.4 * max(len(data), 1)))
-    if data.empty:
-        ax.set_title("no belief could be estimated from these records")
-        return ax
-    y = np.arange(len(data))
-    colours = {"supported": "C2", "not supported": "C3", "not enough data": "0.5"}
-    ax.axvline(0, color="0.6", lw=1, ls=":")
-    trivial = result.attrs.get("trivial")
-    if trivial:
-        ax.axvline(trivial, color="0.7", lw=1, ls="--", label="trivial size")
-    for i, r in data.iterrows():
-        ax.errorbar(r["estimate"], i, xerr=[[r["estimate"] - r["ci_low"]],
-                    [r["ci_high"] - r["estimate"]]], fmt="o", capsize=3,
-                    color=colours.get(r["verdict"], "C0"))
-    ax.set_yticks(y, data["belief"].map(_plain))
-    ax.invert_yaxis()
-    ax.set_xlabel("estimate in the claimed direction (95% CI; unit per belief)")
-    return ax
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-# --------------------------------------------------------------------------------------------
-
-def json_value(x):
-    if isinstance(x, (float, np.floating)):
-        return None if not math.isfinite(x) else float(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, str):
-        return _plain(x)
-    return x
-
-
-
-def beliefs_text(records: Records, result: pd.DataFrame) -> str:
-    """The human output of ``outcomes beliefs``: one block per belief, verdict first."""
-    m = records.measures[result.attrs["measure"]]
-    trivial = _num(result.attrs["trivial"])
-    lines = [f"What your records say about the clinic's beliefs — {_plain(m.label)}",
-             (f"(positive = the claimed direction; an effect under {trivial} {_unit_word(m)} "
-              "counts as clinically trivial)"), ""]
-    table = belief_table(result)
-    for r, rec in zip(table.to_dict(orient="records"), result.to_dict(orient="records")):
-        lines += [f"[{r['Verdict']}] {rec['belief']}: {r['Belief']}",
-                  f"    estimate {r['Estimate (95% CI)']}, patients {r['Patients'] or '0'}",
-                  f"    {r['What it means']}", ""]
-    lines.append(f"quarantined input rows (set aside, see `outcomes check`): "
-                 f"{records.n_quarantined}")
-    return "\n".join(lines)

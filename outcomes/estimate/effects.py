@@ -45,7 +45,6 @@ The counts of missing values per covariate are in ``analysis_table(...).attrs["m
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from functools import partial
 
@@ -53,50 +52,23 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
-from ..errors import RecordsError
-from ..records.load import Records
+from ..errors import RecordsError, SettingError, did_you_mean
 from ..records.scales import Measure
-from ..tables.ratings import (
-    check_measure,
-    exclusions,
-    landmark_ratings,
-    primary_ratings,
-    select_sessions,
-)
+from ..tables.analysis_table import COVARIATES, NUMERIC_COVARIATES
 
 __all__ = [
-    "ATTENDANCE_COLUMNS",
     "CONSISTENCY_METRICS",
-    "COVARIATES",
-    "MIN_LEVEL_N",
     "RESULT_COLUMNS",
     "adjusted_effect",
-    "analysis_table",
     "collinearity",
     "consistency_effect",
-    "describe_effect",
     "effects",
     "mixed_effect",
     "naive_effect",
-    "plot_effects",
-    "plot_improvement_by_frequency",
-    "plot_trajectories",
 ]
 
 RESULT_COLUMNS = ["measure", "model", "term", "estimate", "ci_low", "ci_high", "std_error",
                   "p_value", "n", "note"]
-
-#: Covariates taken from ``records.patients`` when present, in the order they are listed.
-COVARIATES = ("age", "sex", "skin_type", "smoker", "sun_exposure", "sleep_hours", "skincare",
-              "concern", "clinic_id")
-_NUMERIC = ("age", "sleep_hours")
-_WORDS = {"baseline": "baseline rating", "age": "age", "sex": "sex", "skin_type": "skin type",
-          "smoker": "smoking", "sun_exposure": "sun exposure", "sleep_hours": "sleep",
-          "skincare": "home skincare", "concern": "kind of pore concern", "clinic_id": "clinic"}
-
-#: Attendance metrics over [t0, landmark date) carried into the analysis table.
-ATTENDANCE_COLUMNS = ["n_sessions", "sessions_per_month", "interval_cv", "longest_gap", "lapses",
-                      "coverage", "regular", "adherence"]
 
 #: Consistency metrics allowed beside frequency, with the unit their coefficient is reported in.
 #: The default is ``adherence`` — the share of protocol-due sessions that came on schedule
@@ -118,122 +90,6 @@ CONSISTENCY_METRICS = {
 _CONSISTENCY_SCALE = {"interval_cv": 0.1, "coverage": 0.1, "longest_gap": 30.0, "lapses": 1.0,
                       "adherence": 0.1}
 
-#: Categorical levels seen in fewer analysed patients than this are pooled (see module docstring).
-MIN_LEVEL_N = 5
-
-DAYS_PER_MONTH = 30.4375
-
-
-# --------------------------------------------------------------------------------------------
-# The analysis table
-# --------------------------------------------------------------------------------------------
-
-def analysis_table(records: Records, measure: str, *, landmark_days: int = 182,
-                   window_days: int = 45, treatments=None, permissible_gap: int = 45,
-                   protocol=None, region: str = "face", rater: str = "clinician"
-                   ) -> pd.DataFrame:
-    """One row per included patient: ratings, attendance up to the landmark, and covariates.
-
-    Parameters
-    ----------
-    records : Records
-    measure : str
-        Any measure of ``records.measures``.
-    landmark_days, window_days : int
-        Landmark rating at ``t0 + landmark_days ± window_days`` (see
-        :func:`outcomes.ratings.landmark_ratings`).
-    treatments : str or list of str, optional
-        Count only these treatments (for t0 and for every attendance metric).
-    permissible_gap, protocol
-        Passed to :func:`outcomes.attendance.patient_metrics` (lapses; on-schedule adherence).
-    region, rater : str
-        Which ratings; default the primary ones.
-
-    Returns
-    -------
-    DataFrame
-        ``patient_id, t0, baseline_date, baseline, landmark_date, landmark, improvement,
-        responder, followup_days``; the attendance metrics over ``[t0, landmark_date)``:
-        ``n_sessions`` (sessions with t0 ≤ date < landmark date), ``sessions_per_month``
-        (``n_sessions × 30.4375 / (landmark_date − t0 in days)``), ``interval_cv``,
-        ``longest_gap``, ``lapses``, ``coverage``, ``regular``, ``adherence`` (definitions in
-        :mod:`outcomes.attendance`); then the covariates with the missing-value rule of this
-        module applied (``<name>_missing`` indicators for numeric ones).
-        ``attrs``: ``measure`` (name), ``exclusions`` (dict reason → n, in the order the reasons
-        are checked; ``ratings.exclusions(table)`` gives it as a DataFrame ``reason, n`` — a dict
-        because pandas compares ``attrs`` on concat and a DataFrame there breaks it), ``covariates``
-        (the covariates used, in model order), ``missing`` (dict covariate → missing count among
-        the included patients, for every covariate column the records have),
-        ``landmark_days``, ``window_days``, ``n_patients`` (all patients considered).
-    """
-    from ..tables.attendance import patient_metrics
-
-    ratings = landmark_ratings(records, measure, landmark_days=landmark_days,
-                               window_days=window_days, treatments=treatments,
-                               region=region, rater=rater)
-    table = ratings[ratings["status"] == "included"].drop(columns="status")
-    windows = pd.DataFrame({"patient_id": table["patient_id"], "start": table["t0"],
-                            "end": table["landmark_date"]})
-    kwargs = {"windows": windows, "treatments": treatments, "permissible_gap": permissible_gap}
-    if protocol is not None:
-        kwargs["protocol"] = protocol
-    metrics = patient_metrics(records.sessions, **kwargs)
-    keep = ["patient_id"] + [c for c in ATTENDANCE_COLUMNS if c in metrics]
-    table = table.merge(metrics[keep], on="patient_id", how="left", validate="one_to_one")
-    table, used, missing = _prepare_covariates(table, records.patients)
-    table = table.reset_index(drop=True)
-    excluded = exclusions(ratings)
-    table.attrs.update(measure=measure, exclusions=dict(zip(excluded["reason"], excluded["n"])),
-                       covariates=used,
-                       missing=missing, landmark_days=int(landmark_days),
-                       window_days=int(window_days), n_patients=len(ratings),
-                       better=records.measures[measure].better)
-    return table
-
-
-def _prepare_covariates(table: pd.DataFrame, patients: pd.DataFrame
-                        ) -> tuple[pd.DataFrame, list[str], dict[str, int]]:
-    present = [c for c in COVARIATES if c in patients.columns]
-    cov = patients[["patient_id", *present]].drop_duplicates("patient_id")
-    table = table.merge(cov, on="patient_id", how="left")
-    used, missing = [], {}
-    for name in present:
-        col = table[name]
-        missing[name] = int(col.isna().sum())
-        if col.notna().sum() == 0:
-            table = table.drop(columns=name)
-            continue
-        if name in _NUMERIC:
-            values = pd.to_numeric(col, errors="coerce").astype("float64")
-            table[name] = values.fillna(values.mean())
-            if values.isna().any():
-                table[f"{name}_missing"] = values.isna().astype("float64")
-            varies = values.nunique() > 1 or values.isna().any()
-        else:
-            table[name] = _pool_levels(col)
-            varies = table[name].nunique() > 1
-        if varies:
-            used.append(name)
-    return table, used, missing
-
-
-def _pool_levels(col: pd.Series) -> pd.Series:
-    values = col.astype("object").where(col.notna(), "missing").astype("str")
-    counts = values.value_counts()
-    rare = counts.index[counts < MIN_LEVEL_N]
-    if len(rare) and len(rare) < len(counts):
-        values = values.where(~values.isin(rare), "other")
-        if (values == "other").sum() < MIN_LEVEL_N:
-            values = values.where(values != "other", _reference(values[values != "other"]))
-    return values
-
-
-def _reference(values: pd.Series) -> str:
-    counts = values.value_counts()
-    counts = counts.reindex(sorted(counts.index, key=lambda v: (-counts[v], v == "missing", v)))
-    return str(counts.index[0])
-
-
 # --------------------------------------------------------------------------------------------
 # Design matrices and OLS
 # --------------------------------------------------------------------------------------------
@@ -253,7 +109,7 @@ def _design(table: pd.DataFrame, main: Sequence[str], covariates: Sequence[str]
     for name in main:
         cols[name] = table[name].to_numpy(dtype="float64")
     for name in covariates:
-        if name in _NUMERIC:
+        if name in NUMERIC_COVARIATES:
             cols[name] = table[name].to_numpy(dtype="float64")
             if f"{name}_missing" in table:
                 cols[f"{name}_missing"] = table[f"{name}_missing"].to_numpy(dtype="float64")
@@ -300,29 +156,6 @@ def _independent(design: pd.DataFrame, protect: Sequence[str]) -> tuple[pd.DataF
     names = list(design.columns)
     kept = [n for n, ok in zip(names, independent) if ok]
     return design[kept], [n for n, ok in zip(names, independent) if not ok]
-
-
-def _count(n: int) -> str:
-    """A count of people in a note or line shown to people: 1–4 as ``<5``
-    (:func:`outcomes.privacy.suppress_count`)."""
-    from ..privacy.export import suppress_count
-
-    return suppress_count(int(n))
-
-
-def _people(text: str) -> str:
-    """Counts of 1–4 people (patients, ratings, exposed/unexposed) in a note shown by
-    ``outcomes effects`` written as ``<5`` (:func:`outcomes.privacy.suppress_count`); the notes
-    in the result table and ``--json`` keep the numbers."""
-    import re
-
-    def small(m):
-        return _count(int(m.group(0)))
-
-    text = re.sub(r"(?<=patients \()\d+(?=\))|(?<=ratings \()\d+(?=\))", small, text)
-    text = re.sub(r"(?<![\w.])\d+(?= (?:patient|rating|exposed|unexposed))", small, text)
-    return re.sub(r"(?<=there are )\d+|(?<=there are <5 and )\d+|(?<=\d and )\d+(?=\.)",
-                  small, text)
 
 
 def _empty_rows(measure: str, model: str, terms: Sequence[str], n: int, note: str
@@ -533,50 +366,7 @@ def collinearity(table: pd.DataFrame, *, consistency: str = "adherence",
 # Mixed model of every rating over time
 # --------------------------------------------------------------------------------------------
 
-def mixed_table(records: Records, measure: str, *, treatments=None, baseline_days: int = 30,
-                horizon_days: int | None = 227, region: str = "face",
-                rater: str = "clinician") -> pd.DataFrame:
-    """Every rating of patients with a session, with the sessions received before it.
-
-    Ratings dated from ``t0 − baseline_days`` to ``t0 + horizon_days`` (``None``: no limit);
-    the default horizon is the landmark window's far edge (182 + 45 days).
-
-    Returns
-    -------
-    DataFrame
-        ``patient_id, date, value`` (the rating), ``score`` (the rating oriented so that higher =
-        better: ``value`` if higher is better, else ``−value``), ``sessions_before`` (sessions
-        strictly before the rating date), ``months`` (days since t0 ÷ 30.4375, negative before
-        t0), ``sessions_between`` (the patient's mean of ``sessions_before``),
-        ``sessions_within`` (``sessions_before − sessions_between``) and the covariates.
-    """
-    from ..tables.attendance import exposure_at
-
-    m = check_measure(records, measure)
-    ratings = primary_ratings(records, measure, region=region, rater=rater)
-    sessions = select_sessions(records, treatments)
-    ratings = ratings[ratings["patient_id"].isin(sessions["patient_id"])].reset_index(drop=True)
-    exposure = exposure_at(ratings, sessions)
-    data = pd.concat([ratings, exposure[["sessions_before", "days_since_t0"]].set_axis(
-        ratings.index)], axis=1)
-    days = data["days_since_t0"]
-    keep = days >= -baseline_days
-    if horizon_days is not None:
-        keep &= days <= horizon_days
-    data = data[keep].copy()
-    data["score"] = data["value"] if m.better == "higher" else -data["value"]
-    data["months"] = data["days_since_t0"] / DAYS_PER_MONTH
-    data["sessions_before"] = data["sessions_before"].astype("float64")
-    data["sessions_between"] = data.groupby("patient_id")["sessions_before"].transform("mean")
-    data["sessions_within"] = data["sessions_before"] - data["sessions_between"]
-    data, used, missing = _prepare_covariates(data.reset_index(drop=True), records.patients)
-    data.attrs.update(measure=measure, covariates=used, missing=missing, better=m.better)
-    return data
-
-
-def mixed_effect(records: Records, measure: str, *, treatments=None, covariates=None,
-                 horizon_days: int | None = 227, random_slope: bool = True,
-                 region: str = "face", rater: str = "clinician",
+def mixed_effect(data: pd.DataFrame, *, covariates=None, random_slope: bool = True,
                  all_terms: bool = False) -> pd.DataFrame:
     """Linear mixed model of every rating on sessions received before it (REML).
 
@@ -591,14 +381,19 @@ def mixed_effect(records: Records, measure: str, *, treatments=None, covariates=
     restricted likelihood); Wald 95 % CI. A variance at zero (e.g. patients' time trends do not
     differ) or a fit that did not converge is said in plain words in ``note``.
 
+    Parameters
+    ----------
+    data : DataFrame
+        :func:`outcomes.tables.analysis_table.mixed_table` (every rating with the sessions
+        before it).
+
     Returns
     -------
     DataFrame
         :data:`RESULT_COLUMNS`, model ``"mixed"``, terms ``sessions_within``,
         ``sessions_between``, ``months`` (``n`` = patients; ratings count in ``note``).
     """
-    data = mixed_table(records, measure, treatments=treatments, horizon_days=horizon_days,
-                       region=region, rater=rater)
+    measure = data.attrs["measure"]
     covs = list(data.attrs["covariates"]) if covariates is None else list(covariates)
     main = ["sessions_within", "sessions_between", "months"]
     n_pat = int(data["patient_id"].nunique())
@@ -666,82 +461,59 @@ def _fit_mixed(data: pd.DataFrame, design: pd.DataFrame, random_slope: bool):
 # All models for every measure
 # --------------------------------------------------------------------------------------------
 
-def effects(records: Records, *, measures: Sequence[str] | str | None = None,
-            landmark_days: int = 182, window_days: int = 45, treatments=None,
-            consistency: str = "adherence", mixed: bool = True, extra_rows=None
-            ) -> pd.DataFrame:
-    """Naive, adjusted, adjusted+consistency and mixed results for every measure.
+def effects(table: pd.DataFrame, data: pd.DataFrame | None, measure: Measure, *,
+            consistency: str = "adherence", extra_rows=None) -> pd.DataFrame:
+    """Naive, adjusted, adjusted+consistency and mixed results of one measure.
 
     Parameters
     ----------
-    records : Records
-    measures : str or list of str, optional
-        Default: every measure with a column in the assessments.
-    landmark_days, window_days, treatments
-        See :func:`analysis_table`.
+    table : DataFrame
+        The analysis table (:func:`outcomes.tables.analysis_table.analysis_table`).
+    data : DataFrame or None
+        Every rating with the sessions before it
+        (:func:`outcomes.tables.analysis_table.mixed_table`) for the mixed model; ``None``
+        leaves the mixed model out (the slowest part).
+    measure : Measure
     consistency : str, default "adherence"
         Consistency metric of the ``adjusted+consistency`` model (:data:`CONSISTENCY_METRICS`).
-    mixed : bool, default True
-        Also fit the mixed model (the slowest part).
     extra_rows : callable, optional
-        ``extra_rows(table, Measure, sessions=...)`` adding rows per measure — the command line
-        and :func:`outcomes.analysis.effects` pass
-        :func:`outcomes.robustness.extra_effect_rows` (weighting and ordinal rows); this module
-        does not import the robustness analyses, which build on it.
+        ``extra_rows(table, measure)`` adding the weighting and ordinal rows
+        (:func:`outcomes.estimate.robustness.extra_effect_rows`, which builds on this module).
 
     Returns
     -------
     DataFrame
-        :data:`RESULT_COLUMNS`; ``attrs["tables"]`` holds the analysis table of each measure.
-        A model that cannot be estimated on these records (too few patients, no variation in
-        frequency, a measure with one value, ...) gives rows with a NaN estimate and the reason
-        in ``note``; the other models are still fitted. BLAS runs on one thread meanwhile
-        (:func:`outcomes.mixed.one_blas_thread`); a progress bar goes to stderr when it is a
-        terminal or ``OUTCOMES_PROGRESS=1``.
+        :data:`RESULT_COLUMNS`. A model that cannot be estimated on these records (too few
+        patients, no variation in frequency, a measure with one value, ...) gives rows with a
+        NaN estimate and the reason in ``note``; the other models are still fitted. BLAS runs on
+        one thread meanwhile (:func:`outcomes.estimate.mixed.one_blas_thread`); a progress bar
+        goes to stderr when it is a terminal or ``OUTCOMES_PROGRESS=1``.
     """
-    if measures is None:
-        measures = [m for m in records.measures if m in records.assessments]
-    elif isinstance(measures, str):
-        measures = [measures]
     from .mixed import one_blas_thread
 
+    if consistency not in CONSISTENCY_METRICS:
+        raise SettingError(f"The value for `consistency` must be one of "
+                           f"{list(CONSISTENCY_METRICS)}, but {consistency!r} was passed."
+                           f"{did_you_mean(consistency, CONSISTENCY_METRICS)}")
+    name = measure.name
+    jobs = [("naive", ["sessions_per_month"], partial(naive_effect, table)),
+            ("adjusted", ["sessions_per_month", "baseline"], partial(adjusted_effect, table)),
+            ("adjusted+consistency", ["sessions_per_month", consistency, "baseline"],
+             partial(consistency_effect, table, consistency=consistency))]
+    if data is not None:
+        jobs.append(("mixed", ["sessions_within", "sessions_between", "months"],
+                     partial(mixed_effect, data)))
+    if extra_rows is not None:
+        jobs.append(("ipw", ["regular"], partial(extra_rows, table, measure)))
+    frames = []
+    bar = _progress(total=len(jobs), label=f"outcomes effects ({name})")
     with one_blas_thread():
-        out, tables = _effects(records, measures, landmark_days, window_days, treatments,
-                               consistency, mixed, extra_rows)
-    out.attrs["tables"] = tables
-    return out
-
-
-def _effects(records, measures, landmark_days, window_days, treatments, consistency, mixed,
-             extra=None):
-    frames, tables = [], {}
-    bar = _progress(total=len(measures) * (5 + bool(mixed)), label="outcomes effects")
-    for measure in measures:
-        bar.set_postfix_str(f"{measure}: analysis table")
-        table = analysis_table(records, measure, landmark_days=landmark_days,
-                               window_days=window_days, treatments=treatments)
-        bar.update()
-        tables[measure] = table
-        jobs = [("naive", ["sessions_per_month"], partial(naive_effect, table)),
-                ("adjusted", ["sessions_per_month", "baseline"],
-                 partial(adjusted_effect, table)),
-                ("adjusted+consistency", ["sessions_per_month", consistency, "baseline"],
-                 partial(consistency_effect, table, consistency=consistency))]
-        if mixed:
-            jobs.append(("mixed", ["sessions_within", "sessions_between", "months"],
-                         partial(mixed_effect, records, measure, treatments=treatments,
-                                 horizon_days=landmark_days + window_days)))
-        if extra is not None:
-            jobs.append(("ipw", ["regular"],
-                         partial(extra, table, records.measures[measure],
-                                 sessions=select_sessions(records, treatments))))
         for model, terms, job in jobs:
-            bar.set_postfix_str(f"{measure}: {_STEP_WORDS.get(model, model)}")
-            frames.append(_guarded(job, measure, model, terms, len(table)))
+            bar.set_postfix_str(f"{name}: {_STEP_WORDS.get(model, model)}")
+            frames.append(_guarded(job, name, model, terms, len(table)))
             bar.update()
     bar.close()
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
-    return out, tables
+    return pd.concat(frames, ignore_index=True)
 
 
 #: what can go wrong inside a model on odd data; turned into a row with the reason
@@ -787,317 +559,3 @@ def _progress(*, total: int, label: str):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=label, file=sys.stderr, leave=False)
-
-
-# --------------------------------------------------------------------------------------------
-# Plain words
-# --------------------------------------------------------------------------------------------
-
-def _fmt(x: float) -> str:
-    text = f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
-    if float(text) == 0:
-        text = text.lstrip("-")          # never "−0.00"
-    return text.replace("-", "−")
-
-
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def _unit(measure: Measure) -> str:
-    return "grades" if measure.is_grade or measure.step is not None else "points"
-
-
-def describe_effect(row: pd.Series | dict, measure: Measure, covariates: Sequence[str] = (),
-                    *, landmark_days: int = 182) -> str:
-    """One plain-language sentence for one result row.
-
-    Parameters
-    ----------
-    row : Series or dict
-        A row of a result table (``model``, ``term``, ``estimate``, ``ci_low``, ``ci_high``).
-    measure : Measure
-        The measure's scale (label, unit, direction).
-    covariates : list of str
-        The covariates the model adjusted for (``table.attrs["covariates"]``).
-    landmark_days : int
-        For "at 6 months".
-
-    Examples
-    --------
-    "Each additional session a month went with 0.60 (95% CI 0.40 to 0.80) grades more pore
-    improvement at 6 months, after adjusting for baseline rating, age, smoking, sun exposure
-    and skin type."
-    """
-    row = dict(row)
-    est, lo, hi = row["estimate"], row["ci_low"], row["ci_high"]
-    name = measure.label.split("(")[0].strip().lower() or measure.name
-    if not np.isfinite(est):
-        return (f"The {row['model']} estimate for {row['term']} could not be computed"
-                + (f": {row['note']}." if row.get("note") else "."))
-    months = landmark_days / DAYS_PER_MONTH
-    when = f"at {months:.0f} months" if abs(months - round(months)) < 0.1 else \
-        f"{landmark_days} days after the first session"
-    size = (f"{_fmt(abs(est))} (95% CI {_fmt(lo if est >= 0 else -hi)} to "
-            f"{_fmt(hi if est >= 0 else -lo)}) {_unit(measure)} {'more' if est >= 0 else 'less'}")
-    model, term = row["model"], row["term"]
-    unsure = " The interval includes zero, so the data are also compatible with no effect." \
-        if lo <= 0 <= hi else ""
-    adjusted = ", after adjusting for " + _join(
-        [_WORDS["baseline"]] + [_WORDS.get(c, c) for c in covariates])
-    if model == "naive":
-        return (f"Comparing patients as they are, each additional session a month went with "
-                f"{size} {name} improvement {when}. This raw comparison does not account for "
-                "where patients started (worse starting ratings improve more by chance — "
-                "regression to the mean) or for who chooses to come more often, which is why "
-                f"it can differ from the adjusted answer.{unsure}")
-    if term == "sessions_per_month":
-        return (f"Each additional session a month went with {size} {name} improvement {when}"
-                f"{adjusted if model.startswith('adjusted') else ''}"
-                f"{' and for how regular the visits were' if 'consistency' in model else ''}."
-                f"{unsure}")
-    if term in CONSISTENCY_METRICS:
-        return (f"At the same number of sessions a month, {CONSISTENCY_METRICS[term]} went with "
-                f"{size} {name} improvement {when}{adjusted}.{unsure}")
-    better = size.replace(" more", " better").replace(" less", " worse")
-    if model == "mixed" and term == "sessions_within":
-        return (f"Within the same patient and at the same time since the first session, each "
-                f"additional session received went with a {name} rating {better}.{unsure}")
-    if model == "mixed" and term == "sessions_between":
-        return (f"Between patients, one more session received on average went with a {name} "
-                f"rating {better}.{unsure}")
-    return (f"{term} ({model}): {_fmt(est)} (95% CI {_fmt(lo)} to {_fmt(hi)}) {_unit(measure)}."
-            f"{unsure}")
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-# --------------------------------------------------------------------------------------------
-
-_MAIN_TERMS = {"naive": ["sessions_per_month"], "adjusted": ["sessions_per_month"],
-               "adjusted+consistency": ["sessions_per_month", *CONSISTENCY_METRICS],
-               "mixed": ["sessions_within", "sessions_between"]}
-
-
-def json_value(x):
-    if isinstance(x, (float, np.floating)):
-        return None if not math.isfinite(x) else float(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if x is pd.NA or x is None:
-        return None
-    return x
-
-
-def _num(v: float, digits: int = 3) -> str:
-    """A number for a table: no "-0.000"."""
-    if not np.isfinite(v):
-        return "—"
-    text = f"{v:.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
-def _pct(p: float) -> str:
-    return ">99%" if p > 0.995 else "<1%" if p < 0.005 else f"{100 * p:.0f}%"
-
-
-#: the label in words of each result shown to the clinic lead
-_LABELS = {("naive", "sessions_per_month"): "Raw comparison",
-           ("adjusted", "sessions_per_month"): "Main answer",
-           ("adjusted+consistency", "sessions_per_month"): "Frequency, with regularity held equal",
-           ("mixed", "sessions_within"): "Every rating over time, within patients",
-           ("mixed", "sessions_between"): "Every rating over time, between patients",
-           ("ipw", "regular"): "Regular attenders",
-           ("ipw", "monthly_start"): "A monthly start",
-           ("ordinal", "sessions_per_month"): "Chance of a better grade"}
-
-
-def _label(model: str, term: str) -> str:
-    if (model, term) in _LABELS:
-        return _LABELS[(model, term)]
-    if model == "adjusted+consistency":
-        return "Regularity, at the same frequency"
-    return f"{model} {term}"
-
-
-def _one_sentence(text: str) -> str:
-    return text.replace(". The interval includes zero, so the data are also compatible with no "
-                        "effect.", "; the interval includes zero, so the data are also "
-                        "compatible with no effect.")
-
-
-def _plain(r: dict, m: Measure, covs: Sequence[str], landmark_days: int) -> str:
-    """One plain-language sentence for one result row of ``outcomes effects``."""
-    model, term, est, lo, hi = r["model"], r["term"], r["estimate"], r["ci_low"], r["ci_high"]
-    name = m.label.split("(")[0].strip().lower() or m.name
-    if not np.isfinite(est):
-        why = str(r.get("note") or "").split("could not be estimated: ")[-1]
-        why = _people(why.split("not estimable: ")[-1].split("; ")[-1])
-        why = why.replace("`regular`", "regular attendance").replace(
-            "`monthly_start`", "a monthly start").replace("Propensity weighting", "Weighting")
-        return f"could not be estimated on these records: {why.rstrip('.')}."
-    unsure = ("; the interval includes zero, so the data are also compatible with no effect"
-              if lo <= 0 <= hi else "")
-    months = landmark_days / DAYS_PER_MONTH
-    when = f"at {months:.0f} months" if abs(months - round(months)) < 0.1 else \
-        f"{landmark_days} days after the first session"
-    size = (f"{_fmt(abs(est))} (95% CI {_fmt(lo if est >= 0 else -hi)} to "
-            f"{_fmt(hi if est >= 0 else -lo)}) {_unit(m)} {'more' if est >= 0 else 'less'}")
-    caution = (" — treat this with caution: the two groups could not be made comparable"
-               if "CAUTION" in str(r.get("note") or "") else "")
-    if model == "naive":
-        return (f"Comparing patients as they are, each additional session a month went with "
-                f"{size} {name} improvement {when}, without taking into account where patients "
-                "started (worse starting ratings improve more by chance — regression to the "
-                f"mean) or who chooses to come more often{unsure}.")
-    if model == "ipw":
-        who = ("came regularly (a session at least about once a month for 80% or more of their "
-               "time up to the landmark)" if term == "regular" else
-               "came back for a second session within 45 days of their first")
-        return (f"Patients who {who} improved {size} {when} than comparable patients who did "
-                f"not, comparable in baseline rating and the other recorded characteristics"
-                f"{unsure}{caution}.")
-    if model == "ordinal":
-        odds = [est, lo, hi]
-        p, plo, phi = (o / (1 + o) for o in odds)
-        return (f"Where a patient had an even (50%) chance of a given {name} grade or better "
-                f"{when}, a similar patient coming one more session a month had about a "
-                f"{_pct(p)} chance (95% CI {_pct(plo)} to {_pct(phi)}), at the same baseline "
-                "grade" + (" — the data are also compatible with no difference"
-                           if lo <= 1 <= hi else "") + ".")
-    return _one_sentence(describe_effect(r, m, covs, landmark_days=landmark_days))
-
-
-def _exclusion_lines(table: pd.DataFrame) -> list[str]:
-    """``excluded, <reason>: <n>`` with counts of 1–4 shown as ``<5`` and, so that a hidden
-    count cannot be worked out from the total, :func:`outcomes.privacy.suppress_small_counts`'
-    secondary suppression over the analysed and excluded counts."""
-    from ..privacy.export import suppress_small_counts
-
-    reasons = dict(table.attrs.get("exclusions", {}))
-    if not reasons:
-        return [], str(len(table))
-    counts = pd.DataFrame({"n": [len(table), *reasons.values()]},
-                          index=["analysed", *reasons])
-    shown = suppress_small_counts(counts)["n"]
-    return [f"  excluded, {reason}: {shown[reason]}" for reason in reasons], shown["analysed"]
-
-
-def effects_text(records: Records, result: pd.DataFrame, landmark_days: int, *,
-                 details: bool = False) -> str:
-    """The human output of ``outcomes effects``: one plain sentence per result, per measure."""
-    lines = [("These are associations between how often patients came and how much they improved. "
-             "With benefits that level off and fade, and patients who stop when they see no "
-             "change, they can mislead about what a schedule would do: for that, run "
-             "`outcomes strategies` (the schedules compared)."), ""]
-    for measure, table in result.attrs["tables"].items():
-        m = records.measures[measure]
-        res = result[result["measure"] == measure]
-        change = "fall" if m.better == "lower" else "rise"
-        excluded, analysed = _exclusion_lines(table)
-        lines += [(f"== {m.label}: improvement = {change} in the rating ({_unit(m)}), "
-                   "positive = better"),
-                  f"patients analysed: {analysed} of {_count(table.attrs['n_patients'])}"]
-        lines += excluded
-        is_main = np.array([t in _MAIN_TERMS.get(mod, [t]) for mod, t in
-                            zip(res["model"], res["term"])], dtype=bool)
-        main = res[is_main]
-        covs = table.attrs["covariates"]
-        lines.append("")
-        for r in main.to_dict(orient="records"):
-            lines.append(f"- {_label(r['model'], r['term'])}: "
-                         + _plain(r, m, covs, landmark_days))
-        if not m.is_grade:
-            lines.append(f"- Chance of a better grade: not run, because {m.label} is not a grade "
-                         "scale (no `step` for it in dataset.toml).")
-        if details:
-            show = main[["model", "term", "estimate", "ci_low", "ci_high", "p_value", "n"]].copy()
-            for col in ("estimate", "ci_low", "ci_high"):
-                show[col] = show[col].map(_num)
-            show["p_value"] = show["p_value"].map(
-                lambda v: "—" if not np.isfinite(v) else "<0.001" if v < 0.001 else f"{v:.3f}")
-            lines += ["", "details (model and term names as in --json):",
-                      show.to_string(index=False), ""]
-            notes = sorted({n for n in res["note"].dropna() if n})
-            lines += [f"  note: {_people(n)}" for n in notes]
-        lines.append("")
-    lines.append(f"quarantined input rows (set aside, see `outcomes check`): "
-                 f"{records.n_quarantined}")
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------------------------
-# Plots
-# --------------------------------------------------------------------------------------------
-
-def plot_effects(results: pd.DataFrame, *, term: str = "sessions_per_month", ax=None):
-    """Coefficient plot: the estimate and 95 % CI of ``term`` per model (rows) and measure (colour).
-
-    Returns the matplotlib Axes.
-    """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    data = results[results["term"] == term].dropna(subset=["estimate"]).reset_index(drop=True)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 0.6 + 0.45 * max(len(data), 1)))
-    if data.empty:
-        ax.set_title(f"no estimate of {term}")
-        return ax
-    data["label"] = data["measure"] + " · " + data["model"]
-    ax.axvline(0, color="0.6", lw=1, ls="--")
-    ax.errorbar(data["estimate"], data.index, xerr=[data["estimate"] - data["ci_low"],
-                data["ci_high"] - data["estimate"]], fmt="none", ecolor="0.3", capsize=3)
-    sns.scatterplot(data=data, x="estimate", y=data.index, hue="model", style="measure",
-                    s=60, ax=ax, zorder=3)
-    ax.set_yticks(data.index, data["label"])
-    ax.invert_yaxis()
-    ax.set_xlabel(f"{term}: extra improvement (95% CI)")
-    ax.set_ylabel("")
-    return ax
-
-
-def plot_trajectories(records: Records, measure: str, *, groups: int = 3, treatments=None,
-                      horizon_days: int = 365, ax=None):
-    """Mean rating over months since t0, by frequency group (tertiles of sessions per month in
-    the first ``horizon_days``). Returns the Axes."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    data = mixed_table(records, measure, treatments=treatments, horizon_days=horizon_days)
-    sessions = select_sessions(records, treatments)
-    t0 = sessions.groupby("patient_id")["date"].min()
-    s = sessions.join(t0.rename("t0"), on="patient_id")
-    within = s[(s["date"] - s["t0"]).dt.days < horizon_days]
-    rate = within.groupby("patient_id").size() * DAYS_PER_MONTH / horizon_days
-    labels = [f"{['low', 'middle', 'high'][i] if groups == 3 else f'group {i + 1}'}" for i in
-              range(groups)]
-    band = pd.qcut(rate.rank(method="first"), groups, labels=labels)
-    data = data.join(band.rename("frequency"), on="patient_id")
-    data["month"] = data["months"].round()
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
-    sns.lineplot(data=data, x="month", y="value", hue="frequency", errorbar=("ci", 95),
-                 seed=0, marker="o", ax=ax)
-    m = records.measures[measure]
-    ax.set_xlabel("months since first session")
-    ax.set_ylabel(f"{m.label} ({m.better} is better)")
-    ax.legend(title="sessions a month")
-    return ax
-
-
-def plot_improvement_by_frequency(table: pd.DataFrame, *, ax=None):
-    """Improvement against sessions per month (one dot per patient) with the naive OLS line —
-    the raw view. For the adjusted dose-response curve see
-    :func:`outcomes.robustness.dose_response_plot`. Returns the Axes."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
-    sns.regplot(data=table, x="sessions_per_month", y="improvement", ax=ax,
-                scatter_kws={"s": 12, "alpha": 0.5}, x_jitter=0.02, y_jitter=0.05)
-    ax.axhline(0, color="0.6", lw=1, ls="--")
-    ax.set_xlabel("sessions per month (t0 to landmark)")
-    ax.set_ylabel("improvement (positive = better)")
-    return ax

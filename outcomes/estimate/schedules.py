@@ -66,9 +66,11 @@ import pandas as pd
 
 from ..errors import RecordsError
 from ..privacy.export import suppress_count
+from ..protocols import Strategy
+from ..records.dataset import read_strategies
 from ..records.load import Records
-from ..tables.ratings import check_measure, landmark_ratings, primary_ratings, select_sessions
-from ..tables.strategies import Strategy, read_strategies
+from ..settings import Settings
+from ..tables.ratings import landmark_ratings, measure_of, primary_ratings, select_sessions
 from .mixed import one_blas_thread
 
 __all__ = [
@@ -289,13 +291,13 @@ class _Trial:
 def _build_trial(records: Records, measure: str, *, landmark_days: int, window_days: int,
                  baseline_days: int, treatments, region: str, rater: str,
                  derived: dict | None = None) -> _Trial:
-    m = check_measure(records, measure)
+    st = Settings(measure=measure, landmark_days=landmark_days, window_days=window_days,
+                  baseline_days=baseline_days, treatments=treatments, region=region, rater=rater)
+    m = measure_of(records, st)
     derived = derived or {}
     lm = derived.get("ratings")
     if lm is None:
-        lm = landmark_ratings(records, measure, landmark_days=landmark_days,
-                              window_days=window_days, baseline_days=baseline_days,
-                              treatments=treatments, region=region, rater=rater)
+        lm = landmark_ratings(records, st)
     dates = [records.sessions["date"].max(), records.assessments["date"].max()]
     data_end = max(d for d in dates if pd.notna(d)) if any(pd.notna(d) for d in dates) else None
     has_t0 = lm["t0"].notna()
@@ -315,7 +317,7 @@ def _build_trial(records: Records, measure: str, *, landmark_days: int, window_d
 
     s = derived.get("sessions")
     if s is None:
-        s = select_sessions(records, treatments)
+        s = select_sessions(records, st)
     s = s[s["patient_id"].astype(str).isin(ids)]
     pc = code.reindex(s["patient_id"].astype(str)).to_numpy()
     day = (s["date"].to_numpy() - t0.reindex(s["patient_id"].astype(str)).to_numpy()
@@ -337,7 +339,7 @@ def _build_trial(records: Records, measure: str, *, landmark_days: int, window_d
     base = lm["baseline"].to_numpy(np.float64)
     r = derived.get("primary")
     if r is None:
-        r = primary_ratings(records, measure, region=region, rater=rater)
+        r = primary_ratings(records, st)
     key, change, _ = _history(r, m, code, t0, baseline_days, base)
     histories = [(key, change / m.minimal_important_change)]
     X, names, raw = _covariates(records.patients, ids)
@@ -348,7 +350,7 @@ def _build_trial(records: Records, measure: str, *, landmark_days: int, window_d
         if other == measure or other not in records.assessments:
             continue
         om = records.measures[other]
-        r2 = primary_ratings(records, other, region=region, rater=rater)
+        r2 = primary_ratings(records, st.replace(measure=other))
         k2, c2, b2 = _history(r2, om, code, t0, baseline_days, None)
         if not np.isfinite(b2).any():
             continue

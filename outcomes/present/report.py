@@ -15,7 +15,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from ..errors import RecordsError
+from ..errors import RecordsError, SettingError
 
 __all__ = ["NOTEBOOK_DIR", "build_report", "execute_summary", "summary_notebook", "to_html"]
 
@@ -109,6 +109,8 @@ def execute_summary(records_dir: str | Path, *, measures=None, landmark_days: in
     except PapermillExecutionError as exc:
         if exc.ename == "RecordsError":
             raise RecordsError(exc.evalue) from None
+        if exc.ename == "SettingError":
+            raise SettingError(exc.evalue) from None
         raise RuntimeError(f"The summary notebook failed in cell {exc.exec_count}: "
                            f"{exc.ename}: {exc.evalue}") from None
     finally:

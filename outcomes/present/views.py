@@ -29,6 +29,7 @@ from .. import escape
 from ..errors import RecordsError
 from ..estimate.schedules import ScheduleComparison, strategy_sentences
 from ..privacy.export import suppress_count, suppress_small_counts
+from .schedules import schedule_plot
 
 __all__ = [
     "FEW_PATIENTS",
@@ -372,10 +373,9 @@ def _suppress_tableone(table: pd.DataFrame, categorical: list[str]) -> pd.DataFr
 def followup_table(records, *, measure: str = "pore", landmark_days: int = 182,
                    window_days: int = 45) -> pd.DataFrame:
     """Patients with a baseline and a landmark rating, and the others by reason (suppressed)."""
-    from ..tables.ratings import exclusions, landmark_ratings
+    from ..tables.ratings import exclusions
 
-    table = landmark_ratings(records, measure, landmark_days=landmark_days,
-                             window_days=window_days)
+    table = _ratings(records, measure, landmark_days, window_days=window_days)
     excl = exclusions(table)
     rows = pd.concat([pd.DataFrame({"reason": ["included (baseline and landmark)"],
                                     "n": [int((table["status"] == "included").sum())]}),
@@ -392,10 +392,7 @@ def followup_plot(records, *, measure: str = "pore", landmark_days: int = 182,
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from ..tables.ratings import landmark_ratings
-
-    table = landmark_ratings(records, measure, landmark_days=landmark_days,
-                             window_days=window_days)
+    table = _ratings(records, measure, landmark_days, window_days=window_days)
     table = table[table["status"] == "included"]
     if ax is None:
         _, ax = plt.subplots()
@@ -460,7 +457,7 @@ def adherence_table(metrics: pd.DataFrame) -> pd.DataFrame:
 
 def protocol_choices() -> dict:
     """Protocols offered in notebook 02: the clinic's, and three alternatives."""
-    from ..tables.attendance import Protocol
+    from ..protocols import Protocol
 
     return {"clinic: 3 monthly, then every 3 months": Protocol(),
             "6 monthly, then every 3 months": Protocol(loading_sessions=6),
@@ -488,12 +485,25 @@ def attendance_view(records, *, landmark_days: int = 182, protocol: str | None =
 # ---- notebook 03: outcomes and attendance
 
 
+_ANALYSES: dict = {}
+
+
 def _as_analysis(records, **settings):
-    """The cached :class:`~outcomes.analysis.Analysis` of these records and settings (a
-    :class:`~outcomes.records.Records` or an Analysis may be passed)."""
+    """The :class:`~outcomes.analysis.Analysis` of these records and settings (a
+    :class:`~outcomes.records.Records` or an Analysis may be passed). Interim: kept while the
+    views move to taking an Analysis from the notebook (issue 21)."""
     from ..analysis import Analysis
 
-    return Analysis.of(records, **settings)
+    if isinstance(records, Analysis):
+        base = records
+        changes = {k: v for k, v in settings.items() if getattr(base.settings, k) != v}
+        return base.with_settings(**changes) if changes else base
+    key = (id(records), tuple(sorted((k, repr(v)) for k, v in settings.items())))
+    if key not in _ANALYSES or _ANALYSES[key].records is not records:
+        if len(_ANALYSES) > 16:
+            _ANALYSES.clear()
+        _ANALYSES[key] = Analysis(records, **settings)
+    return _ANALYSES[key]
 
 
 def _records(obj):
@@ -548,7 +558,7 @@ def effects_view(records, *, measure: str = "pore", region: str = "face",
 
 
 def _describe(records, row, table, landmark_days):
-    from ..estimate.effects import describe_effect
+    from .effects import describe_effect
 
     # the sentence is markdown: the measure's label (from dataset.toml) is escaped for it
     return describe_effect(row, _markdown_label(records.measures[table.attrs["measure"]]),
@@ -571,8 +581,8 @@ def effect_sentence(records, *, measure: str = "pore", landmark_days: int = 182)
 
 def dose_response_plot(records, *, measure: str = "pore", landmark_days: int = 182, ax=None):
     """Adjusted dose–response curve (spline) with its 95 % band and the patients' rug."""
-    from ..estimate.robustness import dose_response
-    from ..estimate.robustness import dose_response_plot as draw
+    from ..estimate.dose_response import dose_response
+    from .robustness import dose_response_plot as draw
 
     with _quiet():
         table = _analysis(records, measure, landmark_days)
@@ -592,7 +602,7 @@ def dose_response_knee(table: pd.DataFrame) -> float:
 
 
 def _slopes(table: pd.DataFrame) -> pd.DataFrame:
-    from ..estimate.robustness import dose_response_slopes
+    from ..estimate.dose_response import dose_response_slopes
 
     return dose_response_slopes(table, knee=dose_response_knee(table))
 
@@ -626,8 +636,9 @@ def _adjusted_or_note(records, measure, landmark_days, region="face", rater="cli
 
 def regions_table(records, *, measure: str = "pore", landmark_days: int = 182) -> pd.DataFrame:
     """Adjusted effect of +1 session a month on each region's rating (regions with ratings)."""
-    from ..tables.ratings import REGIONS
+    from ..records.contract import CATEGORIES
 
+    REGIONS = CATEGORIES["region"]
     present_regions = set(records.assessments["region"].astype("str"))
     rows = []
     for region in [r for r in REGIONS if r in present_regions]:
@@ -645,8 +656,9 @@ def raters_table(records, *, measure: str = "pore", landmark_days: int = 182) ->
     ``agreement with clinician`` is the Pearson correlation of the improvement rated by this rater
     and by the clinician, over patients included under both (with its n).
     """
-    from ..tables.ratings import RATERS
+    from ..records.contract import CATEGORIES
 
+    RATERS = CATEGORIES["rater"]
     present_raters = set(records.assessments["rater"].astype("str"))
     rows, tables = [], {}
     for rater in [r for r in RATERS if r in present_raters]:
@@ -754,7 +766,7 @@ def _ci(row, digits: int = 2) -> str:
 def key_findings(records, *, measure: str = "pore", landmark_days: int = 182) -> Text:
     """The findings in plain language, every estimate with its 95 % CI."""
     from ..estimate.effects import adjusted_effect, consistency_effect, naive_effect
-    from ..estimate.robustness import ipw_effect
+    from ..estimate.weighting import ipw_effect
 
     with _quiet() as caught:
         table = _analysis(records, measure, landmark_days)
@@ -846,7 +858,7 @@ def _regularity_sentence(row) -> str:
 def caveats(records, *, measure: str = "pore", landmark_days: int = 182) -> Text:
     """What the findings cannot say, with the numbers from these records."""
     from ..estimate.effects import adjusted_effect
-    from ..estimate.robustness import adjusted_e_value, dropout_comparison
+    from ..estimate.robustness import adjusted_e_value
     from ..privacy.export import suppress_count
 
     table = _ratings(records, measure, landmark_days)
@@ -885,7 +897,7 @@ def caveats(records, *, measure: str = "pore", landmark_days: int = 182) -> Text
                  "the estimates.")
     try:
         with _quiet():
-            drop = dropout_comparison(records, measure, landmark_days=landmark_days)
+            drop = _as_analysis(records, measure=measure, landmark_days=landmark_days).dropout()
         diff = drop[drop["group"] == "stopped - reached"].iloc[0]
         adj = drop[drop["group"] == "stopped - reached (adjusted)"]
         if pd.notna(diff.get("interim_mean")):
@@ -1054,7 +1066,7 @@ def dose_response_words(records, *, measure: str = "pore", landmark_days: int = 
 
 def _rises_again(table: pd.DataFrame, knee: float, *, by: float = 0.05) -> bool:
     """Whether the adjusted curve, beyond ``knee``, dips and then ends ``by`` grades higher."""
-    from ..estimate.robustness import dose_response
+    from ..estimate.dose_response import dose_response
 
     with _quiet():
         curve = dose_response(table)
@@ -1361,11 +1373,13 @@ def _labels(c: ScheduleComparison) -> dict[str, str]:
 def schedule_protocol_table(c: ScheduleComparison) -> pd.DataFrame:
     """The emulated trial's protocol (eligibility, time zero, strategies, outcome, estimand,
     analysis), filled from the settings actually used."""
+    c = getattr(c, "comparison", c)
     return c.protocol.set_index("element")
 
 
 def schedule_table(c: ScheduleComparison) -> pd.DataFrame:
     """Means under each schedule and differences from the reference, for reading."""
+    c = getattr(c, "comparison", c)
     labels = _labels(c)
     rows = []
     for r in c.results.to_dict(orient="records"):
@@ -1387,6 +1401,7 @@ def schedule_table(c: ScheduleComparison) -> pd.DataFrame:
 
 def schedule_summary(c: ScheduleComparison, measure_label: str | None = None):
     """The comparison in plain sentences (markdown)."""
+    c = getattr(c, "comparison", c)
     lines = [f"- {s}" for s in strategy_sentences(c, measure_label)]
     lines += [f"- {n}" for n in c.notes if "settle" not in n]
     return Text("\n".join(lines))
@@ -1394,6 +1409,7 @@ def schedule_summary(c: ScheduleComparison, measure_label: str | None = None):
 
 def schedule_followers_table(c: ScheduleComparison) -> pd.DataFrame:
     """How many patients followed each schedule at each step, and what share of the eligible."""
+    c = getattr(c, "comparison", c)
     f = c.followers.copy()
     if not len(f):
         return f
@@ -1414,6 +1430,7 @@ def schedule_followers_table(c: ScheduleComparison) -> pd.DataFrame:
 
 def schedule_weights_table(c: ScheduleComparison) -> pd.DataFrame:
     """How much the weighting leans on a few patients, per schedule."""
+    c = getattr(c, "comparison", c)
     w = c.weights
     if not len(w):
         return w
@@ -1430,6 +1447,7 @@ def schedule_weights_table(c: ScheduleComparison) -> pd.DataFrame:
 
 def schedule_sensitivity_table(c: ScheduleComparison) -> pd.DataFrame:
     """Differences from the reference with the grace windows halved and widened by half."""
+    c = getattr(c, "comparison", c)
     s = c.sensitivity
     if not len(s):
         return s
@@ -1444,6 +1462,7 @@ def schedule_sensitivity_table(c: ScheduleComparison) -> pd.DataFrame:
 
 def schedule_loss_table(c: ScheduleComparison) -> pd.DataFrame:
     """Who came to the review, by how they were responding before it."""
+    c = getattr(c, "comparison", c)
     t = c.loss
     if not len(t):
         return t
@@ -1457,40 +1476,10 @@ def schedule_loss_table(c: ScheduleComparison) -> pd.DataFrame:
     return out
 
 
-def schedule_plot(c: ScheduleComparison, *, measure_label: str | None = None, ax=None):
-    """Mean improvement under each schedule with its 95% CI; schedules the records cannot judge
-    are named at the bottom with their count."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 3.2))
-    res = c.results[~c.results["term"].str.contains(" - ")].reset_index(drop=True)
-    labels = _labels(c)
-    y = np.arange(len(res))[::-1]
-    ok = np.isfinite(res["estimate"].to_numpy(float))
-    est = res["estimate"].to_numpy(float)
-    ax.errorbar(est[ok], y[ok], xerr=[est[ok] - res["ci_low"].to_numpy(float)[ok],
-                                      res["ci_high"].to_numpy(float)[ok] - est[ok]],
-                fmt="o", color="C0", capsize=4, label="mean improvement, 95% CI")
-    naive = res["naive_estimate"].to_numpy(float)
-    ax.plot(naive[ok], y[ok], "x", color="C3", label="plain mean of followers")
-    ticks = []
-    short = c.settings.get("short", {})
-    for i, r in res.iterrows():
-        name = f"{r['term']}\n({short.get(r['term'], labels.get(r['term'], ''))})"
-        if not ok[i]:
-            name += f"\nnot estimable: {suppress_count(int(r['n_outcome']))} followers"
-        ticks.append(name)
-    ax.set_yticks(y, ticks)
-    ax.axvline(0, color="0.6", lw=1)
-    ax.set_xlabel(f"improvement at the review ({measure_label or c.settings['measure']}, "
-                  "positive = better)")
-    ax.legend(loc="lower right", fontsize="small")
-    ax.set_title("Had every patient followed this schedule")
-    return ax
-
-
 def schedule_balance_plot(c: ScheduleComparison, *, ax=None):
     """How far the followers of each schedule differ from all eligible patients, before and after
     weighting (standardised differences; within ±0.1 is close)."""
+    c = getattr(c, "comparison", c)
     ok = c.results.loc[np.isfinite(c.results["estimate"].to_numpy(float)), "term"]
     b = c.balance[c.balance["strategy"].isin(set(ok))].copy()
     b["covariate"] = b["covariate"].map(_words)
@@ -1523,7 +1512,7 @@ def attendance_against_protocol_plot(analysis, *, ax=None, max_sessions: int = 6
     df = pd.DataFrame({"patient_id": s["patient_id"].astype(str).to_numpy(),
                        "day": s["date"].to_numpy()})
     df["day"] = (df["day"] - df["patient_id"].map(t0).to_numpy()) / np.timedelta64(1, "D")
-    df = df[df["day"].between(0, analysis.landmark_days)].drop_duplicates()
+    df = df[df["day"].between(0, analysis.settings.landmark_days)].drop_duplicates()
     df = df.sort_values(["patient_id", "day"])
     df["gap"] = df.groupby("patient_id")["day"].diff()
     df["after"] = df.groupby("patient_id").cumcount()       # gap after session k (1-based)
@@ -1539,7 +1528,7 @@ def attendance_against_protocol_plot(analysis, *, ax=None, max_sessions: int = 6
     ax.scatter(x, df["gap"], s=6, alpha=0.5, color="C0")
     ax.set_xticks(range(1, max_sessions + 1),
                   [f"{k}→{k + 1}" for k in range(1, max_sessions + 1)])
-    ax.set_xlabel(f"from session … to the next (first {analysis.landmark_days} days)")
+    ax.set_xlabel(f"from session … to the next (first {analysis.settings.landmark_days} days)")
     ax.set_ylabel("days between sessions")
     ax.set_ylim(0, min(float(df["gap"].max()) + 10 if len(df) else 200, 250))
     ax.set_title("How patients came, against the protocol's windows (green)")
@@ -1579,16 +1568,16 @@ def summary_overview(records, analyses: dict) -> Text:
               "- Every input row could be used (none set aside)."),
              (f"- The schedule comparison rests on {suppress_count(int(comparison_n))} patients "
              f"who had a rating before their first session and whose records are long enough "
-             f"to reach the review at day {first.landmark_days}.")]
+             f"to reach the review at day {first.settings.landmark_days}.")]
     if int(comparison_n) < FEW_PATIENTS:
         lines.insert(0, f"- **Few patients.** Only {suppress_count(int(comparison_n))} patients "
                         "could be analysed: every number below is very uncertain and may change "
                         "a lot with more records.")
     for an in analyses.values():
         n_in = int((an.ratings["status"] == "included").sum())
-        lines.append(f"- {_measure_words(an.measure_scale).capitalize()}: "
+        lines.append(f"- {_measure_words(an.measure).capitalize()}: "
                      f"{suppress_count(n_in)} patients had both a rating before their first "
-                     f"session and one about {an.landmark_days} days later (± {an.window_days}).")
+                     f"session and one about {an.settings.landmark_days} days later (± {an.settings.window_days}).")
     lines.append("- An improvement is counted so that **positive = better**; every number comes "
                  "with its 95% confidence interval (CI).")
     return Text("\n".join(lines))
@@ -1598,6 +1587,7 @@ def headline(compared: dict, records) -> Text:
     """The answer first: for each measure, the schedule comparison in plain sentences."""
     lines = []
     for measure, c in compared.items():
+        c = getattr(c, "comparison", c)
         m = records.measures[measure]
         lines.append(f"**{escape.markdown(m.label)}**")
         lines += [f"- {s}" for s in strategy_sentences(c, _measure_words(m))]
@@ -1614,40 +1604,36 @@ def headline(compared: dict, records) -> Text:
 
 def trajectories_plot(analysis, *, ax=None):
     """Mean rating over the months since the first session, by how often patients came."""
-    from ..estimate.effects import plot_trajectories
+    from .effects import plot_trajectories
 
-    ax = plot_trajectories(analysis.records, analysis.measure, treatments=analysis.treatments,
-                           ax=ax)
-    ax.set_title(f"{escape.plot_label(analysis.measure_scale.label)} over time "
-                 "(lower is better)" if analysis.measure_scale.better == "lower" else
-                 f"{escape.plot_label(analysis.measure_scale.label)} over time")
+    ax = plot_trajectories(analysis.trajectories, analysis.measure, ax=ax)
+    ax.set_title(f"{escape.plot_label(analysis.measure.label)} over time "
+                 "(lower is better)" if analysis.measure.better == "lower" else
+                 f"{escape.plot_label(analysis.measure.label)} over time")
     return ax
 
 
 def beliefs_view(analysis, comparison) -> Table:
     """The clinic's beliefs checked on these records (:func:`outcomes.beliefs.belief_check`)."""
-    from ..estimate.beliefs import belief_check, belief_table
+    from .beliefs import belief_table
 
-    s = analysis.settings
-    result = belief_check(analysis.records, measure=s.measure, schedules=comparison,
-                          landmark_days=s.landmark_days, window_days=s.window_days,
-                          treatments=analysis.treatments)
-    return Table(belief_table(result))
+    return Table(belief_table(analysis.beliefs(schedules=comparison).table))
 
 
 def association_findings(analysis) -> Text:
     """The slope per extra session a month, naive and adjusted, labelled as an association with
     the reason it can mislead (docs/methods.md §4.1)."""
-    from ..estimate.effects import adjusted_effect, describe_effect, naive_effect
+    from ..estimate.effects import adjusted_effect, naive_effect
+    from .effects import describe_effect
 
     table = analysis.table
-    m = analysis.measure_scale
+    m = analysis.measure
     with _quiet():
         adj = adjusted_effect(table).iloc[0]
         naive = naive_effect(table).iloc[0]
     covs = table.attrs.get("covariates", ())
-    lines = [f"- **Adjusted:** {describe_effect(adj, m, covs, landmark_days=analysis.landmark_days)}",
-             f"- **Naive:** {describe_effect(naive, m, (), landmark_days=analysis.landmark_days)}",
+    lines = [f"- **Adjusted:** {describe_effect(adj, m, covs, landmark_days=analysis.settings.landmark_days)}",
+             f"- **Naive:** {describe_effect(naive, m, (), landmark_days=analysis.settings.landmark_days)}",
              ("- **Why this is an association, not the effect of coming more often:** the benefit "
              "of sessions levels off and fades, so one more session a month is not one effect; "
              "and patients who see no change stop coming, so those who came often are partly "
@@ -1664,6 +1650,7 @@ _COVARIATE_WORDS = {"baseline": "the starting grade", "age": "age", "sex": "sex"
 
 def summary_caveats(analysis, comparison) -> Text:
     """What the findings cannot say — computed from these records, never fixed text."""
+    comparison = getattr(comparison, "comparison", comparison)
     table = analysis.table
     used = [c for c in table.attrs.get("covariates", ())]
     words = [_COVARIATE_WORDS.get(c, c.replace("_", " ")) for c in used]
