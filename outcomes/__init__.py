@@ -1,47 +1,44 @@
 """outcomes — do patients who come more often and more regularly get better pore and texture results?
 
-The package map (one topical module each):
+One question, one object, one way in::
 
-- ``records`` — load and validate a records folder (:func:`load_records`), ``outcomes check``
-- ``scales`` — the rating scales of the measures (``dataset.toml``)
-- ``identifiers`` — the direct-identifier rules the loader refuses and anonymise drops
-- ``attendance`` — frequency, consistency, coverage, protocol adherence, persistence
-- ``ratings`` — baseline, landmark, improvement (positive = better), exclusions
-- ``models`` — naive, adjusted (HC3) and mixed models of the effect of frequency; ``outcomes effects``
-- ``robustness`` — propensity weighting, ordinal model, dose-response, bootstrap, sensitivity, traps
-- ``plots`` — attendance and descriptive plots (model plots live beside their models)
-- ``synthetic`` — the planted-truth simulated clinic and the demo records
-- ``privacy`` — anonymise, k-anonymity, small-count suppression
-- ``report`` / ``widgets`` — the HTML report and the notebooks' interactive controls
-- ``cli`` — the ``outcomes`` command
+    import outcomes
+    records = outcomes.load_records("data/demo")
+    a = outcomes.Analysis(records, measure="pore")          # or Analysis(records, Settings(...))
+    a.schedules().summary()                                  # the schedules compared
+    a.effects().table                                        # the association, tidy rows
 
-The most used names are available here directly (imported on first use, so ``import outcomes`` and
+The package map, layer by layer (docs/methods.md §0.2): ``records`` (read, validate, the
+records' vocabulary and ``dataset.toml``) → ``tables`` (attendance, ratings, the analysis table)
+→ ``estimate`` (effects, mixed and ordinal models, weighting, robustness, schedules, beliefs) →
+``present`` (numbers, sentences and figures for people) → the question (``settings``,
+``analysis``, ``results``) → ``views`` (what each notebook, the report and the widgets show) →
+``cli``; ``privacy`` and ``synthetic`` beside them.
+
+The public names are available here directly (imported on first use, so ``import outcomes`` and
 the command line stay quick).
 """
 
 from importlib import import_module
 
-from .errors import RecordsError
+from .errors import RecordsError, SettingError
 from .records.load import Records, from_frames, load_records
 from .records.scales import Measure
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "tables.attendance": ["Protocol", "patient_metrics", "exposure_at", "persistence",
-                   "persistence_curve"],
-    "tables.ratings": ["landmark_ratings", "exclusions"],
-    "estimate.effects": ["analysis_table", "naive_effect", "adjusted_effect", "consistency_effect",
-               "mixed_effect", "effects", "describe_effect"],
-    "estimate.robustness": ["ipw_effect", "balance_table", "ordinal_effect", "dose_response",
-                   "cluster_bootstrap", "sensitivity_grid", "adjusted_e_value"],
+    "settings": ["Settings"],
+    "protocols": ["Protocol", "Strategy"],
+    "analysis": ["Analysis"],
+    "results": ["Effects", "Schedules"],
     "synthetic.clinic": ["SimParams", "Simulation", "simulate", "demo_simulation"],
     "privacy.export": ["anonymise", "k_anonymity", "suppress_small_counts", "suppress_count"],
     "present.report": ["build_report"],
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 
-__all__ = ["Measure", "Records", "RecordsError", "from_frames", "load_records"]
+__all__ = ["Measure", "Records", "RecordsError", "SettingError", "from_frames", "load_records"]
 __all__ += list(_WHERE)
 
 

@@ -12,17 +12,31 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import sys
 from pathlib import Path
 
-from .errors import RecordsError
+from .errors import RecordsError, SettingError
 from .escape import terminal
+from .protocols import parse_strategy
+from .records.dataset import read_strategies
+from .records.load import load_records
+from .settings import Settings
 
 __all__ = ["build_parser", "main"]
 
 
+
+
+#: help of the flags that set a setting: what it is, and its default (Settings' own)
+_DEFAULT = {
+    "landmark_days": f"days from the first session to the outcome (default "
+                     f"{Settings().landmark_days})",
+    "window_days": f"the outcome rating within ± this many days (default {Settings().window_days})",
+    "reference": f"the schedule the others are compared with (default {Settings().reference})",
+    "min_followers": f"fewest followers for a schedule to get a number (default "
+                     f"{Settings().min_followers})",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     eff = sub.add_parser("effects", help="naive and adjusted effect of session frequency")
     eff.add_argument("dir", metavar="DIR")
     eff.add_argument("--measure", default=None, help="measure (default: every measure)")
-    eff.add_argument("--landmark-days", type=int, default=182)
-    eff.add_argument("--window-days", type=int, default=45)
+    eff.add_argument("--landmark-days", type=int, default=None, help=_DEFAULT["landmark_days"])
+    eff.add_argument("--window-days", type=int, default=None, help=_DEFAULT["window_days"])
     eff.add_argument("--treatment", action="append", default=None,
                      help="count only these treatments (repeatable), e.g. microneedling")
     eff.add_argument("--json", action="store_true", help="print a JSON list of result rows")
@@ -78,17 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("strategies", help="schedules compared as an emulated target trial")
     st.add_argument("dir", metavar="DIR")
     st.add_argument("--measure", default=None, help="measure (default: pore and texture)")
-    st.add_argument("--landmark-days", type=int, default=182)
-    st.add_argument("--window-days", type=int, default=45)
-    st.add_argument("--reference", default="every_2_months",
-                    help="the schedule the others are compared with (default every_2_months)")
+    st.add_argument("--landmark-days", type=int, default=None, help=_DEFAULT["landmark_days"])
+    st.add_argument("--window-days", type=int, default=None, help=_DEFAULT["window_days"])
+    st.add_argument("--reference", default=None, help=_DEFAULT["reference"])
     st.add_argument("--strategy", action="append", default=[], metavar="NAME=SPEC",
                     help="add a schedule, e.g. six_weekly=every:42,tolerance:7 or once=single "
                          "(repeatable)")
     st.add_argument("--treatment", action="append", default=None,
                     help="count only these treatments (repeatable), e.g. microneedling")
-    st.add_argument("--min-followers", type=int, default=20,
-                    help="fewest followers for a schedule to get a number (default 20)")
+    st.add_argument("--min-followers", type=int, default=None, help=_DEFAULT["min_followers"])
     st.add_argument("--boot", type=int, default=200, help="bootstrap replicates (default 200)")
     st.add_argument("--seed", type=int, default=1, help="bootstrap seed (default 1)")
     st.add_argument("--details", action="store_true", help="weights and sensitivity tables")
@@ -100,14 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("-o", "--output", required=True, metavar="FILE.html")
     rep.add_argument("--measure", action="append", default=None,
                      help="measure to cover (repeatable; default pore and texture)")
-    rep.add_argument("--landmark-days", type=int, default=182)
+    rep.add_argument("--landmark-days", type=int, default=None, help=_DEFAULT["landmark_days"])
     rep.add_argument("--boot", type=int, default=200,
                      help="bootstrap replicates of the schedule comparison (default 200)")
     bel = sub.add_parser("beliefs", help="the clinic's beliefs checked on these records")
     bel.add_argument("dir", metavar="DIR")
-    bel.add_argument("--measure", default="pore", help="measure (default pore)")
-    bel.add_argument("--landmark-days", type=int, default=182)
-    bel.add_argument("--window-days", type=int, default=45)
+    bel.add_argument("--measure", default=Settings().measure,
+                     help=f"measure (default {Settings().measure})")
+    bel.add_argument("--landmark-days", type=int, default=None, help=_DEFAULT["landmark_days"])
+    bel.add_argument("--window-days", type=int, default=None, help=_DEFAULT["window_days"])
     bel.add_argument("--boot", type=int, default=200,
                      help="bootstrap replicates of the schedule comparison (default 200)")
     bel.add_argument("--json", action="store_true", help="print a JSON list of belief rows")
@@ -115,46 +128,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _settings(args: argparse.Namespace, measure: str) -> Settings:
+    """The question the command line asks: one :class:`Settings` from the flags a command has
+    (the defaults are Settings' own)."""
+    given = {"measure": measure}
+    for flag, name in (("landmark_days", "landmark_days"), ("window_days", "window_days"),
+                       ("treatment", "treatments"), ("reference", "reference"),
+                       ("min_followers", "min_followers")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            given[name] = value
+    strategies = getattr(args, "strategy", None)
+    if strategies:
+        records = args.records
+        base = read_strategies(None if records.source is None
+                               else records.source / "dataset.toml")
+        for text in strategies:
+            s = parse_strategy(text)
+            base[s.name] = s
+        given["strategies"] = tuple(base.values())
+    return Settings(**given)
+
+
+def _analyses(args: argparse.Namespace, measures, *, every: bool = False) -> list:
+    """One :class:`~outcomes.analysis.Analysis` per measure asked for (default: pore and
+    texture; ``every``: every measure the records have)."""
+    # imported here: the models (statsmodels) take seconds to import, which `outcomes --help`,
+    # `demo` and `check` need not wait for
+    from .analysis import Analysis, measures_of
+
+    args.records = load_records(args.dir, strict=bool(getattr(args, "strict", False)))
+    if measures is None and every:
+        measures = [m for m in args.records.measures if m in args.records.assessments]
+    return [Analysis(args.records, _settings(args, m))
+            for m in measures_of(args.records, measures)]
+
+
 def run_strategies(args: argparse.Namespace) -> int:
     """``outcomes strategies DIR ...``: the schedule comparison, in words or as JSON rows."""
-    from .estimate.schedules import compare_strategies, strategy_text
-    from .records.load import load_records
-    from .tables.strategies import parse_strategy, read_strategies
-
-    records = load_records(args.dir, strict=args.strict)
-    strategies = read_strategies(None if records.source is None
-                                 else records.source / "dataset.toml")
-    for text in args.strategy:
-        s = parse_strategy(text)
-        strategies[s.name] = s
-    if args.measure is None:
-        measures = [m for m in ("pore", "texture") if m in records.assessments
-                    and m in records.measures] or sorted(
-            m for m in records.measures if m in records.assessments)
-    else:
-        measures = [args.measure]
-    rows, texts = [], []
-    for measure in measures:
-        comparison = compare_strategies(
-            records, measure=measure, landmark_days=args.landmark_days,
-            window_days=args.window_days, treatments=args.treatment, strategies=strategies,
-            reference=args.reference, min_followers=args.min_followers, boot=args.boot,
-            seed=args.seed, progress=sys.stderr.isatty() and not args.json)
-        rows += comparison.results.to_dict(orient="records")
-        m = records.measures[measure]
-        words = (f"{measure} grades" if (m.min, m.max) == (0, 4) and m.step is not None
-                 else f"{m.label} ratings")
-        texts.append(strategy_text(comparison, measure_label=m.label, sentence_label=words,
-                                   details=args.details))
+    results = [a.schedules(boot=args.boot, seed=args.seed,
+                           progress=sys.stderr.isatty() and not args.json)
+               for a in _analyses(args, args.measure)]
     if args.json:
-        def value(x):
-            if isinstance(x, float):
-                return None if not math.isfinite(x) else x
-            return x.item() if hasattr(x, "item") else x
-        print(json.dumps([{k: value(v) for k, v in r.items()} for r in rows], indent=1,
+        print(json.dumps([row for r in results for row in r.to_json()], indent=1,
                          ensure_ascii=False))
     else:
-        print("\n\n".join(texts))
+        print("\n\n".join(r.summary(details=args.details) for r in results))
     return 0
 
 
@@ -185,7 +204,6 @@ def run_check(args) -> int:
     to the command line, which prints it and exits with 1.
     """
     from .records import load as records_mod
-    from .records.load import load_records
 
     records = load_records(args.dir, strict=bool(getattr(args, "strict", False)))
     info = records_mod.summary(records)
@@ -228,20 +246,18 @@ def run_effects(args: argparse.Namespace) -> int:
     A model that could not be estimated has a row with ``estimate`` null and the reason in
     ``note``.
     """
-    from .analysis import effects
-    from .estimate import effects as models
-    from .records.load import load_records
+    from .present.effects import effects_text
 
-    records = load_records(args.dir, strict=args.strict)
-    result = effects(records, measures=args.measure, landmark_days=args.landmark_days,
-                     window_days=args.window_days, treatments=args.treatment)
+    analyses = _analyses(args, args.measure, every=True)
+    results = [a.effects() for a in analyses]
     if args.json:
-        rows = [{k: models.json_value(v) for k, v in rec.items()}
-                for rec in result.to_dict(orient="records")]
-        print(json.dumps(rows, indent=1, ensure_ascii=False))
+        print(json.dumps([row for r in results for row in r.to_json()], indent=1,
+                         ensure_ascii=False))
         return 0
-    print(models.effects_text(records, result, args.landmark_days,
-                 details=bool(getattr(args, "details", False))))
+    print(effects_text([(r.measure, r.analysis_table, r.table) for r in results],
+                       landmark_days=analyses[0].settings.landmark_days,
+                       quarantined=args.records.n_quarantined,
+                       details=bool(getattr(args, "details", False))))
     return 0
 
 
@@ -249,28 +265,20 @@ def run_beliefs(args: argparse.Namespace) -> int:
     """``outcomes beliefs DIR [--measure pore] [--landmark-days L] [--window-days W] [--json]
     [--strict]``. In ``--json`` a count ``n`` from 1 to 4 is printed as null (small counts are
     never shown)."""
-    from .analysis import Analysis
-    from .estimate import beliefs
-    from .records.load import load_records
+    from .estimate.beliefs import MIN_PATIENTS
+    from .present.beliefs import json_value
 
-    records = load_records(args.dir, strict=getattr(args, "strict", False))
-    landmark = getattr(args, "landmark_days", 182)
-    window = getattr(args, "window_days", 45)
-    analysis = Analysis(records, measure=args.measure, landmark_days=landmark,
-                        window_days=window)
-    schedules = analysis.schedules(boot=getattr(args, "boot", 200), sensitivity=False,
-                                   progress=sys.stderr.isatty() and not args.json)
-    result = beliefs.belief_check(records, measure=args.measure, schedules=schedules,
-                                  landmark_days=landmark, window_days=window)
+    analysis = _analyses(args, [args.measure])[0]
+    result = analysis.beliefs(boot=args.boot, progress=sys.stderr.isatty() and not args.json)
     if args.json:
-        rows = [{k: beliefs.json_value(v) for k, v in rec.items()}
-                for rec in result.to_dict(orient="records")]
+        rows = [{k: json_value(v) for k, v in rec.items()}
+                for rec in result.table.to_dict(orient="records")]
         for r in rows:
-            if r["n"] is not None and 0 < r["n"] < beliefs.MIN_PATIENTS:
+            if r["n"] is not None and 0 < r["n"] < MIN_PATIENTS:
                 r["n"] = None
         print(json.dumps(rows, indent=1, ensure_ascii=False))
         return 0
-    print(beliefs.beliefs_text(records, result))
+    print(result.summary())
     return 0
 
 
@@ -290,8 +298,10 @@ def run_report(args) -> int:
     """``outcomes report DIR -o FILE.html [--measure M ...] [--landmark-days N] [--boot B]``."""
     from .present import report
 
+    settings = Settings(**({} if args.landmark_days is None
+                            else {"landmark_days": args.landmark_days}))
     path = report.build_report(args.dir, args.output, measures=args.measure,
-                               landmark_days=args.landmark_days, boot=args.boot)
+                               landmark_days=settings.landmark_days, boot=args.boot)
     print(f"wrote {path} ({path.stat().st_size // 1024} KiB)", file=sys.stdout)
     return 0
 
@@ -310,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             status = int(handler(args) or 0)
         sys.stdout.flush()  # a reader gone away shows here, not in the interpreter's exit
         return status
-    except RecordsError as exc:
+    except (RecordsError, SettingError) as exc:
         print(terminal(f"outcomes {args.command}: {exc}", keep_newlines=True), file=sys.stderr)
         return 1
     except BrokenPipeError:

@@ -1447,7 +1447,7 @@ def _latent_frame(p, bio, sched, ids, t0, start, has_b, has_l, land_day, n_befor
 # ---------------------------------------------------------------------------------------------
 
 def _strategy_dict(strategies) -> dict:
-    from ..tables.strategies import default_strategies
+    from ..protocols import default_strategies
 
     if strategies is None:
         return default_strategies()
@@ -1823,7 +1823,9 @@ def truth_check(n_patients: int = DEMO_PATIENTS, *, seed: int = DEMO_SEED,
         ``naive``, ``adjusted``, ``ci_low``, ``ci_high`` (of the adjusted estimate), ``bias``
         (adjusted − truth), ``covers`` (the adjusted 95 % CI contains the truth), ``n``.
     """
-    from ..estimate.effects import adjusted_effect, analysis_table, naive_effect
+    from ..estimate.effects import adjusted_effect, naive_effect
+    from ..settings import Settings
+    from ..tables.analysis_table import analysis_table
 
     base = params or SimParams()
     scenarios = {"as simulated": base}
@@ -1837,7 +1839,7 @@ def truth_check(n_patients: int = DEMO_PATIENTS, *, seed: int = DEMO_SEED,
         records = sim.to_records()
         truth = sim.truth.set_index(["measure", "estimand"])["value"]
         for m in measures:
-            table = analysis_table(records, m)
+            table = analysis_table(records, Settings(measure=m))
             adj = adjusted_effect(table).set_index("term").loc["sessions_per_month"]
             t = float(truth[(m, "frequency_effect_analysed")])
             rows.append({"scenario": label, "measure": m, "truth": t,

@@ -1,0 +1,129 @@
+"""The answers of an :class:`~outcomes.analysis.Analysis`, as results objects.
+
+The statsmodels / lifelines lesson: an estimate comes back as one object holding what was
+computed and the settings behind it, with ``.table`` (tidy rows, one per result, as ``--json``
+prints them), ``.summary()`` (plain words) and ``.plot()`` (the figure). The numbers come from
+:mod:`outcomes.estimate`, the words and figures from :mod:`outcomes.present`; nothing is
+recomputed here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .estimate.schedules import ScheduleComparison
+from .present import beliefs as belief_words
+from .present import effects as effects_words
+from .present import schedules as schedule_words
+from .records.scales import Measure
+from .settings import Settings
+
+__all__ = ["Beliefs", "Effects", "Schedules", "json_rows"]
+
+
+def json_rows(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready dicts: NaN and infinities as null, numpy scalars as Python ones."""
+    def value(x):
+        if hasattr(x, "item"):
+            x = x.item()
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if x is pd.NA or x is pd.NaT:
+            return None
+        return x
+    return [{k: value(v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
+
+
+@dataclass(frozen=True, eq=False)
+class Effects:
+    """The association of session frequency (and consistency) with improvement, one measure.
+
+    ``table``: :data:`outcomes.estimate.effects.RESULT_COLUMNS` rows (naive, adjusted,
+    adjusted+consistency, mixed, ipw, ordinal); ``analysis_table``: the table they were fitted on.
+    """
+
+    settings: Settings
+    measure: Measure
+    table: pd.DataFrame
+    analysis_table: pd.DataFrame
+    quarantined: int = 0
+
+    def summary(self, *, details: bool = False) -> str:
+        """The plain-words output of ``outcomes effects`` for this measure."""
+        return effects_words.effects_text([(self.measure, self.analysis_table, self.table)],
+                                          landmark_days=self.settings.landmark_days,
+                                          quarantined=self.quarantined, details=details)
+
+    def plot(self, *, term: str = "sessions_per_month", ax=None):
+        """Estimate and 95 % CI of ``term`` per model."""
+        return effects_words.plot_effects(self.table, term=term, ax=ax)
+
+    def to_json(self) -> list[dict]:
+        return json_rows(self.table)
+
+
+@dataclass(frozen=True, eq=False)
+class Schedules:
+    """The schedules compared (an emulated target trial), one measure.
+
+    ``table``: one row per schedule and per contrast with the reference; ``comparison``: the
+    :class:`~outcomes.estimate.schedules.ScheduleComparison` with every diagnostic (followers,
+    weights, balance, sensitivity, loss to follow-up, protocol, notes), also reachable as
+    attributes of this object (``schedules.weights``).
+    """
+
+    settings: Settings
+    measure: Measure
+    comparison: ScheduleComparison
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.comparison.results
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.comparison, name)
+
+    def summary(self, *, details: bool = False) -> str:
+        """The plain-words output of ``outcomes strategies`` for this measure."""
+        return schedule_words.strategy_text(
+            self.comparison, measure_label=self.measure.label,
+            sentence_label=schedule_words.measure_words(self.measure), details=details)
+
+    def plot(self, *, ax=None):
+        """Mean improvement under each schedule with its 95% CI."""
+        return schedule_words.schedule_plot(
+            self.comparison, measure_label=schedule_words.measure_words(self.measure)[:-1],
+            ax=ax)
+
+    def contrast(self, name: str, other: str) -> dict:
+        return self.comparison.contrast(name, other)
+
+    def to_json(self) -> list[dict]:
+        return json_rows(self.table)
+
+
+@dataclass(frozen=True, eq=False)
+class Beliefs:
+    """The clinic's beliefs checked on its records, one measure: ``table`` has one row per
+    belief (:data:`outcomes.estimate.beliefs.BELIEF_COLUMNS`) with its verdict."""
+
+    settings: Settings
+    measure: Measure
+    table: pd.DataFrame
+    quarantined: int = 0
+
+    def summary(self) -> str:
+        """The plain-words output of ``outcomes beliefs``."""
+        return belief_words.beliefs_text(self.table, self.measure, quarantined=self.quarantined)
+
+    def plot(self, *, ax=None):
+        """Estimate and 95 % CI per belief, coloured by verdict."""
+        return belief_words.plot_beliefs(self.table, ax=ax)
+
+    def to_json(self) -> list[dict]:
+        return json_rows(self.table)
