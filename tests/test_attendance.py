@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outcomes.errors import RecordsError
+from outcomes.protocols import Protocol
 from outcomes.tables.attendance import (
     DAYS_PER_MONTH,
-    Protocol,
     exposure_at,
     patient_metrics,
     persistence,

@@ -22,6 +22,7 @@ from outcomes.cli import main
 from outcomes.errors import RecordsError
 from outcomes.records.scales import RESERVED_NAMES, Measure, read_scales
 
+_PYARROW = tuple(int(p) for p in pa.__version__.split(".")[:2])
 NESTED = {
     "list": (pa.list_(pa.string()), ["nose", "chin"]),
     "large_list": (pa.large_list(pa.string()), ["nose", "chin"]),
@@ -55,6 +56,12 @@ class TestNestedValuesAreKeptAsText:
     def test_parquet_extra_column(self, tmp_path, table, kind):
         arrow_type, value = NESTED[kind]
         folder = _parquet_folder(tmp_path, table, "extra_thing", arrow_type, value)
+        if kind == "fixed_size_list" and _PYARROW < (26,):
+            # pyarrow before 26 cannot read back a fixed-size list holding a null (apache/arrow
+            # GH-35692): the file is refused in plain words, never a traceback
+            with pytest.raises(RecordsError, match=f"{table}.parquet: cannot be read as Parquet"):
+                load_records(folder)
+            return
         records = load_records(folder)
         got = getattr(records, table)["extra_thing"]
         assert got.iloc[-1] is None or pd.isna(got.iloc[-1])

@@ -9,20 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes import cli
-from outcomes.estimate.beliefs import (
-    BELIEF_COLUMNS,
-    BELIEFS,
-    belief_check,
+from outcomes import Analysis, cli
+from outcomes.estimate.beliefs import BELIEF_COLUMNS, BELIEFS, belief_check, trivial_size, verdict
+from outcomes.present.beliefs import (
     belief_table,
-    hydrafacial_windows,
     plot_beliefs,
     plot_who_benefits,
-    regions,
     regions_table,
-    trivial_size,
-    verdict,
-    who_benefits,
     who_benefits_table,
 )
 from outcomes.records.load import from_frames
@@ -54,13 +47,20 @@ def off():
     return [simulate(600, seed=s, params=_switched_off()).to_records() for s in (21, 22)]
 
 
-@pytest.fixture(autouse=True)
-def no_strategies(monkeypatch):
-    """The schedule comparison (tested in test_schedules.py) is left out unless a test passes it:
-    belief_check then says it has not been run."""
-    from outcomes.estimate import beliefs
+def _check(records, schedules=None, reference="every_2_months", **settings):
+    """The beliefs on the tables of an analysis of ``records``; without ``schedules`` the
+    schedule belief says the comparison has not been run (tested in test_schedules.py)."""
+    a = Analysis(records, **settings)
+    return belief_check(a.measure, table=a.table, baseline=a.baseline, zones=a.zones,
+                        hydrafacial=a.hydrafacial, schedules=schedules, reference=reference)
 
-    monkeypatch.setattr(beliefs, "_schedule_comparer", lambda: None)
+
+def who_benefits(records, **settings):
+    return Analysis(records, **settings).who_benefits()
+
+
+def regions(records, **settings):
+    return Analysis(records, **settings).regions()
 
 
 class TestVerdict:
@@ -118,15 +118,15 @@ def _hand(concern=True, hydra=True, zones=True):
 
 class TestHandComputed:
     def test_oily_zones_paired_difference(self):
-        row = belief_check(_hand()).set_index("belief").loc["oily_zones"]
+        row = _check(_hand()).set_index("belief").loc["oily_zones"]
         assert row["estimate"] == pytest.approx(7 / 6)
         assert row["ci_low"] == pytest.approx(7 / 6) and row["n"] == 10  # no spread
         assert row["verdict"] == "supported"
 
     def test_hydrafacial_windows_and_difference(self):
-        w = hydrafacial_windows(_hand())
+        w = Analysis(_hand()).hydrafacial
         assert len(w) == 10 and (w["after_date"] - w["date"]).dt.days.eq(20).all()
-        row = belief_check(_hand()).set_index("belief").loc["clogged_hydrafacial"]
+        row = _check(_hand()).set_index("belief").loc["clogged_hydrafacial"]
         enlarged = np.array([0.5, 0.5, 0.5, 0.5, 0.0])
         assert row["estimate"] == pytest.approx(1.0 - enlarged.mean())
         assert row["n"] == 10
@@ -136,7 +136,7 @@ class TestHandComputed:
         assert row["ci_high"] - row["estimate"] == pytest.approx(half)
 
     def test_covariate_beliefs_without_covariates(self):
-        res = belief_check(_hand()).set_index("belief")
+        res = _check(_hand()).set_index("belief")
         for b in ("age", "smoking", "sleep", "sun"):
             assert res.loc[b, "verdict"] == "not enough data"
             assert "no `" in res.loc[b, "note"] and np.isnan(res.loc[b, "estimate"])
@@ -144,15 +144,15 @@ class TestHandComputed:
 
 class TestNotEnoughData:
     def test_missing_pieces_say_what_is_missing(self):
-        res = belief_check(_hand(concern=False, hydra=False, zones=False)).set_index("belief")
+        res = _check(_hand(concern=False, hydra=False, zones=False)).set_index("belief")
         assert res.loc["oily_zones", "note"].startswith("the records hold no region ratings")
         assert "concern" in res.loc["clogged_hydrafacial", "note"]
-        res = belief_check(_hand(hydra=False)).set_index("belief")
+        res = _check(_hand(hydra=False)).set_index("belief")
         assert res.loc["clogged_hydrafacial", "note"] == "the records hold no HydraFacial sessions"
         assert (res["verdict"][res["estimate"].isna()] == "not enough data").all()
 
     def test_schedule_comparison_absent(self):
-        row = belief_check(_hand()).set_index("belief").loc["schedule_protocol"]
+        row = _check(_hand()).set_index("belief").loc["schedule_protocol"]
         assert row["verdict"] == "not enough data"
         assert row["note"] == "the schedule comparison has not been run"
 
@@ -160,31 +160,39 @@ class TestNotEnoughData:
         table = pd.DataFrame({"measure": "pore", "term": ["protocol", "protocol - every_2_months"],
                               "estimate": [1.2, 0.3], "ci_low": [1.0, 0.15],
                               "ci_high": [1.4, 0.45], "n": [300, 300], "note": ["", ""]})
-        row = belief_check(_hand(), schedules=table).set_index("belief").loc["schedule_protocol"]
+        row = _check(_hand(), schedules=table).set_index("belief").loc["schedule_protocol"]
         assert (row["estimate"], row["verdict"], row["n"]) == (0.3, "supported", 300)
 
-    def test_schedule_comparison_run_when_the_module_exists(self, monkeypatch):
-        import types
-
-        table = pd.DataFrame({"measure": "pore", "term": ["protocol - every_2_months"],
-                              "estimate": [0.02], "ci_low": [-0.05], "ci_high": [0.08],
-                              "n": [250], "note": [""]})
-        fake = types.SimpleNamespace(compare_strategies=lambda records, measure: (
-            types.SimpleNamespace(results=table)))
-        from outcomes.estimate import beliefs
-
-        monkeypatch.setattr(beliefs, "_schedule_comparer", lambda: fake.compare_strategies)
-        row = belief_check(_hand()).set_index("belief").loc["schedule_protocol"]
+    def test_the_reference_setting_is_the_comparison(self):
+        table = pd.DataFrame({"term": ["protocol - every_2_months", "protocol - single"],
+                              "estimate": [0.02, 0.6], "ci_low": [-0.05, 0.4],
+                              "ci_high": [0.08, 0.8], "n": [250, 250], "note": ["", ""]})
+        row = _check(_hand(), schedules=table).set_index("belief").loc["schedule_protocol"]
         assert (row["verdict"], row["n"]) == ("not supported", 250)
+        row = _check(_hand(), schedules=table, reference="single").set_index(
+            "belief").loc["schedule_protocol"]
+        assert (row["verdict"], row["estimate"]) == ("supported", 0.6)
+        assert "protocol minus single" in row["note"]
+        row = _check(_hand(), schedules=table, reference="protocol").set_index(
+            "belief").loc["schedule_protocol"]
+        assert "the protocol itself" in row["note"]
 
-    def test_bad_options_are_records_errors(self):
-        from outcomes.errors import RecordsError
+    def test_analysis_beliefs_use_its_own_schedule_comparison(self):
+        from outcomes import load_records
 
-        with pytest.raises(RecordsError, match="measure"):
-            belief_check(_hand(), measure="shine")
-        with pytest.raises(RecordsError, match="landmark_days"):
-            belief_check(_hand(), landmark_days=-1)
-        with pytest.raises(RecordsError, match="treatment"):
+        a = Analysis(load_records("data/demo"))
+        got = a.beliefs(boot=20).table.set_index("belief").loc["schedule_protocol"]
+        c = a.schedules(boot=20, sensitivity=False).table.set_index("term")
+        assert got["estimate"] == pytest.approx(c.loc["protocol - every_2_months", "estimate"])
+
+    def test_bad_options_are_setting_errors(self):
+        from outcomes.errors import SettingError
+
+        with pytest.raises(SettingError, match="measure"):
+            _check(_hand(), measure="shine")
+        with pytest.raises(SettingError, match="landmark_days"):
+            _check(_hand(), landmark_days=-1)
+        with pytest.raises(SettingError, match="treatment"):
             who_benefits(_hand(), treatments="laser")
 
     def test_tiny_cohort_never_raises(self):
@@ -193,7 +201,7 @@ class TestNotEnoughData:
         a = pd.DataFrame({"patient_id": ["a", "b"], "date": ["2024-01-01", "2024-02-01"],
                           "pore": [2.0, 3.0]})
         rec = from_frames(s, a)
-        res = belief_check(rec)
+        res = _check(rec)
         assert list(res.columns) == BELIEF_COLUMNS
         assert (res["verdict"] == "not enough data").all()
         who = who_benefits(rec)
@@ -208,7 +216,7 @@ class TestNotEnoughData:
 
 class TestPlantedTruth:
     def test_contract(self, planted):
-        res = belief_check(planted[0])
+        res = _check(planted[0])
         assert list(res.columns) == BELIEF_COLUMNS
         assert list(res["belief"]) == list(BELIEFS)
         assert set(res["verdict"]) <= {"supported", "not supported", "not enough data"}
@@ -216,7 +224,7 @@ class TestPlantedTruth:
 
     def test_supported_when_planted(self, planted):
         for rec in planted:
-            res = belief_check(rec).set_index("belief")["verdict"]
+            res = _check(rec).set_index("belief")["verdict"]
             for b in ("age", "smoking", "oily_zones"):
                 assert res[b] == "supported", b
             for b in ("sleep", "sun"):
@@ -226,7 +234,7 @@ class TestPlantedTruth:
 
     def test_never_supported_when_switched_off(self, off):
         for rec in off:
-            res = belief_check(rec).set_index("belief")["verdict"]
+            res = _check(rec).set_index("belief")["verdict"]
             # consistency is left out: its association is biased upwards by who keeps coming
             # (benchmarks/beliefs.py measures how often that gives a false "supported")
             res = res.drop("consistency")
@@ -274,7 +282,7 @@ class TestRegions:
 
 class TestPresentation:
     def test_belief_table_and_plot(self, planted):
-        res = belief_check(planted[0])
+        res = _check(planted[0])
         shown = belief_table(res)
         assert list(shown.columns) == ["Belief", "Estimate (95% CI)", "Patients", "Verdict",
                                        "What it means"]

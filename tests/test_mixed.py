@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from statsmodels.regression.mixed_linear_model import MixedLM
 
+from outcomes import Analysis
 from outcomes.errors import RecordsError
 from outcomes.estimate import mixed
 from outcomes.estimate.mixed import fit_mixed
@@ -113,10 +114,10 @@ class TestSleepstudy:
 
 
 def _clinic_design(n=300, seed=4):
-    from outcomes.estimate.effects import _design, _independent, mixed_table
+    from outcomes.estimate.effects import _design, _independent
     from outcomes.synthetic.clinic import simulate
 
-    data = mixed_table(simulate(n, seed=seed).to_records(), "pore")
+    data = Analysis(simulate(n, seed=seed).to_records(), measure="pore").long
     main = ["sessions_within", "sessions_between", "months"]
     design, _ = _independent(_design(data, main, data.attrs["covariates"]), protect=main)
     return data, design

@@ -8,17 +8,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes.analysis import effects  # every model of `outcomes effects`, robustness rows too
+from outcomes import Analysis
 from outcomes.errors import RecordsError
 from outcomes.estimate.effects import (
     RESULT_COLUMNS,
     adjusted_effect,
-    analysis_table,
     collinearity,
     consistency_effect,
-    describe_effect,
     mixed_effect,
     naive_effect,
+)
+from outcomes.present.effects import (
+    describe_effect,
     plot_effects,
     plot_improvement_by_frequency,
     plot_trajectories,
@@ -55,7 +56,7 @@ def _hand_records(patients=None):
 class TestHandComputed:
     def test_table(self):
         records, n, _, imp = _hand_records()
-        table = analysis_table(records, "pore")
+        table = Analysis(records, measure="pore").table
         assert table["n_sessions"].tolist() == n.tolist()
         np.testing.assert_allclose(table["sessions_per_month"], n * C)
         np.testing.assert_allclose(table["improvement"], imp)
@@ -64,7 +65,7 @@ class TestHandComputed:
 
     def test_naive_is_the_closed_form_slope_with_hc3(self):
         records, n, _, y = _hand_records()
-        out = naive_effect(analysis_table(records, "pore"))
+        out = naive_effect(Analysis(records, measure="pore").table)
         x = n * C
         slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
         # HC3 by hand: (X'X)⁻¹ X' diag(e²/(1−h)²) X (X'X)⁻¹
@@ -86,7 +87,7 @@ class TestHandComputed:
 
     def test_adjusted_is_lstsq_on_frequency_and_baseline(self):
         records, n, base, y = _hand_records()
-        out = adjusted_effect(analysis_table(records, "pore")).set_index("term")
+        out = adjusted_effect(Analysis(records, measure="pore").table).set_index("term")
         X = np.column_stack([np.ones(6), n * C, base])
         beta = np.linalg.lstsq(X, y, rcond=None)[0]
         assert out.loc["sessions_per_month", "estimate"] == pytest.approx(beta[1], rel=1e-10)
@@ -95,14 +96,14 @@ class TestHandComputed:
 
     def test_too_few_patients_is_a_note_not_a_crash(self):
         records, *_ = _hand_records()
-        table = analysis_table(records, "pore").iloc[:2]
+        table = Analysis(records, measure="pore").table.iloc[:2]
         out = adjusted_effect(table)
         assert out["estimate"].isna().all()
         assert "too few patients (2)" in out["note"].iloc[0]
 
     def test_frequency_without_variation(self):
         records, *_ = _hand_records()
-        table = analysis_table(records, "pore").assign(sessions_per_month=1.0)
+        table = Analysis(records, measure="pore").table.assign(sessions_per_month=1.0)
         out = naive_effect(table)
         assert np.isnan(out["estimate"].iloc[0])
         assert "cannot estimate sessions_per_month" in out["note"].iloc[0]
@@ -137,7 +138,7 @@ def _clinic(rng, n=60):
 class TestMissingCovariates:
     def test_rule_applied_and_counted(self, rng):
         records = _clinic(rng)
-        table = analysis_table(records, "pore")
+        table = Analysis(records, measure="pore").table
         assert len(table) == 60                                   # nobody deleted
         assert table.attrs["missing"] == {"age": 7, "sex": 0, "smoker": 9, "clinic_id": 0}
         observed = records.patients["age"].mean()
@@ -149,7 +150,7 @@ class TestMissingCovariates:
         assert set(table["clinic_id"]) == {"a"}
 
     def test_all_terms_names_and_no_nan(self, rng):
-        table = analysis_table(_clinic(rng), "pore")
+        table = Analysis(_clinic(rng), measure="pore").table
         out = adjusted_effect(table, all_terms=True)
         assert out["term"].tolist() == ["sessions_per_month", "baseline", "age", "age_missing",
                                         "smoker[current]", "smoker[missing]"] or \
@@ -162,19 +163,19 @@ class TestMissingCovariates:
         p["sleep_hours"] = 7.0 + rng.normal(0, 1, len(p))
         p.loc[:6, "sleep_hours"] = np.nan                          # same patients as age
         records.patients = p
-        out = adjusted_effect(analysis_table(records, "pore"))
+        out = adjusted_effect(Analysis(records, measure="pore").table)
         assert out["estimate"].notna().all()
         assert "redundant columns dropped: sleep_hours_missing" in out["note"].iloc[0]
 
     def test_unknown_covariate(self, rng):
-        table = analysis_table(_clinic(rng), "pore")
+        table = Analysis(_clinic(rng), measure="pore").table
         with pytest.raises(RecordsError, match="`covariates` must be among"):
             adjusted_effect(table, covariates=["income"])
 
 
 class TestConsistency:
     def test_rows_and_vif(self, rng):
-        table = analysis_table(_clinic(rng), "pore")
+        table = Analysis(_clinic(rng), measure="pore").table
         out = consistency_effect(table)
         assert out["term"].tolist() == ["sessions_per_month", "adherence", "baseline"]
         assert (out["model"] == "adjusted+consistency").all()
@@ -184,13 +185,13 @@ class TestConsistency:
         assert f"adherence {vif['adherence']:.1f}" in out["note"].iloc[0]
 
     def test_interval_cv_needs_three_sessions(self, rng):
-        table = analysis_table(_clinic(rng), "pore")
+        table = Analysis(_clinic(rng), measure="pore").table
         out = consistency_effect(table, consistency="interval_cv", all_terms=True)
         assert "fewer_than_3_sessions" in out["term"].tolist()
         assert out["estimate"].notna().all()
 
     def test_unknown_metric(self, rng):
-        table = analysis_table(_clinic(rng), "pore")
+        table = Analysis(_clinic(rng), measure="pore").table
         with pytest.raises(RecordsError, match="`consistency` must be one of"):
             consistency_effect(table, consistency="vibes")
 
@@ -241,7 +242,7 @@ class TestPlantedTruth:
             sim = simulate(300, seed=1000 + seed, params=SimParams.linear())
             records = sim.to_records()
             for m in ("pore", "texture"):
-                table = analysis_table(records, m)
+                table = Analysis(records, measure=m).table
                 beta = _truth(sim, m)
                 row = adjusted_effect(table).iloc[0]
                 covered += row["ci_low"] <= beta <= row["ci_high"]
@@ -260,7 +261,7 @@ class TestPlantedTruth:
         baseline removes that: the adjusted CI covers the truth. With the trap switched off
         (confounding=0) the naive estimate is no longer above the truth."""
         sim = simulate(3000, seed=7, params=SimParams.linear())
-        table = analysis_table(sim.to_records(), "pore")
+        table = Analysis(sim.to_records(), measure="pore").table
         beta = _truth(sim, "pore")
         naive, adj = naive_effect(table).iloc[0], adjusted_effect(table).iloc[0]
         assert naive["ci_low"] > beta                      # biased upwards, beyond chance
@@ -268,7 +269,7 @@ class TestPlantedTruth:
         assert adj["ci_low"] <= beta <= adj["ci_high"]
         assert abs(adj["estimate"] - beta) < 0.05
         off = simulate(3000, seed=7, params=SimParams.linear(confounding=0.0))
-        naive_off = naive_effect(analysis_table(off.to_records(), "pore")).iloc[0]
+        naive_off = naive_effect(Analysis(off.to_records(), measure="pore").table).iloc[0]
         assert naive_off["ci_low"] <= beta <= naive_off["ci_high"]
 
     def test_any_declared_measure_device_score_higher_is_better(self):
@@ -281,8 +282,8 @@ class TestPlantedTruth:
             "pore_score", "Pore score (device)", -1000.0, 1000.0, "higher")}
         from outcomes.records.load import from_frames
         records = from_frames(sim.sessions, a, sim.patients, measures)
-        grade = adjusted_effect(analysis_table(records, "pore")).iloc[0]
-        score = adjusted_effect(analysis_table(records, "pore_score")).iloc[0]
+        grade = adjusted_effect(Analysis(records, measure="pore").table).iloc[0]
+        score = adjusted_effect(Analysis(records, measure="pore_score").table).iloc[0]
         assert score["estimate"] == pytest.approx(10 * grade["estimate"], rel=1e-8)
         assert score["ci_low"] <= 10 * _truth(sim, "pore") <= score["ci_high"]
 
@@ -296,7 +297,7 @@ class TestMixed:
     def test_rows_notes_and_no_warnings(self, demo_records):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            out = mixed_effect(demo_records, "pore")
+            out = mixed_effect(Analysis(demo_records, measure="pore").long)
         assert out["term"].tolist() == ["sessions_within", "sessions_between", "months"]
         assert (out["model"] == "mixed").all() and out["estimate"].notna().all()
         assert "ratings of" in out["note"].iloc[0] and "random intercept" in out["note"].iloc[0]
@@ -304,8 +305,7 @@ class TestMixed:
         assert out.iloc[0]["ci_low"] > 0
 
     def test_split_is_exact(self, demo_records):
-        from outcomes.estimate.effects import mixed_table
-        data = mixed_table(demo_records, "pore")
+        data = Analysis(demo_records, measure="pore").long
         np.testing.assert_allclose(data["sessions_within"] + data["sessions_between"],
                                    data["sessions_before"])
         assert np.allclose(data.groupby("patient_id")["sessions_within"].mean(), 0)
@@ -315,23 +315,24 @@ class TestMixed:
         records, *_ = _hand_records()
         records.assessments = records.assessments[records.assessments["patient_id"].isin(
             ["h0", "h1"])]
-        out = mixed_effect(records, "pore")
+        out = mixed_effect(Analysis(records, measure="pore").long)
         assert out["estimate"].isna().all() and "too few" in out["note"].iloc[0]
 
 
 class TestEffectsAndCli:
     def test_effects_all_models_every_measure(self, demo_records):
-        out = effects(demo_records, mixed=False)
+        results = [Analysis(demo_records, measure=m).effects(mixed=False)
+                   for m in ("pore", "texture")]
+        out = pd.concat([r.table for r in results])
         assert set(out["measure"]) == {"pore", "texture"}
         for model in ("naive", "adjusted", "adjusted+consistency"):
             assert ((out["model"] == model) & (out["term"] == "sessions_per_month")).sum() == 2
-        assert set(out.attrs["tables"]) == {"pore", "texture"}
+        assert [r.analysis_table.attrs["measure"] for r in results] == ["pore", "texture"]
 
     def test_cli_json_and_human(self, monkeypatch, capsys):
         from outcomes import cli
-        from outcomes.records import load as rec
         small = simulate(150, seed=5).to_records()
-        monkeypatch.setattr(rec, "load_records", lambda path, strict=False: small)
+        monkeypatch.setattr(cli, "load_records", lambda path, strict=False: small)
         assert cli.main(["effects", "somewhere", "--measure", "pore", "--json"]) == 0
         rows = json.loads(capsys.readouterr().out)
         keys = {"measure", "model", "term", "estimate", "ci_low", "ci_high", "p_value", "n"}
@@ -347,10 +348,11 @@ class TestEffectsAndCli:
 class TestPlots:
     def test_plots_return_axes(self, demo_records):
         import matplotlib.axes
-        out = effects(demo_records, measures="pore", mixed=False)
+        a = Analysis(demo_records, measure="pore")
+        out = a.effects(mixed=False).table
         assert isinstance(plot_effects(out), matplotlib.axes.Axes)
-        assert isinstance(plot_trajectories(demo_records, "pore"), matplotlib.axes.Axes)
-        table = out.attrs["tables"]["pore"]
+        assert isinstance(plot_trajectories(a.trajectories, a.measure), matplotlib.axes.Axes)
+        table = a.table
         assert isinstance(plot_improvement_by_frequency(table), matplotlib.axes.Axes)
 
 
@@ -358,7 +360,7 @@ def test_too_few_patients_per_coefficient_is_said_in_the_note():
     """A 30-patient clinic with ~15 adjusted coefficients gets a plain warning; the
     single-coefficient naive model on the same patients does not."""
     records = simulate(60, seed=11).to_records()
-    table = analysis_table(records, "pore")
+    table = Analysis(records, measure="pore").table
     adj = adjusted_effect(table)
     assert adj["note"].str.contains("patients per coefficient").all()
     assert not naive_effect(table)["note"].str.contains("patients per coefficient").any()
@@ -375,8 +377,7 @@ _JARGON = ("ATE", "ESS", "HC3", "sandwich", "SMD", "VIF", "IPW", "odds ratio",
 
 def _cli(monkeypatch, capsys, records, *args):
     from outcomes import cli
-    from outcomes.records import load as rec
-    monkeypatch.setattr(rec, "load_records", lambda path, strict=False: records)
+    monkeypatch.setattr(cli, "load_records", lambda path, strict=False: records)
     status = cli.main(["effects", "somewhere", *args])
     out = capsys.readouterr()
     return status, out.out, out.err
@@ -423,7 +424,7 @@ class TestOddRecords:
         status, out, err = _cli(monkeypatch, capsys, records, "--measure", "pore")
         assert status == 0 and not err
         assert "Main answer: could not be estimated" in out
-        res = effects(records, measures="pore")
+        res = Analysis(records, measure="pore").effects().table
         adj = res[(res["model"] == "adjusted") & (res["term"] == "sessions_per_month")].iloc[0]
         assert np.isnan(adj["estimate"]) and "does not vary" in adj["note"]
         ordinal = res[res["model"] == "ordinal"].iloc[0]
@@ -434,7 +435,7 @@ class TestOddRecords:
         sim.assessments = sim.assessments.assign(pore=2.0)
         status, _, err = _cli(monkeypatch, capsys, sim, "--measure", "pore")
         assert status == 0 and not err
-        res = effects(sim, measures="pore")
+        res = Analysis(sim, measure="pore").effects().table
         bad = res[res["estimate"].isna()]
         assert "ordinal" in set(bad["model"])
         assert bad["note"].str.len().gt(0).all()
@@ -445,7 +446,7 @@ class TestOddRecords:
         sim = simulate(600).to_records()
         gone = sim.assessments["patient_id"].drop_duplicates().iloc[:2]
         sim.assessments = sim.assessments[~sim.assessments["patient_id"].isin(gone)]
-        table = analysis_table(sim, "pore")
+        table = Analysis(sim, measure="pore").table
         small = [k for k, v in table.attrs["exclusions"].items() if 0 < v < 5]
         assert small                                    # the test is about something
         _, out, _ = _cli(monkeypatch, capsys, sim, "--measure", "pore")
@@ -476,7 +477,7 @@ class TestPlainWords:
         assert "Chance of a better grade: not run, because" in out
 
     def test_no_negative_zero(self):
-        from outcomes.estimate.effects import _fmt, _num
+        from outcomes.present.effects import _fmt, _num
         assert _fmt(-0.001) == "0.00" and _num(-0.0001) == "0.000"
         assert _fmt(-0.5) == "−0.50"
 
@@ -484,10 +485,10 @@ class TestPlainWords:
 def test_progress_bar_only_when_asked(monkeypatch, capsys):
     records = simulate(80, seed=2).to_records()
     monkeypatch.setenv("OUTCOMES_PROGRESS", "1")
-    effects(records, measures="pore")
+    _ = Analysis(records, measure="pore").effects().table
     assert "outcomes effects" in capsys.readouterr().err
     monkeypatch.setenv("OUTCOMES_PROGRESS", "0")
-    effects(records, measures="pore")
+    _ = Analysis(records, measure="pore").effects().table
     assert capsys.readouterr().err == ""
 
 

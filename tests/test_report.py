@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes import cli
+from outcomes import Analysis, cli
 from outcomes.errors import RecordsError
 from outcomes.present import report, views, widgets
 from outcomes.records.load import REJECT_COLUMNS, from_frames, load_records
@@ -202,9 +202,8 @@ def test_present_formats_estimates_and_suppresses_patients():
 
 
 def test_followup_table_counts_patients(demo):
-    from outcomes.tables.ratings import landmark_ratings
 
-    table = landmark_ratings(demo, "pore")
+    table = Analysis(demo, measure="pore").ratings
     out = views.followup_table(demo, measure="pore")
     n_in = int((table["status"] == "included").sum())
     assert out.loc["included (baseline and landmark)", "patients"] == str(n_in)
@@ -236,9 +235,9 @@ def test_attendance_window_is_the_first_landmark_days(demo):
 
 
 def test_key_findings_give_the_adjusted_effect_with_its_ci(demo):
-    from outcomes.estimate.effects import adjusted_effect, analysis_table
+    from outcomes.estimate.effects import adjusted_effect
 
-    row = adjusted_effect(analysis_table(demo, "pore")).iloc[0]
+    row = adjusted_effect(Analysis(demo, measure="pore").table).iloc[0]
     text = str(views.key_findings(demo, measure="pore"))
     ci = f"{row['estimate']:.2f} (95% CI {row['ci_low']:.2f} to {row['ci_high']:.2f})"
     assert ci.replace("-", "−") in text

@@ -78,9 +78,9 @@ def test_dose_response_words_explain_the_dotted_line_and_a_late_rise(demo):
 
 
 def test_dropout_sentence_has_no_double_negative(demo):
-    from outcomes.estimate.robustness import dropout_comparison
+    from outcomes import Analysis
 
-    text = views.dropout_sentence(dropout_comparison(demo, "pore")).markdown
+    text = views.dropout_sentence(Analysis(demo, measure="pore").dropout()).markdown
     assert "negative = less" not in text and "−" not in text
 
 

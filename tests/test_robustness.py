@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
+from outcomes import Analysis
 from outcomes.errors import RecordsError
-from outcomes.estimate import robustness as rb
+from outcomes.estimate import dose_response, frames, ordinal, robustness, traps, weighting
+from outcomes.present import robustness as figures
 from outcomes.records.load import from_frames
 from outcomes.records.scales import Measure
 
@@ -75,12 +77,12 @@ def make_table(rng, n=800, *, freq_effect=0.5, regular_effect=0.0, indication=0.
 class TestPropensityWeights:
     def test_stabilised_formula_and_truncation(self, rng):
         t = make_table(rng, 500, indication=1.0)
-        w = rb.propensity_weights(t, trim=None)
+        w = weighting.propensity_weights(t, trim=None)
         p1 = w["exposed"].mean()
         expected = np.where(w["exposed"], p1 / w["propensity"], (1 - p1) / (1 - w["propensity"]))
         np.testing.assert_allclose(w["weight_raw"], expected)
         assert (w["weight"] == w["weight_raw"]).all()
-        wt = rb.propensity_weights(t, trim=(0.05, 0.95))
+        wt = weighting.propensity_weights(t, trim=(0.05, 0.95))
         lo, hi = np.quantile(wt["weight_raw"], [0.05, 0.95])
         assert wt["weight"].min() == pytest.approx(lo) and wt["weight"].max() == pytest.approx(hi)
         assert wt["truncated"].sum() >= 0.08 * len(wt)   # ~10 % of weights sit beyond the cut-offs
@@ -88,22 +90,22 @@ class TestPropensityWeights:
 
     def test_stabilised_weights_keep_group_sizes(self, rng):
         t = make_table(rng, 2000, indication=1.0)
-        w = rb.propensity_weights(t, trim=None)
+        w = weighting.propensity_weights(t, trim=None)
         # E[sw | A=1] sums to about n1: sum over exposed of P(A=1)/e(x) ≈ n * P(A=1)
         assert w.loc[w["exposed"], "weight"].sum() == pytest.approx(w["exposed"].sum(), rel=0.1)
 
     def test_needs_both_groups(self, rng):
         t = make_table(rng, 100).assign(regular=True)
         with pytest.raises(RecordsError, match="5 exposed and 5"):
-            rb.propensity_weights(t)
+            weighting.propensity_weights(t)
 
     def test_bad_exposure_name(self, rng):
         with pytest.raises(ValueError, match="`exposure` must be one of"):
-            rb.propensity_weights(make_table(rng, 50), exposure="weekly")
+            weighting.propensity_weights(make_table(rng, 50), exposure="weekly")
 
     def test_monthly_start_column_required(self, rng):
         with pytest.raises(RecordsError, match="add_monthly_start"):
-            rb.ipw_effect(make_table(rng, 50), exposure="monthly_start")
+            weighting.ipw_effect(make_table(rng, 50), exposure="monthly_start")
 
 
 class TestBalance:
@@ -116,7 +118,7 @@ class TestBalance:
         w = pd.DataFrame({"patient_id": list("abcdef"), "exposed": t["regular"],
                           "weight": [1.0, 1, 2, 1, 1, 1]})
         w.attrs["covariates"] = ["smoker"]
-        b = rb.balance_table(t, w).set_index(["variable", "level"])
+        b = weighting.balance_table(t, w).set_index(["variable", "level"])
         assert b.loc[("baseline", ""), "smd_before"] == pytest.approx(1.0)
         assert b.loc[("smoker", "current"), "smd_before"] == pytest.approx(1 / 3 / math.sqrt(2 / 9))
         # weighted exposed mean of baseline: (1 + 2 + 2*3) / 4 = 2.25 → SMD 1.25 (unweighted SD)
@@ -124,15 +126,15 @@ class TestBalance:
 
     def test_weighting_removes_imbalance(self, rng):
         t = make_table(rng, 1500, indication=1.0)
-        exact = rb.balance_table(t, trim=None)
+        exact = weighting.balance_table(t, trim=None)
         assert exact["smd_before"].abs().max() > 0.5
         assert exact["smd_after"].abs().max() < 0.1
         # truncation trades a little balance for stability, but most imbalance is still removed
-        truncated = rb.balance_table(t)
+        truncated = weighting.balance_table(t)
         assert truncated["smd_after"].abs().max() < 0.15
 
     def test_love_plot_returns_axes(self, rng):
-        ax = rb.love_plot(rb.balance_table(make_table(rng, 300, indication=1.0)))
+        ax = figures.love_plot(weighting.balance_table(make_table(rng, 300, indication=1.0)))
         assert ax.get_xlabel().startswith("|standardised")
 
 
@@ -143,19 +145,19 @@ class TestIPW:
                  - t.loc[~t["regular"], "improvement"].mean())
         assert naive > 0.7                                   # confounding by indication + RTM
         for adjust in (True, False):
-            r = rb.ipw_effect(t, adjust=adjust).iloc[0]
+            r = weighting.ipw_effect(t, adjust=adjust).iloc[0]
             assert r["model"] == "ipw" and r["term"] == "regular"
             assert abs(r["estimate"] - 0.5) < 0.1      # CI coverage: test_ci_coverage_...
             assert r["ci_high"] - r["ci_low"] < 0.3
 
     def test_no_effect_no_finding(self, rng):
         t = make_table(rng, 2000, freq_effect=0.0, regular_effect=0.0, indication=1.5)
-        r = rb.ipw_effect(t).iloc[0]
+        r = weighting.ipw_effect(t).iloc[0]
         assert r["ci_low"] < 0 < r["ci_high"]
 
     def test_ci_coverage_small_simulation(self):
         rng = np.random.default_rng(7)
-        hits = [rb.ipw_effect(make_table(rng, 400, freq_effect=0, regular_effect=0.4,
+        hits = [weighting.ipw_effect(make_table(rng, 400, freq_effect=0, regular_effect=0.4,
                                          indication=1.0)).iloc[0] for _ in range(40)]
         covered = np.mean([h["ci_low"] < 0.4 < h["ci_high"] for h in hits])
         assert covered >= 0.85
@@ -166,8 +168,8 @@ class TestIPW:
         spm = t["sessions_per_month"].to_numpy()
         regular = rng.random(len(t)) < expit(-2 + 2.5 * spm)
         t = t.assign(regular=regular, improvement=t["improvement"] + 0.3 * regular + 0.8 * spm)
-        total = rb.ipw_effect(t).iloc[0]
-        same = rb.ipw_effect(t, at_same_frequency=True).iloc[0]
+        total = weighting.ipw_effect(t).iloc[0]
+        same = weighting.ipw_effect(t, at_same_frequency=True).iloc[0]
         assert total["estimate"] > 0.45                     # carries the extra sessions
         assert same["term"] == "regular|frequency"
         assert same["ci_low"] < 0.3 < same["ci_high"]
@@ -176,7 +178,7 @@ class TestIPW:
     def test_positivity_problem_flagged(self, rng):
         t = make_table(rng, 800)
         t = t.assign(regular=t["sessions_per_month"] > 1.0)   # regular = frequent, no overlap
-        r = rb.ipw_effect(t, at_same_frequency=True).iloc[0]
+        r = weighting.ipw_effect(t, at_same_frequency=True).iloc[0]
         assert "CAUTION" in r["note"]
 
     def test_monthly_start_from_sessions(self):
@@ -187,10 +189,10 @@ class TestIPW:
                                                   "2024-02-15", "2024-01-01", "2024-01-20",
                                                   "2024-01-30"]),
                           "treatment": ["microneedling"] * 6 + ["hydrafacial"]})
-        out = rb.add_monthly_start(t, s)
+        out = weighting.add_monthly_start(t, s)
         # a: day 44 < 45 → yes; b: day 45 is outside [t0, t0 + 45) → no; c: yes
         assert out["monthly_start"].tolist() == [True, False, True]
-        only = rb.add_monthly_start(t, s, treatments=["microneedling"], min_sessions=3)
+        only = weighting.add_monthly_start(t, s, treatments=["microneedling"], min_sessions=3)
         assert only["monthly_start"].tolist() == [False, False, False]
 
 
@@ -201,33 +203,33 @@ class TestIPW:
 class TestOrdinal:
     def test_or_above_one_when_frequency_helps(self, rng):
         t = make_table(rng, 800, freq_effect=0.6, grade=True)
-        r = rb.ordinal_effect(t, PORE).iloc[0]
+        r = ordinal.ordinal_effect(t, PORE).iloc[0]
         assert r["model"] == "ordinal" and r["scale"] == "odds ratio"
         assert 1 < r["ci_low"] < r["estimate"] < r["ci_high"]
         assert "better landmark grade" in r["note"]
 
     def test_or_covers_one_without_effect(self, rng):
-        r = rb.ordinal_effect(make_table(rng, 800, freq_effect=0.0, grade=True), PORE).iloc[0]
+        r = ordinal.ordinal_effect(make_table(rng, 800, freq_effect=0.0, grade=True), PORE).iloc[0]
         assert r["ci_low"] < 1 < r["ci_high"]
 
     def test_direction_does_not_depend_on_scale_orientation(self, rng):
         t = make_table(rng, 600, freq_effect=0.6, grade=True)
         flipped = t.assign(baseline=4 - t["baseline"], landmark=4 - t["landmark"])
         higher = Measure("pore", "Pore (higher better)", 0.0, 4.0, "higher", 0.5)
-        a = rb.ordinal_effect(t, PORE).iloc[0]
-        b = rb.ordinal_effect(flipped, higher).iloc[0]
+        a = ordinal.ordinal_effect(t, PORE).iloc[0]
+        b = ordinal.ordinal_effect(flipped, higher).iloc[0]
         assert b["estimate"] == pytest.approx(a["estimate"], rel=1e-3)
         assert b["estimate"] > 1
 
     def test_collapse_sparse_grades(self):
         codes = pd.Series([0] * 20 + [1] * 3 + [2] * 30 + [3] * 2)
-        collapsed, merged = rb._collapse(codes, 10)
+        collapsed, merged = ordinal._collapse(codes, 10)
         assert merged == [[0, 1], [2, 3]]
         assert collapsed.value_counts().sort_index().tolist() == [23, 32]
 
     def test_not_for_continuous_scores(self, rng):
         with pytest.raises(RecordsError, match="not a grade scale"):
-            rb.ordinal_effect(make_table(rng, 50), SCORE)
+            ordinal.ordinal_effect(make_table(rng, 50), SCORE)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -237,32 +239,32 @@ class TestOrdinal:
 class TestDoseResponse:
     def test_flattening_found_when_planted(self, rng):
         t = make_table(rng, 2000, freq_effect=1.0, saturate=1.0)
-        s = rb.dose_response_slopes(t).set_index("term")
+        s = dose_response.dose_response_slopes(t).set_index("term")
         assert s.loc["slope below 1", "ci_low"] > 0.5
         assert s.loc["slope above 1", "ci_low"] < 0 < s.loc["slope above 1", "ci_high"]
         assert s.loc["difference (above - below)", "ci_high"] < 0
 
     def test_no_flattening_when_linear(self, rng):
         t = make_table(rng, 2000, freq_effect=0.5)
-        s = rb.dose_response_slopes(t).set_index("term")
+        s = dose_response.dose_response_slopes(t).set_index("term")
         d = s.loc["difference (above - below)"]
         assert d["ci_low"] < 0 < d["ci_high"]
         assert s.loc["slope below 1", "ci_low"] < 0.5 < s.loc["slope below 1", "ci_high"]
 
     def test_curve_follows_planted_shape(self, rng):
         t = make_table(rng, 2000, freq_effect=1.0, saturate=1.0)
-        c = rb.dose_response(t, grid=41)
+        c = dose_response.dose_response(t, grid=41)
         assert (c["ci_low"] < c["estimate"]).all() and (c["estimate"] < c["ci_high"]).all()
         f = np.interp([0.5, 1.0, 1.5], c["sessions_per_month"], c["estimate"])
         assert f[1] - f[0] == pytest.approx(0.5, abs=0.15)     # truth: 1.0 * (1.0 - 0.5)
         assert f[2] - f[1] == pytest.approx(0.0, abs=0.15)     # truth: flat after monthly
-        ax = rb.dose_response_plot(c, table=t)
+        ax = figures.dose_response_plot(c, table=t)
         assert ax.get_xlabel() == "sessions per month"
 
     def test_knee_outside_data(self, rng):
         t = make_table(rng, 200).assign(sessions_per_month=lambda d: d["sessions_per_month"] / 5)
         with pytest.raises(RecordsError, match="cannot be compared"):
-            rb.dose_response_slopes(t)
+            dose_response.dose_response_slopes(t)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -274,8 +276,8 @@ class TestBootstrap:
         import statsmodels.formula.api as smf
 
         t = make_table(rng, 600, freq_effect=0.5)
-        b = rb.cluster_bootstrap(t, reps=200, seed=3, progress=False).iloc[0]
-        again = rb.cluster_bootstrap(t, reps=200, seed=3, progress=False).iloc[0]
+        b = robustness.cluster_bootstrap(t, reps=200, seed=3, progress=False).iloc[0]
+        again = robustness.cluster_bootstrap(t, reps=200, seed=3, progress=False).iloc[0]
         assert b["ci_low"] == again["ci_low"] and b["ci_high"] == again["ci_high"]
         fit = smf.ols("improvement ~ sessions_per_month + baseline + age + C(smoker)"
                       " + C(sun_exposure)", t).fit(cov_type="HC3")
@@ -289,14 +291,14 @@ class TestBootstrap:
         t = make_table(rng, 300, freq_effect=0.5)
         doubled = pd.concat([t, t], ignore_index=True)
         doubled.attrs = t.attrs
-        single = rb.cluster_bootstrap(t, reps=150, seed=1, progress=False).iloc[0]
-        both = rb.cluster_bootstrap(doubled, reps=150, seed=1, progress=False).iloc[0]
+        single = robustness.cluster_bootstrap(t, reps=150, seed=1, progress=False).iloc[0]
+        both = robustness.cluster_bootstrap(doubled, reps=150, seed=1, progress=False).iloc[0]
         assert both["std_error"] == pytest.approx(single["std_error"], rel=0.25)
         assert both["n"] == 300
 
     def test_unknown_term(self, rng):
         with pytest.raises(ValueError, match="`terms` must be among"):
-            rb.cluster_bootstrap(make_table(rng, 60), terms=["weekly"], reps=20, progress=False)
+            robustness.cluster_bootstrap(make_table(rng, 60), terms=["weekly"], reps=20, progress=False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -306,25 +308,25 @@ class TestBootstrap:
 class TestEValue:
     def test_published_reference(self):
         # VanderWeele & Ding 2017, Ann Intern Med 167:268 — RR 3.9 → E-value 7.26
-        assert rb.e_value_rr(3.9) == pytest.approx(7.26, abs=0.005)
-        assert rb.e_value_rr(1 / 3.9) == pytest.approx(rb.e_value_rr(3.9))
-        assert rb.e_value_rr(1.0) == 1.0
+        assert robustness.e_value_rr(3.9) == pytest.approx(7.26, abs=0.005)
+        assert robustness.e_value_rr(1 / 3.9) == pytest.approx(robustness.e_value_rr(3.9))
+        assert robustness.e_value_rr(1.0) == 1.0
 
     def test_continuous_hand_computed(self):
         # d = 0.5 → RR = exp(0.455) = 1.57617; E = 1.57617 + sqrt(1.57617 * 0.57617) = 2.52915
-        r = rb.e_value(0.25, sd=0.5, ci_low=0.1, ci_high=0.4).iloc[0]
+        r = robustness.e_value(0.25, sd=0.5, ci_low=0.1, ci_high=0.4).iloc[0]
         assert r["rr"] == pytest.approx(math.exp(0.455))
         assert r["e_value"] == pytest.approx(2.52915, abs=1e-4)
         # CI limit nearer the null: 0.1/0.5 = 0.2 → RR exp(0.182) = 1.19961 → 1.19961 + 0.48927
         assert r["e_value_ci"] == pytest.approx(1.68888, abs=1e-4)
-        assert rb.e_value(0.25, sd=0.5, ci_low=-0.1, ci_high=0.6).iloc[0]["e_value_ci"] == 1.0
-        neg = rb.e_value(-0.25, sd=0.5, ci_low=-0.4, ci_high=-0.1).iloc[0]
+        assert robustness.e_value(0.25, sd=0.5, ci_low=-0.1, ci_high=0.6).iloc[0]["e_value_ci"] == 1.0
+        neg = robustness.e_value(-0.25, sd=0.5, ci_low=-0.4, ci_high=-0.1).iloc[0]
         assert neg["e_value"] == pytest.approx(2.52915, abs=1e-4)
         assert neg["e_value_ci"] == pytest.approx(1.68888, abs=1e-4)
 
     def test_adjusted_e_value_grows_with_effect(self, rng):
-        small = rb.adjusted_e_value(make_table(rng, 600, freq_effect=0.1)).iloc[0]
-        large = rb.adjusted_e_value(make_table(rng, 600, freq_effect=1.0)).iloc[0]
+        small = robustness.adjusted_e_value(make_table(rng, 600, freq_effect=0.1)).iloc[0]
+        large = robustness.adjusted_e_value(make_table(rng, 600, freq_effect=1.0)).iloc[0]
         assert 1 < small["e_value"] < large["e_value"]
 
 
@@ -336,7 +338,7 @@ class TestRegressionToMean:
     def test_noisy_baseline_gives_negative_slope(self, rng):
         # reliability = var(true) / (var(true) + var(noise)); slope ≈ -(1 - r)
         t = make_table(rng, 2000, freq_effect=0.0, baseline_noise=0.5, covariate_confounding=False)
-        r = rb.regression_to_mean(t).set_index("model")
+        r = traps.regression_to_mean(t).set_index("model")
         slope = r.loc["change vs baseline"]
         assert slope["ci_high"] < -0.2
         true_var = t["baseline"].var() - 0.25
@@ -345,22 +347,22 @@ class TestRegressionToMean:
 
     def test_exact_baseline_gives_no_slope(self, rng):
         t = make_table(rng, 2000, freq_effect=0.0, baseline_noise=0.0, covariate_confounding=False)
-        slope = rb.regression_to_mean(t).set_index("model").loc["change vs baseline"]
+        slope = traps.regression_to_mean(t).set_index("model").loc["change vs baseline"]
         assert slope["ci_low"] < 0 < slope["ci_high"]
 
     def test_ancova_removes_bias_change_score_keeps(self, rng):
         t = make_table(rng, 3000, freq_effect=0.3, indication=1.5, baseline_noise=0.5,
                        covariate_confounding=False)
-        r = rb.regression_to_mean(t).set_index("model")
+        r = traps.regression_to_mean(t).set_index("model")
         assert r.loc["change score", "ci_low"] > 0.45              # biased upward
         assert r.loc["ANCOVA", "ci_low"] < 0.3 < r.loc["ANCOVA", "ci_high"]
-        ax = rb.regression_to_mean_plot(t)
+        ax = figures.regression_to_mean_plot(t)
         assert ax.get_ylabel() == "landmark − baseline"
 
 
 class TestConfoundingByIndication:
     def test_worse_baseline_in_frequent_group(self, rng):
-        c = rb.confounding_by_indication(make_table(rng, 1500, indication=1.5,
+        c = traps.confounding_by_indication(make_table(rng, 1500, indication=1.5,
                                                     covariate_confounding=False))
         groups = c[c["group"] != "trend"]
         assert groups["baseline_mean"].is_monotonic_increasing
@@ -368,10 +370,10 @@ class TestConfoundingByIndication:
         trend = c.set_index("group").loc["trend"]
         assert trend["spearman_rho"] > 0.3 and trend["p_value"] < 0.001
         assert "age_mean" in c.columns
-        rb.indication_plot(c)
+        figures.indication_plot(c)
 
     def test_no_confounding_no_trend(self, rng):
-        c = rb.confounding_by_indication(make_table(rng, 1500, indication=0.0,
+        c = traps.confounding_by_indication(make_table(rng, 1500, indication=0.0,
                                                     covariate_confounding=False))
         trend = c.set_index("group").loc["trend"]
         assert abs(trend["spearman_rho"]) < 0.06 and trend["p_value"] > 0.01
@@ -413,19 +415,26 @@ def make_followup_records(rng, n=300, *, time_trend=0.5, per_session=0.0):
     return records, pd.DataFrame(table)
 
 
+def _followup(records, table):
+    a = Analysis(records, measure="pore")
+    table = table.copy()
+    table.attrs["landmark_days"] = 182
+    return traps.followup_bias(table, a.primary, a.sessions, a.measure)
+
+
 class TestFollowupBias:
     def test_all_followup_design_overstates(self, rng):
         records, table = make_followup_records(rng, time_trend=0.5, per_session=0.0)
-        r = rb.followup_bias(records, "pore", table=table).set_index("model")
+        r = _followup(records, table).set_index("model")
         assert r.loc["all follow-up", "ci_low"] > 0                  # spurious per-session effect
         assert r.loc["all follow-up", "estimate"] > 0.01
         assert r.loc["landmark", "ci_low"] < 0 < r.loc["landmark", "ci_high"]
         assert r.loc["all follow-up", "corr_sessions_followup"] > 0.5
-        rb.followup_bias_plot(r.reset_index())
+        figures.followup_bias_plot(r.reset_index())
 
     def test_designs_agree_without_time_effect(self, rng):
         records, table = make_followup_records(rng, time_trend=0.0, per_session=0.02)
-        r = rb.followup_bias(records, "pore", table=table).set_index("model")
+        r = _followup(records, table).set_index("model")
         for design in ("all follow-up", "landmark"):
             assert r.loc[design, "ci_low"] < 0.02 < r.loc[design, "ci_high"]
 
@@ -454,15 +463,15 @@ def make_dropout_records(rng, n=400, *, informative=True):
 
 class TestDropout:
     def test_informative_dropout_found(self, rng):
-        d = rb.dropout_comparison(make_dropout_records(rng, informative=True), "pore").set_index("group")
+        d = Analysis(make_dropout_records(rng, informative=True), measure="pore").dropout().set_index("group")
         assert d.loc["stopped", "n"] > 50 and d.loc["reached landmark", "n"] > 150
         assert d.loc["stopped", "n"] + d.loc["reached landmark", "n"] == 400
         diff = d.loc["stopped - reached"]
         assert diff["ci_high"] < -0.3 and diff["p_value"] < 0.001
-        rb.dropout_plot(d.reset_index())
+        figures.dropout_plot(d.reset_index())
 
     def test_random_dropout_not_flagged(self, rng):
-        d = rb.dropout_comparison(make_dropout_records(rng, informative=False), "pore").set_index("group")
+        d = Analysis(make_dropout_records(rng, informative=False), measure="pore").dropout().set_index("group")
         diff = d.loc["stopped - reached"]
         assert diff["ci_low"] < 0 < diff["ci_high"]
 
@@ -474,16 +483,16 @@ class TestDropout:
 class TestExtraEffectRows:
     def test_grade_scale_gets_ipw_and_ordinal(self, rng):
         t = make_table(rng, 600, freq_effect=0.5, regular_effect=0.3, grade=True)
-        rows = rb.extra_effect_rows(t, PORE)
+        rows = robustness.extra_effect_rows(t, PORE)
         assert rows["model"].tolist() == ["ipw", "ordinal"]
-        assert list(rows.columns[:10]) == rb.TIDY_COLUMNS
+        assert list(rows.columns[:10]) == frames.TIDY_COLUMNS
         assert (rows["ci_low"] < rows["estimate"]).all()
         assert (rows["estimate"] < rows["ci_high"]).all()
         assert np.isfinite(rows[["estimate", "ci_low", "ci_high"]].to_numpy(float)).all()
 
     def test_continuous_scale_only_ipw_and_failure_is_a_row(self, rng):
         t = make_table(rng, 300).assign(regular=True)
-        rows = rb.extra_effect_rows(t, SCORE)
+        rows = robustness.extra_effect_rows(t, SCORE)
         assert rows["model"].tolist() == ["ipw"]
         assert rows["estimate"].isna().all() and "not estimable" in rows["note"].iloc[0]
 
@@ -510,9 +519,7 @@ def _clinic(n, seed, **changes):
 
 class TestSyntheticClinic:
     def test_effects_carry_ipw_and_ordinal_rows(self, clinic):
-        from outcomes.analysis import effects
-
-        res = effects(clinic, measures="pore", mixed=False)
+        res = Analysis(clinic, measure="pore").effects(mixed=False).table
         extra = res[res["model"].isin(["ipw", "ordinal"])].set_index(["model", "term"])
         assert set(extra.index) == {("ipw", "regular"), ("ipw", "monthly_start"),
                                     ("ordinal", "sessions_per_month")}
@@ -522,9 +529,9 @@ class TestSyntheticClinic:
         assert extra.loc[("ordinal", "sessions_per_month"), "ci_low"] > 1   # frequency helps
 
     def test_confounding_by_indication_switch(self):
-        on = rb.confounding_by_indication(
+        on = traps.confounding_by_indication(
             _table(_clinic(600, 1, confounding=1.0))).set_index("group").loc["trend"]
-        off = rb.confounding_by_indication(
+        off = traps.confounding_by_indication(
             _table(_clinic(600, 1, confounding=0.0))).set_index("group").loc["trend"]
         assert on["spearman_rho"] > 0.15 and on["p_value"] < 0.01
         assert abs(off["spearman_rho"]) < 0.1 and off["p_value"] > 0.05
@@ -533,7 +540,7 @@ class TestSyntheticClinic:
         # the baseline flare and rater noise steepen the (negative) slope of change on baseline;
         # what remains without them is the real "more room to improve" of worse skin
         def slope(**changes):
-            r = rb.regression_to_mean(_table(_clinic(1500, 1, **changes))).set_index("model")
+            r = traps.regression_to_mean(_table(_clinic(1500, 1, **changes))).set_index("model")
             return r.loc["change vs baseline", "estimate"]
 
         assert slope() < slope(baseline_flare_mean=0.0, baseline_noise_sd=0.0,
@@ -541,7 +548,7 @@ class TestSyntheticClinic:
 
     def test_informative_dropout_switch(self):
         def adjusted_gap(**changes):
-            d = rb.dropout_comparison(_clinic(3000, 1, **changes), "pore").set_index("group")
+            d = Analysis(_clinic(3000, 1, **changes), measure="pore").dropout().set_index("group")
             return d.loc["stopped - reached (adjusted)"]
 
         # patients also stop (and skip reviews) on their recorded ratings: switch that off too
@@ -553,34 +560,32 @@ class TestSyntheticClinic:
     def test_sensitivity_grid(self, clinic):
         from outcomes.estimate import effects as models
 
-        g = rb.sensitivity_grid(clinic, "pore", landmarks=(120, 182), windows=(45,), gaps=(30,),
-                                treatments=None, raters=("clinician", "device"))
+        g = Analysis(clinic, measure="pore").sensitivity(
+            landmarks=(120, 182), windows=(45,), gaps=(30,), treatments=None,
+            raters=("clinician", "device"))
         assert list(g.columns) == ["setting", "value", "primary", "model", "term", "estimate",
                                    "ci_low", "ci_high", "n", "note"]
         assert set(g["setting"]) == {"landmark_days", "window_days", "permissible_gap", "rater"}
-        primary = models.adjusted_effect(models.analysis_table(clinic, "pore")).iloc[0]
+        primary = models.adjusted_effect(Analysis(clinic, measure="pore").table).iloc[0]
         prim = g[g["primary"] & (g["model"] == "adjusted")]
         assert np.allclose(prim["estimate"], primary["estimate"])
         device = g[(g["value"] == "device")]
         assert device["estimate"].isna().all() and (device["note"].str.len() > 0).all()
         short = g[(g["value"] == "120") & (g["model"] == "adjusted")].iloc[0]
         assert short["n"] != primary["n"]
-        assert rb.sensitivity_plot(g).get_title() == "Sensitivity of the adjusted estimate"
+        assert figures.sensitivity_plot(g).get_title() == "Sensitivity of the adjusted estimate"
 
     def test_bootstrap_covers_linear_truth(self):
-        from outcomes.estimate import effects as models
         from outcomes.synthetic import clinic as synthetic
 
         sim = synthetic.simulate(600, seed=5, params=synthetic.SimParams.linear(beta=0.5))
-        table = models.analysis_table(sim.to_records(), "pore")
-        b = rb.cluster_bootstrap(table, reps=150, seed=2, progress=False).iloc[0]
+        table = Analysis(sim.to_records(), measure="pore").table
+        b = robustness.cluster_bootstrap(table, reps=150, seed=2, progress=False).iloc[0]
         assert b["ci_low"] < 0.5 < b["ci_high"]
 
 
 def _table(records):
-    from outcomes.estimate import effects as models
-
-    return models.analysis_table(records, "pore")
+    return Analysis(records, measure="pore").table
 
 
 def test_group_sizes_in_plot_labels_are_suppressed_below_five():
@@ -590,7 +595,7 @@ def test_group_sizes_in_plot_labels_are_suppressed_below_five():
     result = pd.DataFrame({"group": ["low", "middle", "high", "trend"], "n": [40, 25, 3, 68],
                            "baseline_mean": [3.0, 3.2, 3.6, None],
                            "ci_low": [2.8, 3.0, 3.1, None], "ci_high": [3.2, 3.4, 4.1, None]})
-    ax = rb.indication_plot(result)
+    ax = figures.indication_plot(result)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert "high (n=<5)" in labels and "low (n=40)" in labels
     assert not any("n=3)" in label for label in labels)
@@ -604,10 +609,10 @@ def test_group_sizes_in_plot_labels_are_suppressed_below_five():
 def ordinal_problem():
     rng = np.random.default_rng(21)
     t = make_table(rng, 500, freq_effect=0.6, grade=True)
-    covs = rb._covariates(t, None)
-    df, _ = rb._model_frame(t, ["landmark", "baseline", "sessions_per_month"], covs)
-    codes, _ = rb._collapse((-df["landmark"]).round(6), 10)
-    x = rb._dummies(df, ["sessions_per_month", "baseline"], covs)
+    covs = frames._covariates(t, None)
+    df, _ = frames._model_frame(t, ["landmark", "baseline", "sessions_per_month"], covs)
+    codes, _ = ordinal._collapse((-df["landmark"]).round(6), 10)
+    x = frames._dummies(df, ["sessions_per_month", "baseline"], covs)
     return codes.to_numpy(int), x.loc[:, x.std() > 0]
 
 
@@ -657,10 +662,10 @@ def test_propensity_and_weighted_fit_match_statsmodels(ordinal_problem):
     X = np.column_stack([np.ones(len(x)), x.to_numpy()])
     a = (rng.random(len(X)) < 1 / (1 + np.exp(-(X[:, 1] - X[:, 1].mean())))).astype(float)
     ref = sm.GLM(a, X, family=sm.families.Binomial()).fit()
-    np.testing.assert_allclose(rb._logistic_fit(X, a), ref.fittedvalues, rtol=1e-8)
+    np.testing.assert_allclose(weighting._logistic_fit(X, a), ref.fittedvalues, rtol=1e-8)
     y = X @ rng.normal(size=X.shape[1]) + rng.normal(size=len(X))
     w = rng.uniform(0.2, 3, len(X))
-    beta, cov = rb._wls_hc3(X, y, w)
+    beta, cov = weighting._wls_hc3(X, y, w)
     ref = sm.WLS(y, X, weights=w).fit(cov_type="HC3")
     np.testing.assert_allclose(beta, ref.params, rtol=1e-8)
     np.testing.assert_allclose(np.sqrt(np.diag(cov)), ref.bse, rtol=1e-8)

@@ -11,15 +11,10 @@ from hypothesis import strategies as st
 
 from outcomes import from_frames
 from outcomes.cli import main
-from outcomes.errors import RecordsError
+from outcomes.errors import RecordsError, SettingError
 from outcomes.estimate.schedules import compare_strategies, follow_strategy, strategy_sentences
-from outcomes.tables.strategies import (
-    Strategy,
-    default_strategies,
-    parse_strategy,
-    read_strategies,
-    strategy_from_spec,
-)
+from outcomes.protocols import Strategy, default_strategies, parse_strategy, strategy_from_spec
+from outcomes.records.dataset import read_strategies
 
 INF = np.inf
 
@@ -210,7 +205,7 @@ def test_contrast_not_estimable_when_the_reference_is_not():
     ({"every": "monthly"}, "whole number"),
 ])
 def test_malformed_strategy_names_the_key(spec, words):
-    with pytest.raises(RecordsError, match="strategy 'x'") as err:
+    with pytest.raises(SettingError, match="strategy 'x'") as err:
         strategy_from_spec("x", spec)
     assert words in str(err.value)
 
@@ -229,13 +224,13 @@ def test_strategies_from_dataset_toml(tmp_path):
         read_strategies(tmp_path / "dataset.toml")
 
 
-def test_bad_settings_are_records_errors():
+def test_bad_settings_are_clear_errors():
     records = _tiny_records()
     with pytest.raises(RecordsError, match="`reference` must be one of"):
         compare_strategies(records, reference="weekly", boot=0)
     with pytest.raises(RecordsError, match="`boot`"):
         compare_strategies(records, boot=-1)
-    with pytest.raises(RecordsError, match="NAME=SPEC"):
+    with pytest.raises(SettingError, match="NAME=SPEC"):
         parse_strategy("every:42")
 
 

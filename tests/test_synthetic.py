@@ -450,7 +450,7 @@ def _followers_from_records(sim, strategies=None):
     """An independent follow check on the records alone: eligible patients (baseline in
     [t0-30, t0], t0 + 227 <= last day) with a landmark, and for each strategy whether every next
     session before the landmark falls in its window and no window closes before the landmark."""
-    from outcomes.tables.strategies import default_strategies
+    from outcomes.protocols import default_strategies
 
     strategies = strategies or default_strategies()
     s, a = _days_since_t0(sim)
@@ -761,7 +761,7 @@ class TestStrategyTruth:
     def test_linear_scenario_truth_is_the_planted_line(self):
         """linear: contrast = beta · mean((n_a - n_b) · 30.4375 / L) with n the nominal sessions
         before the 6-month review day L (jitter 0)."""
-        from outcomes.tables.strategies import default_strategies
+        from outcomes.protocols import default_strategies
 
         sim = simulate(400, seed=47, params=SimParams.linear(0.5, strategy_jitter_sd=0.0))
         t = sim.strategy_truth().set_index(["strategy", "measure"])["mean_improvement"]
