@@ -22,7 +22,7 @@ the command line stay quick).
 from importlib import import_module
 
 from .errors import RecordsError
-from .records.load import Records, from_frames, load_records
+from .records import Records, from_frames, load_records
 from .records.scales import Measure
 
 __version__ = "0.1.0"

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import RecordsError
-from .records.load import Records
+from .records import Records
 from .tables.attendance import Protocol
 from .tables.ratings import RATERS, REGIONS, check_measure
 from .tables.strategies import Strategy, read_strategies

@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run_strategies(args: argparse.Namespace) -> int:
     """``outcomes strategies DIR ...``: the schedule comparison, in words or as JSON rows."""
     from .estimate.schedules import compare_strategies, strategy_text
-    from .records.load import load_records
+    from .records import load_records
     from .tables.strategies import parse_strategy, read_strategies
 
     records = load_records(args.dir, strict=args.strict)
@@ -184,8 +184,8 @@ def run_check(args) -> int:
     Returns 0 when the records load (quarantined rows or not); a :class:`RecordsError` propagates
     to the command line, which prints it and exits with 1.
     """
-    from .records import load as records_mod
-    from .records.load import load_records
+    from .records import check as records_mod
+    from .records import load_records
 
     records = load_records(args.dir, strict=bool(getattr(args, "strict", False)))
     info = records_mod.summary(records)
@@ -230,7 +230,7 @@ def run_effects(args: argparse.Namespace) -> int:
     """
     from .analysis import effects
     from .estimate import effects as models
-    from .records.load import load_records
+    from .records import load_records
 
     records = load_records(args.dir, strict=args.strict)
     result = effects(records, measures=args.measure, landmark_days=args.landmark_days,
@@ -251,7 +251,7 @@ def run_beliefs(args: argparse.Namespace) -> int:
     never shown)."""
     from .analysis import Analysis
     from .estimate import beliefs
-    from .records.load import load_records
+    from .records import load_records
 
     records = load_records(args.dir, strict=getattr(args, "strict", False))
     landmark = getattr(args, "landmark_days", 182)

@@ -25,7 +25,7 @@ from outcomes.estimate.beliefs import (
     who_benefits,
     who_benefits_table,
 )
-from outcomes.records.load import from_frames
+from outcomes.records import from_frames
 from outcomes.records.scales import Measure
 from outcomes.synthetic.clinic import SimParams, simulate
 

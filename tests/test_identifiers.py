@@ -7,6 +7,7 @@ import pytest
 from records_fixtures import ASSESSMENTS, SESSIONS, write
 
 from outcomes.errors import RecordsError
+from outcomes.records import from_frames, load_records
 from outcomes.records.identifiers import (
     email_mask,
     identifier_column_kind,
@@ -19,7 +20,6 @@ from outcomes.records.identifiers import (
     value_kinds,
     value_kinds_mask,
 )
-from outcomes.records.load import from_frames, load_records
 
 COLUMNS = [
     ("name", "name"), ("FirstName", "name"), ("last_name", "name"), ("Surname", "name"),

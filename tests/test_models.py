@@ -23,7 +23,7 @@ from outcomes.estimate.effects import (
     plot_improvement_by_frequency,
     plot_trajectories,
 )
-from outcomes.records.load import from_frames
+from outcomes.records import from_frames
 from outcomes.records.scales import Measure, default_measures
 from outcomes.synthetic.clinic import SimParams, simulate
 
@@ -279,7 +279,7 @@ class TestPlantedTruth:
         a["pore_score"] = 50.0 - 10.0 * a["pore"]
         measures = dict(sim.measures) | {"pore_score": Measure(
             "pore_score", "Pore score (device)", -1000.0, 1000.0, "higher")}
-        from outcomes.records.load import from_frames
+        from outcomes.records import from_frames
         records = from_frames(sim.sessions, a, sim.patients, measures)
         grade = adjusted_effect(analysis_table(records, "pore")).iloc[0]
         score = adjusted_effect(analysis_table(records, "pore_score")).iloc[0]
@@ -328,8 +328,8 @@ class TestEffectsAndCli:
         assert set(out.attrs["tables"]) == {"pore", "texture"}
 
     def test_cli_json_and_human(self, monkeypatch, capsys):
+        import outcomes.records as rec
         from outcomes import cli
-        from outcomes.records import load as rec
         small = simulate(150, seed=5).to_records()
         monkeypatch.setattr(rec, "load_records", lambda path, strict=False: small)
         assert cli.main(["effects", "somewhere", "--measure", "pore", "--json"]) == 0
@@ -374,8 +374,8 @@ _JARGON = ("ATE", "ESS", "HC3", "sandwich", "SMD", "VIF", "IPW", "odds ratio",
 
 
 def _cli(monkeypatch, capsys, records, *args):
+    import outcomes.records as rec
     from outcomes import cli
-    from outcomes.records import load as rec
     monkeypatch.setattr(rec, "load_records", lambda path, strict=False: records)
     status = cli.main(["effects", "somewhere", *args])
     out = capsys.readouterr()

@@ -26,8 +26,8 @@ from outcomes.privacy.export import (
     suppress_count,
     suppress_small_counts,
 )
+from outcomes.records import from_frames, load_records
 from outcomes.records.identifiers import identifier_columns, identifier_values
-from outcomes.records.load import from_frames, load_records
 
 FIRST = ["Imogen", "Bartholomew", "Rosalind", "Ptolemy", "Genevieve", "Lysander", "Ottilie",
          "Cornelius", "Marisol", "Evander", "Philippa", "Thaddeus"]
@@ -355,7 +355,7 @@ class TestAnonymise:
         try:
             loaded = load_records(out)
         except NotImplementedError:
-            pytest.skip("outcomes.records.load.load_records is still a placeholder")
+            pytest.skip("outcomes.records.load_records is still a placeholder")
         assert loaded.n_quarantined == 0
         assert loaded.loaded_rows == rec.loaded_rows
         with pytest.raises(RecordsError, match="anonymise"):

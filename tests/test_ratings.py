@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outcomes.errors import RecordsError
-from outcomes.records.load import from_frames
+from outcomes.records import from_frames
 from outcomes.records.scales import Measure, default_measures
 from outcomes.tables.ratings import exclusions, landmark_ratings
 

@@ -17,7 +17,7 @@ import pytest
 from outcomes import cli
 from outcomes.errors import RecordsError
 from outcomes.present import report, views, widgets
-from outcomes.records.load import REJECT_COLUMNS, from_frames, load_records
+from outcomes.records import REJECT_COLUMNS, from_frames, load_records
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"

@@ -12,7 +12,7 @@ from scipy.special import expit
 
 from outcomes.errors import RecordsError
 from outcomes.estimate import robustness as rb
-from outcomes.records.load import from_frames
+from outcomes.records import from_frames
 from outcomes.records.scales import Measure
 
 PORE = Measure("pore", "Pore size", 0.0, 4.0, "lower", 0.5)

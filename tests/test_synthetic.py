@@ -413,7 +413,7 @@ class TestDemo:
         assert pd.read_csv(tmp_path / "patients.csv").shape[0] == 20
 
     def test_shipped_demo_loads_without_quarantine(self):
-        from outcomes.records.load import load_records
+        from outcomes.records import load_records
         rec = load_records(DEMO_DIR)
         assert rec.n_quarantined == 0
         assert rec.loaded_rows["patients"] == DEMO_PATIENTS

@@ -91,7 +91,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from ..errors import RecordsError
-from ..records.load import Records
+from ..records import Records
 from ..records.scales import Measure
 from ..tables.ratings import check_measure, landmark_ratings, primary_ratings
 

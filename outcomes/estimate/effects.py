@@ -54,7 +54,7 @@ import pandas as pd
 import statsmodels.api as sm
 
 from ..errors import RecordsError
-from ..records.load import Records
+from ..records import Records
 from ..records.scales import Measure
 from ..tables.ratings import (
     check_measure,

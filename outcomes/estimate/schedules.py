@@ -66,7 +66,7 @@ import pandas as pd
 
 from ..errors import RecordsError
 from ..privacy.export import suppress_count
-from ..records.load import Records
+from ..records import Records
 from ..tables.ratings import check_measure, landmark_ratings, primary_ratings, select_sessions
 from ..tables.strategies import Strategy, read_strategies
 from .mixed import one_blas_thread

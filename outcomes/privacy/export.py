@@ -453,14 +453,14 @@ def _read_csv(path: Path) -> pd.DataFrame:
 def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
-    from ..records.load import _cells
+    from ..records.read import cells
 
     try:
         data = pq.read_table(path)
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise RecordsError(f"{path.name}: cannot be read as Parquet ({exc}).") from None
     # nested values (lists, structs, maps) and zoned timestamps as the loader reads them
-    return pd.DataFrame({c: _as_strings(_cells(c, data.column(i)).to_pandas())
+    return pd.DataFrame({c: _as_strings(cells(c, data.column(i)).to_pandas())
                          for i, c in enumerate(data.column_names)})
 
 
@@ -477,9 +477,9 @@ def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
 def _refuse_unsaved_formulas(path: Path, sheets: list[str]) -> None:
     """Stop when a cell holds a formula with no saved value: read as empty, it would be written
     to OUT as a missing value and no row problem would ever show it."""
-    from ..records.load import _FORMULA_REASON, _has_formulas, _Unsaved, _with_formulas
+    from ..records.read import FORMULA_REASON, Unsaved, has_formulas, with_formulas
 
-    if not _has_formulas(path):
+    if not has_formulas(path):
         return
     import openpyxl
 
@@ -487,15 +487,15 @@ def _refuse_unsaved_formulas(path: Path, sheets: list[str]) -> None:
     formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
     try:
         for sheet in sheets:
-            rows = _with_formulas(values[sheet].iter_rows(values_only=True),
-                                  formulas[sheet].iter_rows(values_only=True))
+            rows = with_formulas(values[sheet].iter_rows(values_only=True),
+                                 formulas[sheet].iter_rows(values_only=True))
             header = next(rows, ())
             for line, row in enumerate(rows, start=2):
                 for i, v in enumerate(row):
-                    if isinstance(v, _Unsaved):
+                    if isinstance(v, Unsaved):
                         column = header[i] if i < len(header) else i + 1
                         raise RecordsError(f"{path.name}[{sheet}] line {line}, column "
-                                           f"{column!r}: {_FORMULA_REASON}. Nothing was "
+                                           f"{column!r}: {FORMULA_REASON}. Nothing was "
                                            "written.")
     finally:
         values.close()

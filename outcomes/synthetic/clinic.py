@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..records.load import Records, from_frames
+from ..records import Records, from_frames
 from ..records.scales import Measure
 
 __all__ = [

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import RecordsError
-from ..records.load import Records
+from ..records import Records
 from ..records.scales import Measure
 
 __all__ = [
