@@ -36,7 +36,8 @@ _LAZY = {
     "estimate.robustness": ["ipw_effect", "balance_table", "ordinal_effect", "dose_response",
                    "cluster_bootstrap", "sensitivity_grid", "adjusted_e_value"],
     "synthetic.clinic": ["SimParams", "Simulation", "simulate", "demo_simulation"],
-    "privacy.export": ["anonymise", "k_anonymity", "suppress_small_counts", "suppress_count"],
+    "privacy.export": ["anonymise"],
+    "privacy": ["k_anonymity", "suppress_small_counts", "suppress_count"],
     "present.report": ["build_report"],
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}

@@ -508,7 +508,7 @@ def _hydrafacial_belief(records: Records, measure: str, m: Measure, trivial: flo
     enlarged = per.loc[per["concern"] == "enlarged", "change"]
     n = len(clogged) + len(enlarged)
     if len(clogged) < MIN_PATIENTS or len(enlarged) < MIN_PATIENTS:
-        from ..privacy.export import suppress_count
+        from ..privacy import suppress_count
 
         sessions = (_text(records.sessions["treatment"]) == "hydrafacial") & \
             records.sessions["patient_id"].map(_text(records.patients.set_index(
@@ -688,7 +688,7 @@ def _interaction_design(data: pd.DataFrame, modifier: str, levels: list[str]):
 
 def _modifier_rows(table, patients, modifier, measure) -> tuple[list[dict], float]:
     """Subgroup slopes and the interaction p-value of one modifier (see :func:`who_benefits`)."""
-    from ..privacy.export import suppress_count
+    from ..privacy import suppress_count
 
     data = table.assign(_group=table["patient_id"].map(_groups(patients, modifier)))
     missing = int(data["_group"].isna().sum())
@@ -807,7 +807,7 @@ def _overall(table: pd.DataFrame) -> float:
 def who_benefits_table(result: pd.DataFrame) -> pd.DataFrame:
     """:func:`who_benefits` for people: plain headers, counts under 5 shown as ``<5``;
     ``attrs["caveat"]`` is the exploratory statement to show with it."""
-    from ..privacy.export import suppress_count
+    from ..privacy import suppress_count
 
     shown = pd.DataFrame({
         "Group": result["modifier"].map(_plain),
@@ -949,7 +949,7 @@ def belief_table(result: pd.DataFrame) -> pd.DataFrame:
     Columns: ``Belief``, ``Estimate (95% CI)``, ``Patients`` (counts under 5 as ``<5``),
     ``Verdict``, ``What it means`` (unit and reason).
     """
-    from ..privacy.export import suppress_count
+    from ..privacy import suppress_count
 
     return pd.DataFrame({
         "Belief": result["statement"].map(_plain),
@@ -964,7 +964,7 @@ def belief_table(result: pd.DataFrame) -> pd.DataFrame:
 def regions_table(result: pd.DataFrame) -> pd.DataFrame:
     """:func:`regions` for people: one row per measure and zone, one column per quantity
     (estimate and 95 % CI), patients under 5 shown as ``<5``."""
-    from ..privacy.export import suppress_count
+    from ..privacy import suppress_count
 
     heads = {"baseline": "Rating at the start", "baseline vs face": "Worse than the whole face by",
              "improvement": "Improvement at the landmark",

@@ -65,7 +65,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import RecordsError
-from ..privacy.export import suppress_count
+from ..privacy import suppress_count
 from ..records import Records
 from ..tables.ratings import check_measure, landmark_ratings, primary_ratings, select_sessions
 from ..tables.strategies import Strategy, read_strategies
