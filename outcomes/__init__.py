@@ -35,7 +35,7 @@ _LAZY = {
                "mixed_effect", "effects", "describe_effect"],
     "estimate.robustness": ["ipw_effect", "balance_table", "ordinal_effect", "dose_response",
                    "cluster_bootstrap", "sensitivity_grid", "adjusted_e_value"],
-    "synthetic.clinic": ["SimParams", "Simulation", "simulate", "demo_simulation"],
+    "synthetic": ["SimParams", "Simulation", "simulate", "demo_simulation"],
     "privacy.export": ["anonymise"],
     "privacy": ["k_anonymity", "suppress_small_counts", "suppress_count"],
     "present.report": ["build_report"],

@@ -160,7 +160,7 @@ def run_strategies(args: argparse.Namespace) -> int:
 
 def run_demo(args) -> int:
     """``outcomes demo DIR [--patients N] [--seed S]``: write the synthetic demo records."""
-    from .synthetic import clinic as synthetic
+    from . import synthetic
 
     n = synthetic.DEMO_PATIENTS if getattr(args, "patients", None) is None else args.patients
     seed = synthetic.DEMO_SEED if getattr(args, "seed", None) is None else args.seed

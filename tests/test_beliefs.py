@@ -27,7 +27,7 @@ from outcomes.estimate.beliefs import (
 )
 from outcomes.records import from_frames
 from outcomes.records.scales import Measure
-from outcomes.synthetic.clinic import SimParams, simulate
+from outcomes.synthetic import SimParams, simulate
 
 _OFF_BASELINE = ("age_per_decade", "smoker_current", "smoker_former", "sun_moderate", "sun_high",
                  "sleep_per_hour")

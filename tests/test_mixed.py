@@ -114,7 +114,7 @@ class TestSleepstudy:
 
 def _clinic_design(n=300, seed=4):
     from outcomes.estimate.effects import _design, _independent, mixed_table
-    from outcomes.synthetic.clinic import simulate
+    from outcomes.synthetic import simulate
 
     data = mixed_table(simulate(n, seed=seed).to_records(), "pore")
     main = ["sessions_within", "sessions_between", "months"]

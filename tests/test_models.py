@@ -25,7 +25,7 @@ from outcomes.estimate.effects import (
 )
 from outcomes.records import from_frames
 from outcomes.records.scales import Measure, default_measures
-from outcomes.synthetic.clinic import SimParams, simulate
+from outcomes.synthetic import SimParams, simulate
 
 C = 30.4375 / 182          # sessions a month per session over a 182-day follow-up
 
@@ -219,7 +219,7 @@ class TestDescribe:
 
 
 # ---------------------------------------------------------------------------------------------
-# planted truth (outcomes.synthetic.clinic)
+# planted truth (outcomes.synthetic)
 # ---------------------------------------------------------------------------------------------
 
 

@@ -209,7 +209,7 @@ def test_matches_brute_force(days, L, W, B):
 
 def test_a_rater_without_ratings_excludes_everyone_with_a_reason():
     """A rater who rated nobody is not an error: every patient is counted as 'no rating'."""
-    from outcomes.synthetic.clinic import simulate
+    from outcomes.synthetic import simulate
 
     records = simulate(40, seed=3).to_records()
     table = landmark_ratings(records, "pore", rater="device")

@@ -349,7 +349,7 @@ def test_regions_table_lists_regions_present(demo):
 
 
 def test_report_on_few_patients_says_so_and_prints_no_warnings(tmp_path):
-    from outcomes.synthetic.clinic import simulate
+    from outcomes.synthetic import simulate
 
     records = simulate(20, seed=3).write(tmp_path / "tiny")
     html = report.build_report(records, tmp_path / "tiny.html").read_text(encoding="utf-8")

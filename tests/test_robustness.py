@@ -489,12 +489,12 @@ class TestExtraEffectRows:
 
 
 # --------------------------------------------------------------------------------------------------
-# records-level: the synthetic clinic of outcomes.synthetic.clinic, traps switched on and off
+# records-level: the synthetic clinic of outcomes.synthetic, traps switched on and off
 # --------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def clinic():
-    from outcomes.synthetic import clinic as synthetic
+    from outcomes import synthetic
 
     return synthetic.simulate(600, seed=11).to_records()
 
@@ -502,7 +502,7 @@ def clinic():
 def _clinic(n, seed, **changes):
     import dataclasses
 
-    from outcomes.synthetic import clinic as synthetic
+    from outcomes import synthetic
 
     params = dataclasses.replace(synthetic.SimParams(), **changes)
     return synthetic.simulate(n, seed=seed, params=params).to_records()
@@ -568,8 +568,8 @@ class TestSyntheticClinic:
         assert rb.sensitivity_plot(g).get_title() == "Sensitivity of the adjusted estimate"
 
     def test_bootstrap_covers_linear_truth(self):
+        from outcomes import synthetic
         from outcomes.estimate import effects as models
-        from outcomes.synthetic import clinic as synthetic
 
         sim = synthetic.simulate(600, seed=5, params=synthetic.SimParams.linear(beta=0.5))
         table = models.analysis_table(sim.to_records(), "pore")
