@@ -35,7 +35,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pandas as pd
 
 from outcomes.estimate.beliefs import belief_check, who_benefits
-from outcomes.synthetic.clinic import SimParams, simulate
+from outcomes.synthetic import SimParams, simulate
 
 _OFF_BASELINE = ("age_per_decade", "smoker_current", "smoker_former", "sun_moderate", "sun_high",
                  "sleep_per_hour")

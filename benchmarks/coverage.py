@@ -27,7 +27,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from outcomes.estimate.effects import adjusted_effect, analysis_table, naive_effect
-from outcomes.synthetic.clinic import DEMO_SEED, SimParams, simulate
+from outcomes.synthetic import DEMO_SEED, SimParams, simulate
 
 MEASURES = ("pore", "texture")
 

@@ -1,7 +1,7 @@
 """Benchmark: ``outcomes effects`` end to end at 600, 10,000 and 100,000 patients, and the mixed
 model against statsmodels MixedLM on one 2,000-patient design.
 
-End to end: the records of ``outcomes.synthetic.clinic.simulate(n)`` are written once to
+End to end: the records of ``outcomes.synthetic.simulate(n)`` are written once to
 ``/tmp/outcomes-bench-effects/n<N>`` (kept between runs: simulating 100,000 patients takes a
 while); then each size runs in a fresh child process that calls the command line in-process
 (``outcomes.cli.main(["effects", DIR])``, output discarded) — loading the records is part of the
@@ -43,7 +43,7 @@ MIXED_PATIENTS = 2_000
 
 
 def _records_dir(n: int) -> Path:
-    from outcomes.synthetic.clinic import simulate
+    from outcomes.synthetic import simulate
 
     path = CACHE / f"n{n}"
     if not (path / "assessments.csv").exists():
@@ -89,7 +89,7 @@ def _mixed_vs_statsmodels() -> float:
 
     from outcomes.estimate import mixed
     from outcomes.estimate.effects import _design, _independent, mixed_table
-    from outcomes.synthetic.clinic import simulate
+    from outcomes.synthetic import simulate
 
     data = mixed_table(simulate(MIXED_PATIENTS, seed=13).to_records(), "pore")
     main = ["sessions_within", "sessions_between", "months"]

@@ -2,7 +2,7 @@
 
 Writes the synthetic CSV files into a temporary folder, then times, in the same run,
 ``pyarrow.csv.read_csv`` of the three files (the raw reference: type inference, multithreaded,
-no validation) and ``outcomes.records.load.load_records`` of the folder: one untimed warm-up of each,
+no validation) and ``outcomes.records.load_records`` of the folder: one untimed warm-up of each,
 then ``REPEATS`` interleaved rounds alternating which goes first. The best time of each is kept
 (the machine is shared; the minimum is the least noisy estimate). CPU time
 (``time.process_time``, all threads) is printed too, because the wall-clock ratio depends on how
@@ -11,7 +11,7 @@ many cores other processes leave free. Peak memory is the peak resident set size
 ``load_records`` once, so neither the writer nor the raw reads count towards it.
 
 Clean exports take the loader's fast paths; an export with a few bad cells partly does not (see
-``outcomes/records.py``). So the same files are then timed again with a dozen typical mistakes
+``outcomes/records/__init__.py``). So the same files are then timed again with a dozen typical mistakes
 planted (:data:`MISTAKES`: dates not YYYY-MM-DD or impossible, out-of-range and non-numeric values,
 empty ids, unknown patients), printed as an extra line.
 
@@ -115,7 +115,7 @@ def _raw_read(folder: Path) -> None:
 
 
 def _peak_rss_mb(folder: Path) -> float:
-    code = ("import resource, sys; from outcomes.records.load import load_records; "
+    code = ("import resource, sys; from outcomes.records import load_records; "
             "load_records(sys.argv[1]); "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
     out = subprocess.run([sys.executable, "-c", code, str(folder)], check=True,
@@ -124,7 +124,7 @@ def _peak_rss_mb(folder: Path) -> float:
 
 
 def main() -> None:
-    from outcomes.records.load import load_records
+    from outcomes.records import load_records
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

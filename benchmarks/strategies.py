@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from outcomes.estimate.schedules import compare_strategies
-from outcomes.synthetic.clinic import SimParams, simulate
+from outcomes.synthetic import SimParams, simulate
 
 CONTRASTS = (("protocol", "every_2_months"), ("protocol", "single"))
 

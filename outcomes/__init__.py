@@ -22,7 +22,7 @@ the command line stay quick).
 from importlib import import_module
 
 from .errors import RecordsError, SettingError
-from .records.load import Records, from_frames, load_records
+from .records import Records, from_frames, load_records
 from .records.scales import Measure
 
 __version__ = "0.1.0"
@@ -32,8 +32,9 @@ _LAZY = {
     "protocols": ["Protocol", "Strategy"],
     "analysis": ["Analysis"],
     "results": ["Effects", "Schedules"],
-    "synthetic.clinic": ["SimParams", "Simulation", "simulate", "demo_simulation"],
-    "privacy.export": ["anonymise", "k_anonymity", "suppress_small_counts", "suppress_count"],
+    "synthetic": ["SimParams", "Simulation", "simulate", "demo_simulation"],
+    "privacy.export": ["anonymise"],
+    "privacy": ["k_anonymity", "suppress_small_counts", "suppress_count"],
     "present.report": ["build_report"],
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}

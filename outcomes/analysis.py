@@ -43,8 +43,8 @@ from .estimate import robustness, traps
 from .estimate.beliefs import belief_check, regions, who_benefits
 from .estimate.schedules import compare_strategies
 from .protocols import Strategy
+from .records import Records
 from .records.dataset import read_strategies
-from .records.load import Records
 from .records.scales import Measure
 from .results import Beliefs, Effects, Schedules
 from .settings import Settings

@@ -19,8 +19,8 @@ from pathlib import Path
 from .errors import RecordsError, SettingError
 from .escape import terminal
 from .protocols import parse_strategy
+from .records import load_records
 from .records.dataset import read_strategies
-from .records.load import load_records
 from .settings import Settings
 
 __all__ = ["build_parser", "main"]
@@ -179,7 +179,7 @@ def run_strategies(args: argparse.Namespace) -> int:
 
 def run_demo(args) -> int:
     """``outcomes demo DIR [--patients N] [--seed S]``: write the synthetic demo records."""
-    from .synthetic import clinic as synthetic
+    from . import synthetic
 
     n = synthetic.DEMO_PATIENTS if getattr(args, "patients", None) is None else args.patients
     seed = synthetic.DEMO_SEED if getattr(args, "seed", None) is None else args.seed
@@ -203,7 +203,7 @@ def run_check(args) -> int:
     Returns 0 when the records load (quarantined rows or not); a :class:`RecordsError` propagates
     to the command line, which prints it and exits with 1.
     """
-    from .records import load as records_mod
+    from .records import check as records_mod
 
     records = load_records(args.dir, strict=bool(getattr(args, "strict", False)))
     info = records_mod.summary(records)

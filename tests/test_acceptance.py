@@ -53,7 +53,7 @@ def test_adjusted_is_closer_to_the_simulated_truth_than_naive(effect_rows):
     adjusted slope does not cover it either: with saturating benefit and attendance that follows
     the recorded ratings the slope per session a month is an association, which is why the
     headline is the schedule comparison (docs/methods.md §4.1; test below)."""
-    from outcomes.synthetic.clinic import demo_simulation
+    from outcomes.synthetic import demo_simulation
 
     truth = demo_simulation().truth.set_index(["measure", "estimand"])["value"]
     row = {(r["measure"], r["model"]): r for r in effect_rows if r["term"] == "sessions_per_month"}
@@ -83,7 +83,7 @@ def test_strategies_on_the_demo_cover_the_simulated_truth():
     high — the output says so, and benchmarks/strategies.py measures it, scenario by scenario.)"""
     from outcomes import load_records
     from outcomes.estimate.schedules import compare_strategies
-    from outcomes.synthetic.clinic import demo_simulation
+    from outcomes.synthetic import demo_simulation
 
     truth = demo_simulation().strategy_truth().set_index(["measure", "strategy"])
     records = load_records(DEMO)

@@ -107,7 +107,7 @@ class TestNestedValuesAreKeptAsText:
             load_records(folder)
 
     def test_anonymise_reads_nested_parquet_like_the_loader(self, tmp_path):
-        from outcomes.privacy.export import _read_parquet
+        from outcomes.privacy.export.read import _read_parquet
 
         folder = _parquet_folder(tmp_path, "sessions", "area_list", pa.list_(pa.string()),
                                  ["nose", "chin"])

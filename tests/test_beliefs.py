@@ -18,9 +18,9 @@ from outcomes.present.beliefs import (
     regions_table,
     who_benefits_table,
 )
-from outcomes.records.load import from_frames
+from outcomes.records import from_frames
 from outcomes.records.scales import Measure
-from outcomes.synthetic.clinic import SimParams, simulate
+from outcomes.synthetic import SimParams, simulate
 
 _OFF_BASELINE = ("age_per_decade", "smoker_current", "smoker_former", "sun_moderate", "sun_high",
                  "sleep_per_hour")

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from outcomes import cli
-from outcomes.records.load import load_records
-from outcomes.synthetic.clinic import MISTAKES, write_with_mistakes
+from outcomes.records import load_records
+from outcomes.synthetic import MISTAKES, write_with_mistakes
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

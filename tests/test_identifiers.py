@@ -7,6 +7,7 @@ import pytest
 from records_fixtures import ASSESSMENTS, SESSIONS, write
 
 from outcomes.errors import RecordsError
+from outcomes.records import from_frames, load_records
 from outcomes.records.identifiers import (
     email_mask,
     identifier_column_kind,
@@ -19,7 +20,6 @@ from outcomes.records.identifiers import (
     value_kinds,
     value_kinds_mask,
 )
-from outcomes.records.load import from_frames, load_records
 
 COLUMNS = [
     ("name", "name"), ("FirstName", "name"), ("last_name", "name"), ("Surname", "name"),
@@ -254,7 +254,7 @@ def _all_distinct_values(folder):
 
 @pytest.mark.parametrize("n,seed", [(60, 1), (300, 2), (600, 3), (1500, 4), (3000, 5)])
 def test_no_false_alarm_on_clean_synthetic_clinics(tmp_path, n, seed):
-    from outcomes.synthetic import clinic as synthetic
+    from outcomes import synthetic
 
     synthetic.simulate(n, seed=seed).write(tmp_path)
     load_records(tmp_path)  # loads: no refusal

@@ -115,7 +115,7 @@ class TestSleepstudy:
 
 def _clinic_design(n=300, seed=4):
     from outcomes.estimate.effects import _design, _independent
-    from outcomes.synthetic.clinic import simulate
+    from outcomes.synthetic import simulate
 
     data = Analysis(simulate(n, seed=seed).to_records(), measure="pore").long
     main = ["sessions_within", "sessions_between", "months"]

@@ -24,9 +24,9 @@ from outcomes.present.effects import (
     plot_improvement_by_frequency,
     plot_trajectories,
 )
-from outcomes.records.load import from_frames
+from outcomes.records import from_frames
 from outcomes.records.scales import Measure, default_measures
-from outcomes.synthetic.clinic import SimParams, simulate
+from outcomes.synthetic import SimParams, simulate
 
 C = 30.4375 / 182          # sessions a month per session over a 182-day follow-up
 
@@ -220,7 +220,7 @@ class TestDescribe:
 
 
 # ---------------------------------------------------------------------------------------------
-# planted truth (outcomes.synthetic.clinic)
+# planted truth (outcomes.synthetic)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -280,7 +280,7 @@ class TestPlantedTruth:
         a["pore_score"] = 50.0 - 10.0 * a["pore"]
         measures = dict(sim.measures) | {"pore_score": Measure(
             "pore_score", "Pore score (device)", -1000.0, 1000.0, "higher")}
-        from outcomes.records.load import from_frames
+        from outcomes.records import from_frames
         records = from_frames(sim.sessions, a, sim.patients, measures)
         grade = adjusted_effect(Analysis(records, measure="pore").table).iloc[0]
         score = adjusted_effect(Analysis(records, measure="pore_score").table).iloc[0]

@@ -1,4 +1,4 @@
-"""Tests of outcomes.privacy.export: anonymise a raw export, k-anonymity, small-cell suppression."""
+"""Tests of outcomes.privacy: anonymise a raw export, k-anonymity, small-cell suppression."""
 
 from __future__ import annotations
 
@@ -14,20 +14,18 @@ from hypothesis import strategies as st
 
 from outcomes.cli import main
 from outcomes.errors import RecordsError
-from outcomes.privacy import export as privacy
-from outcomes.privacy.export import (
+from outcomes.privacy import (
+    ADJUSTED,
     HIDDEN,
-    anonymise,
     coarsening_options,
-    date_shift_days,
     k_anonymity,
     k_anonymity_summary,
-    pseudonym,
     suppress_count,
     suppress_small_counts,
 )
+from outcomes.privacy.export import anonymise, anonymiser, date_shift_days, keys, pseudonym
+from outcomes.records import from_frames, load_records
 from outcomes.records.identifiers import identifier_columns, identifier_values
-from outcomes.records.load import from_frames, load_records
 
 FIRST = ["Imogen", "Bartholomew", "Rosalind", "Ptolemy", "Genevieve", "Lysander", "Ottilie",
          "Cornelius", "Marisol", "Evander", "Philippa", "Thaddeus"]
@@ -218,7 +216,7 @@ class TestAnonymise:
     def test_age_hand_case_birthday_boundary(self):
         first = pd.Series(pd.to_datetime(["2024-03-14", "2024-03-15", "2023-02-28", "2024-02-29"]))
         dob = pd.Series(pd.to_datetime(["1990-03-15", "1990-03-15", "2000-02-29", "2000-02-29"]))
-        assert privacy._age_at(first, dob).tolist() == [33, 34, 22, 24]
+        assert anonymiser._age_at(first, dob).tolist() == [33, 34, 22, 24]
 
     def test_key_file_created_private_and_kept_apart(self, tmp_path, raw):
         report = run(tmp_path, raw[0])
@@ -245,7 +243,7 @@ class TestAnonymise:
 
     def test_failure_midway_leaves_no_out(self, tmp_path, raw, monkeypatch):
         calls = []
-        real = privacy._write_table
+        real = anonymiser._write_table
 
         def failing(frame, path):
             calls.append(path.name)
@@ -253,7 +251,7 @@ class TestAnonymise:
                 raise OSError("disk full")
             real(frame, path)
 
-        monkeypatch.setattr(privacy, "_write_table", failing)
+        monkeypatch.setattr(anonymiser, "_write_table", failing)
         with pytest.raises(OSError, match="disk full"):
             run(tmp_path, raw[0])
         assert len(calls) == 2
@@ -355,7 +353,7 @@ class TestAnonymise:
         try:
             loaded = load_records(out)
         except NotImplementedError:
-            pytest.skip("outcomes.records.load.load_records is still a placeholder")
+            pytest.skip("outcomes.records.load_records is still a placeholder")
         assert loaded.n_quarantined == 0
         assert loaded.loaded_rows == rec.loaded_rows
         with pytest.raises(RecordsError, match="anonymise"):
@@ -377,7 +375,7 @@ class TestAnonymise:
         assert "not empty" in capsys.readouterr().err
 
     def test_collision_is_refused(self, tmp_path, raw, monkeypatch):
-        monkeypatch.setattr(privacy, "PSEUDONYM_HEX", 0)   # every pseudonym "P-"
+        monkeypatch.setattr(keys, "PSEUDONYM_HEX", 0)   # every pseudonym "P-"
         with pytest.raises(RecordsError, match="same pseudonym"):
             run(tmp_path, raw[0])
         assert not (tmp_path / "out").exists()
@@ -530,7 +528,7 @@ def test_suppression_accepts_nullable_integer_counts_with_missing_cells():
     """Int64 counts with a missing cell (e.g. after a merge) are suppressed, the gap stays blank."""
     import pandas as pd
 
-    from outcomes.privacy.export import suppress_small_counts
+    from outcomes.privacy import suppress_small_counts
 
     t = pd.DataFrame({"group": ["a", "b", "c", "d"],
                       "n": pd.array([12, 3, pd.NA, 40], dtype="Int64")})
@@ -674,7 +672,7 @@ class TestKAnonymityVerdict:
     def test_adjusted_are_model_covariates(self):
         from outcomes.estimate.effects import COVARIATES
 
-        assert set(privacy.ADJUSTED) <= set(COVARIATES)
+        assert set(ADJUSTED) <= set(COVARIATES)
 
 
 # --------------------------------------------------------------------------------------------------

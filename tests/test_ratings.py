@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from outcomes import Analysis, Settings
 from outcomes.errors import RecordsError, SettingError
-from outcomes.records.load import from_frames
+from outcomes.records import from_frames
 from outcomes.records.scales import Measure, default_measures
 from outcomes.tables.ratings import exclusions, landmark_ratings
 
@@ -211,7 +211,7 @@ def test_matches_brute_force(days, L, W, B):
 
 def test_a_rater_without_ratings_excludes_everyone_with_a_reason():
     """A rater who rated nobody is not an error: every patient is counted as 'no rating'."""
-    from outcomes.synthetic.clinic import simulate
+    from outcomes.synthetic import simulate
 
     records = simulate(40, seed=3).to_records()
     table = Analysis(records, measure="pore", rater="device").ratings

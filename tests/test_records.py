@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from records_fixtures import ASSESSMENTS, PATIENTS, SESSIONS, add_rows, write
 
 from outcomes.errors import RecordsError
-from outcomes.records.load import (
+from outcomes.records import (
     REJECT_COLUMNS,
     Records,
     from_frames,
@@ -497,7 +497,7 @@ class TestShortcutsMatchGeneralPath:
         assert_accounted(rec)
 
     def test_threaded_encoding(self, folder, monkeypatch):
-        import outcomes.records.load as R
+        import outcomes.records.read as R
 
         monkeypatch.setattr(R, "_PREFETCH_ROWS", 0)
         threaded = load_records(folder)
@@ -505,7 +505,7 @@ class TestShortcutsMatchGeneralPath:
         _same_records(threaded, load_records(folder))
 
     def test_quote_free_read(self, folder, monkeypatch):
-        import outcomes.records.load as R
+        import outcomes.records.read as R
 
         assert not R._has_quote_after_header(folder / "sessions.csv")
         fast = load_records(folder)
@@ -513,14 +513,14 @@ class TestShortcutsMatchGeneralPath:
         _same_records(fast, load_records(folder))
 
     def test_text_columns_as_read(self, folder, monkeypatch):
-        import outcomes.records.load as R
+        import outcomes.records.rules as R
 
         fast = load_records(folder)
         monkeypatch.setattr(R, "_DIRECT_TEXT", False)
         _same_records(fast, load_records(folder))
 
     def test_text_columns_as_read_when_every_row_loads(self, tmp_path, monkeypatch):
-        import outcomes.records.load as R
+        import outcomes.records.rules as R
 
         folder = write(tmp_path)
         fast = load_records(folder)
@@ -585,20 +585,24 @@ def clean_folder(tmp_path_factory):
 
 
 def _general(monkeypatch, folder, **flags):
-    import outcomes.records.load as R
+    from outcomes.records import columns, read
 
+    # each switch where it is read (patched in another module it would change nothing)
+    owner = {"_TYPED_READ": read, "_PLAIN": columns, "_PREFETCH_ROWS": read,
+             "_BACKGROUND_BYTES": read}
     with monkeypatch.context() as m:
         for name, value in {"_TYPED_READ": False, "_PLAIN": False, **flags}.items():
-            m.setattr(R, name, value)
+            m.setattr(owner[name], name, value)
         return load_records(folder)
 
 
 class TestFastPathsMatchGeneralPath:
     def test_fast_paths_carry_a_clean_folder(self, clean_folder, monkeypatch):
-        import outcomes.records.load as R
+        import outcomes.records.columns as C
+        import outcomes.records.read as R
 
         reads, plain = [], []
-        real_read, real_plain = R._read_csv_text, R._Plain.__init__
+        real_read, real_plain = R._read_csv_text, C._Plain.__init__
 
         def read(path, table, typed=None, only=None):
             reads.append((table, typed is not None, only))
@@ -609,7 +613,7 @@ class TestFastPathsMatchGeneralPath:
             real_plain(self, arr, kind)
 
         monkeypatch.setattr(R, "_read_csv_text", read)
-        monkeypatch.setattr(R._Plain, "__init__", plain_init)
+        monkeypatch.setattr(C._Plain, "__init__", plain_init)
         rec = load_records(clean_folder)
         # one typed read per table, nothing read again as text
         assert sorted(reads) == [("assessments", True, None), ("patients", True, None),
@@ -684,7 +688,7 @@ def test_is_plain_is_sound(values, lower):
     """A column the byte check passes is one normalisation leaves unchanged."""
     import pyarrow as pa
 
-    from outcomes.records.load import _is_plain
+    from outcomes.records.columns import _is_plain
 
     values = [None if v == "" else v for v in values]  # the CSV reader reads "" as missing
     arr = pa.chunked_array([pa.array(values[:5], pa.string()), pa.array(values[5:], pa.string())])
@@ -715,7 +719,7 @@ def test_value_checks_prefilter_is_sound(values, id_column):
 def test_take_rows_matches_take_across_chunks():
     import pyarrow as pa
 
-    from outcomes.records.load import _take_rows
+    from outcomes.records.columns import _take_rows
 
     rng = np.random.default_rng(2)
     chunks = [pa.array([f"v{i}-{j}" for j in range(n)], pa.string())
@@ -750,7 +754,7 @@ def test_parquet_chunks_with_different_dictionaries(tmp_path):
 def test_background_read_reports_the_same_error_first(tmp_path, monkeypatch, background):
     """A read problem in a later file still wins over a problem found validating the sessions
     (as when the files were read one after the other)."""
-    import outcomes.records.load as R
+    import outcomes.records.read as R
 
     monkeypatch.setattr(R, "_BACKGROUND_BYTES", background)
     monkeypatch.setattr(R, "_PREFETCH_ROWS", 0)
@@ -769,7 +773,7 @@ def test_kept_rows_select_like_a_mask(keep, few):
     """Run-by-run copying and slicing select exactly what the mask selects."""
     import pyarrow as pa
 
-    from outcomes.records.load import _Rows
+    from outcomes.records.assemble import _Rows
 
     mask = np.array(keep, dtype=bool)
     rows = _Rows(mask)
@@ -785,7 +789,7 @@ def test_kept_rows_select_like_a_mask(keep, few):
 
 def test_a_bad_typed_value_sends_only_its_column_back_to_text(tmp_path, monkeypatch):
     """An out-of-range depth is read again as text alone; the message quotes it as written."""
-    import outcomes.records.load as R
+    import outcomes.records.read as R
 
     reads = []
     real_read = R._read_csv_text
@@ -802,7 +806,7 @@ def test_a_bad_typed_value_sends_only_its_column_back_to_text(tmp_path, monkeypa
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
 def test_load_in_a_forked_child(clean_folder, monkeypatch):
     """Worker threads do not survive a fork: a child process must not wait on them forever."""
-    import outcomes.records.load as R
+    import outcomes.records.read as R
 
     monkeypatch.setattr(R, "_BACKGROUND_BYTES", 0)
     monkeypatch.setattr(R, "_PREFETCH_ROWS", 0)
@@ -834,8 +838,8 @@ def test_digit_or_at_check_is_sound(values):
     would stop outside id columns."""
     import pyarrow as pa
 
+    from outcomes.records.columns import _has_digit_or_at
     from outcomes.records.identifiers import value_kinds
-    from outcomes.records.load import _has_digit_or_at
 
     arr = pa.chunked_array([pa.array(values[:3], pa.string()), pa.array(values[3:], pa.string())])
     if not _has_digit_or_at(arr):
@@ -913,7 +917,7 @@ class TestNoSilentChanges:
 
 
 def test_zoned_timestamps_in_frames_keep_their_local_date():
-    from outcomes.records.load import from_frames
+    from outcomes.records import from_frames
 
     s = pd.DataFrame({"patient_id": ["a", "a"], "treatment": "laser",
                       "date": pd.to_datetime(["2024-06-15 00:30", "2024-07-15 23:30"]).tz_localize(

@@ -17,7 +17,7 @@ import pytest
 from outcomes import Analysis, cli
 from outcomes.errors import RecordsError
 from outcomes.present import report, views, widgets
-from outcomes.records.load import REJECT_COLUMNS, from_frames, load_records
+from outcomes.records import REJECT_COLUMNS, from_frames, load_records
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
@@ -348,7 +348,7 @@ def test_regions_table_lists_regions_present(demo):
 
 
 def test_report_on_few_patients_says_so_and_prints_no_warnings(tmp_path):
-    from outcomes.synthetic.clinic import simulate
+    from outcomes.synthetic import simulate
 
     records = simulate(20, seed=3).write(tmp_path / "tiny")
     html = report.build_report(records, tmp_path / "tiny.html").read_text(encoding="utf-8")

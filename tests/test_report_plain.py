@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from test_report import DEMO, _records_with_rejects
 
-from outcomes.records.load import load_records
+from outcomes.records import load_records
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from outcomes import Analysis
 from outcomes.errors import RecordsError
 from outcomes.estimate import dose_response, frames, ordinal, robustness, traps, weighting
 from outcomes.present import robustness as figures
-from outcomes.records.load import from_frames
+from outcomes.records import from_frames
 from outcomes.records.scales import Measure
 
 PORE = Measure("pore", "Pore size", 0.0, 4.0, "lower", 0.5)
@@ -498,12 +498,12 @@ class TestExtraEffectRows:
 
 
 # --------------------------------------------------------------------------------------------------
-# records-level: the synthetic clinic of outcomes.synthetic.clinic, traps switched on and off
+# records-level: the synthetic clinic of outcomes.synthetic, traps switched on and off
 # --------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def clinic():
-    from outcomes.synthetic import clinic as synthetic
+    from outcomes import synthetic
 
     return synthetic.simulate(600, seed=11).to_records()
 
@@ -511,7 +511,7 @@ def clinic():
 def _clinic(n, seed, **changes):
     import dataclasses
 
-    from outcomes.synthetic import clinic as synthetic
+    from outcomes import synthetic
 
     params = dataclasses.replace(synthetic.SimParams(), **changes)
     return synthetic.simulate(n, seed=seed, params=params).to_records()

@@ -1,5 +1,5 @@
 """The synthetic clinic: record format, determinism, documented rates, literature magnitudes and the
-planted truth (outcomes.synthetic.clinic)."""
+planted truth (outcomes.synthetic)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 
 from outcomes.cli import run_demo
 from outcomes.records.scales import default_measures
-from outcomes.synthetic.clinic import (
+from outcomes.synthetic import (
     ASSESSMENT_COLUMNS,
     DEMO_PATIENTS,
     DEMO_SEED,
@@ -413,7 +413,7 @@ class TestDemo:
         assert pd.read_csv(tmp_path / "patients.csv").shape[0] == 20
 
     def test_shipped_demo_loads_without_quarantine(self):
-        from outcomes.records.load import load_records
+        from outcomes.records import load_records
         rec = load_records(DEMO_DIR)
         assert rec.n_quarantined == 0
         assert rec.loaded_rows["patients"] == DEMO_PATIENTS
@@ -422,7 +422,7 @@ class TestDemo:
 
 class TestTruthCheck:
     def test_linear_scenario_estimate_sits_on_the_planted_truth(self):
-        from outcomes.synthetic.clinic import SimParams, truth_check
+        from outcomes.synthetic import SimParams, truth_check
 
         out = truth_check(500, seed=4, params=SimParams.linear(beta=0.5), traps=False)
         assert list(out["scenario"].unique()) == ["as simulated"]
@@ -431,7 +431,7 @@ class TestTruthCheck:
         assert (out["bias"].abs() < 3 * (out["ci_high"] - out["ci_low"]) / 3.92).all()
 
     def test_every_trap_is_switched_off_in_turn(self):
-        from outcomes.synthetic.clinic import TRAPS, truth_check
+        from outcomes.synthetic import TRAPS, truth_check
 
         out = truth_check(200, seed=2, measures=("pore",))
         expected = ["as simulated", *[f"without {t}" for t in TRAPS], "without any trap"]
@@ -711,7 +711,7 @@ class TestStrategyTruth:
     def test_forcing_the_natural_schedule_reproduces_the_records(self, demo):
         """Forcing each patient's own schedule gives exactly the improvement recorded at their
         6-month review (same noise, bias, rounding)."""
-        from outcomes.synthetic.clinic import _forced_improvement
+        from outcomes.synthetic.truth import _forced_improvement
 
         st = demo.state
         run, obs = st["run"], st["obs"]

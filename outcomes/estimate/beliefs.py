@@ -91,7 +91,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from ..errors import RecordsError
-from ..privacy.export import suppress_count
+from ..privacy import suppress_count
 from ..records.scales import Measure
 from ..tables.beliefs import HF_AFTER, HF_BEFORE_DAYS, text_values
 
@@ -572,7 +572,7 @@ def _interaction_design(data: pd.DataFrame, modifier: str, levels: list[str]):
 
 def _modifier_rows(table, patients, modifier, measure) -> tuple[list[dict], float]:
     """Subgroup slopes and the interaction p-value of one modifier (see :func:`who_benefits`)."""
-    from ..privacy.export import suppress_count
+    from ..privacy import suppress_count
 
     data = table.assign(_group=table["patient_id"].map(_groups(patients, modifier)))
     missing = int(data["_group"].isna().sum())

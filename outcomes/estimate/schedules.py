@@ -65,10 +65,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import RecordsError
-from ..privacy.export import suppress_count
+from ..privacy import suppress_count
 from ..protocols import Strategy
+from ..records import Records
 from ..records.dataset import read_strategies
-from ..records.load import Records
 from ..settings import Settings
 from ..tables.ratings import landmark_ratings, measure_of, primary_ratings, select_sessions
 from .mixed import one_blas_thread

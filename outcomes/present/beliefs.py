@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..estimate.beliefs import WHO_BENEFITS_CAVEAT
-from ..privacy.export import suppress_count
+from ..privacy import suppress_count
 from ..records.scales import Measure
 
 __all__ = ["belief_table", "beliefs_text", "json_value", "plot_beliefs", "plot_who_benefits",

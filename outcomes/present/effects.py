@@ -29,7 +29,7 @@ _WORDS = {"baseline": "baseline rating", "age": "age", "sex": "sex", "skin_type"
 def _count(n: int) -> str:
     """A count of people in a note or line shown to people: 1–4 as ``<5``
     (:func:`outcomes.privacy.suppress_count`)."""
-    from ..privacy.export import suppress_count
+    from ..privacy import suppress_count
 
     return suppress_count(int(n))
 
@@ -229,7 +229,7 @@ def _exclusion_lines(table: pd.DataFrame) -> list[str]:
     """``excluded, <reason>: <n>`` with counts of 1–4 shown as ``<5`` and, so that a hidden
     count cannot be worked out from the total, :func:`outcomes.privacy.suppress_small_counts`'
     secondary suppression over the analysed and excluded counts."""
-    from ..privacy.export import suppress_small_counts
+    from ..privacy import suppress_small_counts
 
     reasons = dict(table.attrs.get("exclusions", {}))
     if not reasons:

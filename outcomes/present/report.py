@@ -70,7 +70,7 @@ def _measures(records, measures) -> list[str]:
 
 
 def _check_inputs(records_dir: Path, measures, landmark_days: int) -> list[str]:
-    from ..records.load import load_records
+    from ..records import load_records
 
     if not records_dir.is_dir():
         raise RecordsError(f"{records_dir}: no such records folder. Pass the folder that holds "

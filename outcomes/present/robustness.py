@@ -102,7 +102,7 @@ def regression_to_mean_plot(table: pd.DataFrame, *, ax=None):
 
 def _labelled(groups: pd.Series, counts: pd.Series) -> pd.Series:
     """Group labels with their size, counts under 5 shown as "<5" (privacy.suppress_count)."""
-    from ..privacy.export import suppress_count
+    from ..privacy import suppress_count
 
     return groups.astype("str") + " (n=" + counts.map(lambda n: suppress_count(int(n))) + ")"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..estimate.schedules import ScheduleComparison, strategy_sentences, strategy_text
-from ..privacy.export import suppress_count
+from ..privacy import suppress_count
 from ..records.scales import Measure
 
 __all__ = ["measure_words", "schedule_plot", "strategy_sentences", "strategy_text"]

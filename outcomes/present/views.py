@@ -28,7 +28,7 @@ import pandas as pd
 from .. import escape
 from ..errors import RecordsError
 from ..estimate.schedules import ScheduleComparison, strategy_sentences
-from ..privacy.export import suppress_count, suppress_small_counts
+from ..privacy import suppress_count, suppress_small_counts
 from .schedules import schedule_plot
 
 __all__ = [
@@ -237,7 +237,7 @@ def present(result: pd.DataFrame, *, digits: int = 2, note: bool = False) -> pd.
     Returns one row per result: ``model``, ``what`` (the term in words), ``estimate (95% CI)``,
     ``p`` and ``patients`` (suppressed below 5), plus ``note`` when asked.
     """
-    from ..privacy.export import suppress_count
+    from ..privacy import suppress_count
 
     rows = []
     for r in result.to_dict(orient="records"):
@@ -260,7 +260,7 @@ def present(result: pd.DataFrame, *, digits: int = 2, note: bool = False) -> pd.
 
 
 def _suppress(table: pd.DataFrame, **kwargs) -> pd.DataFrame:
-    from ..privacy.export import suppress_small_counts
+    from ..privacy import suppress_small_counts
 
     return suppress_small_counts(table, **kwargs)
 
@@ -346,7 +346,7 @@ def cohort_table(records, *, measure: str = "pore", landmark_days: int = 182) ->
 
 
 def _suppress_tableone(table: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
-    from ..privacy.export import suppress_count, suppress_small_counts
+    from ..privacy import suppress_count, suppress_small_counts
 
     out = table.copy()
     out.columns = [c[-1] if isinstance(c, tuple) else c for c in out.columns]
@@ -413,7 +413,7 @@ _METRIC_NAMES = {"n_sessions": "sessions", "sessions_per_month": "sessions a mon
 
 def describe_metrics(metrics: pd.DataFrame) -> pd.DataFrame:
     """Median, quartiles and mean of each attendance metric, with the patients it is known for."""
-    from ..privacy.export import suppress_count
+    from ..privacy import suppress_count
 
     rows = []
     for col, name in _METRIC_NAMES.items():
@@ -708,7 +708,7 @@ def robustness_table(result: pd.DataFrame, *, count_columns=("n", "n_interim")) 
 
 
 def _plural(n: int, word: str) -> str:
-    from ..privacy.export import suppress_count
+    from ..privacy import suppress_count
 
     return f"{suppress_count(n)} {word}{'' if n == 1 else 's'}"
 
@@ -859,7 +859,7 @@ def caveats(records, *, measure: str = "pore", landmark_days: int = 182) -> Text
     """What the findings cannot say, with the numbers from these records."""
     from ..estimate.effects import adjusted_effect
     from ..estimate.robustness import adjusted_e_value
-    from ..privacy.export import suppress_count
+    from ..privacy import suppress_count
 
     table = _ratings(records, measure, landmark_days)
     n_out = int((table["status"] != "included").sum())
@@ -990,7 +990,7 @@ def _which_way(est, lo, hi, *, more: str = "more", less: str = "less", unit: str
 
 
 def _patients(n) -> str:
-    from ..privacy.export import suppress_count
+    from ..privacy import suppress_count
 
     return NO_VALUE if n is None or pd.isna(n) else suppress_count(int(n))
 

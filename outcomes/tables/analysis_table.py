@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..records.load import Records
+from ..records import Records
 from ..settings import Settings
 from .attendance import DAYS_PER_MONTH, exposure_at, patient_metrics
 from .ratings import exclusions, landmark_ratings, measure_of, primary_ratings, select_sessions

@@ -14,8 +14,8 @@ import math
 
 import pandas as pd
 
+from ..records import Records
 from ..records.contract import CATEGORIES
-from ..records.load import Records
 from ..records.scales import Measure
 from ..settings import Settings
 from .ratings import measure_of, primary_ratings

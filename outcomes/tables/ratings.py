@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import RecordsError, SettingError, did_you_mean
-from ..records.load import Records
+from ..records import Records
 from ..records.scales import Measure
 from ..settings import Settings
 
