@@ -265,18 +265,10 @@ def run_beliefs(args: argparse.Namespace) -> int:
     """``outcomes beliefs DIR [--measure pore] [--landmark-days L] [--window-days W] [--json]
     [--strict]``. In ``--json`` a count ``n`` from 1 to 4 is printed as null (small counts are
     never shown)."""
-    from .estimate.beliefs import MIN_PATIENTS
-    from .present.beliefs import json_value
-
     analysis = _analyses(args, [args.measure])[0]
     result = analysis.beliefs(boot=args.boot, progress=sys.stderr.isatty() and not args.json)
     if args.json:
-        rows = [{k: json_value(v) for k, v in rec.items()}
-                for rec in result.table.to_dict(orient="records")]
-        for r in rows:
-            if r["n"] is not None and 0 < r["n"] < MIN_PATIENTS:
-                r["n"] = None
-        print(json.dumps(rows, indent=1, ensure_ascii=False))
+        print(json.dumps(result.to_json(), indent=1, ensure_ascii=False))
         return 0
     print(result.summary())
     return 0

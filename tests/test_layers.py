@@ -18,7 +18,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "outcomes"
 
 #: layer of a module: its dotted name (under ``outcomes``) or the nearest package that has one
 LAYERS = {
-    "errors": 0, "escape": 0, "protocols": 0, "privacy": 0, "privacy.disclosure": 0,
+    "errors": 0, "escape": 0, "format": 0, "protocols": 0, "privacy": 0,
+    "privacy.disclosure": 0,
     "records": 1, "settings": 1,
     "tables": 2, "privacy.export": 2,
     "estimate": 3, "synthetic": 3,

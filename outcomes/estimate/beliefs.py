@@ -91,6 +91,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from ..errors import RecordsError
+from ..format import number
 from ..privacy import suppress_count
 from ..records.scales import Measure
 from ..tables.beliefs import HF_AFTER, HF_BEFORE_DAYS, text_values
@@ -185,10 +186,9 @@ def verdict(estimate: float, ci_low: float, ci_high: float, trivial: float, *,
 
 
 def _num(x: float) -> str:
-    if x is None or not np.isfinite(x):
-        return "–"
-    digits = 3 if 0 < abs(x) < 0.005 else (2 if abs(x) < 10 else 1)   # never "0.00" for a
-    return f"{x:.{digits}f}".replace("-", "−")                       # limit just above 0
+    """A number in a note: two decimals (one from 10 on), three just off 0 (never "0.00" for a
+    limit just above 0)."""
+    return number(x, "limit")
 
 
 def _row(belief: str, estimate=np.nan, ci_low=np.nan, ci_high=np.nan, n=0, *, trivial: float,
