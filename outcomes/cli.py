@@ -16,9 +16,12 @@ import os
 import sys
 from pathlib import Path
 
+from . import synthetic
 from .errors import RecordsError, SettingError
 from .escape import terminal
+from .privacy import export as privacy
 from .protocols import parse_strategy
+from .records import check as records_mod
 from .records import load_records
 from .records.dataset import read_strategies
 from .settings import Settings
@@ -179,8 +182,6 @@ def run_strategies(args: argparse.Namespace) -> int:
 
 def run_demo(args) -> int:
     """``outcomes demo DIR [--patients N] [--seed S]``: write the synthetic demo records."""
-    from . import synthetic
-
     n = synthetic.DEMO_PATIENTS if getattr(args, "patients", None) is None else args.patients
     seed = synthetic.DEMO_SEED if getattr(args, "seed", None) is None else args.seed
     if n < 1:
@@ -203,8 +204,6 @@ def run_check(args) -> int:
     Returns 0 when the records load (quarantined rows or not); a :class:`RecordsError` propagates
     to the command line, which prints it and exits with 1.
     """
-    from .records import check as records_mod
-
     records = load_records(args.dir, strict=bool(getattr(args, "strict", False)))
     info = records_mod.summary(records)
     if getattr(args, "json", False):
@@ -246,6 +245,7 @@ def run_effects(args: argparse.Namespace) -> int:
     A model that could not be estimated has a row with ``estimate`` null and the reason in
     ``note``.
     """
+    # imported here: the sentences import the models (statsmodels), see _analyses
     from .present.effects import effects_text
 
     analyses = _analyses(args, args.measure, every=True)
@@ -276,8 +276,6 @@ def run_beliefs(args: argparse.Namespace) -> int:
 
 def run_anonymise(args) -> int:
     """``outcomes anonymise RAW OUT --key-file KEY [...]``: anonymise and print the account."""
-    from .privacy import export as privacy
-
     report = privacy.anonymise(args.raw, args.out, key_file=args.key_file, drop=args.drop,
                        keep=args.keep, shift_dates=args.shift_dates, k=args.k,
                        age_band=args.age_band, drop_quasi=args.drop_quasi,
@@ -288,12 +286,13 @@ def run_anonymise(args) -> int:
 
 def run_report(args) -> int:
     """``outcomes report DIR -o FILE.html [--measure M ...] [--landmark-days N] [--boot B]``."""
-    from .present import report
+    # imported here: papermill and nbconvert take seconds to import, which the other commands
+    # (and `outcomes --help`) need not wait for
+    from .views import report
 
-    settings = Settings(**({} if args.landmark_days is None
-                            else {"landmark_days": args.landmark_days}))
-    path = report.build_report(args.dir, args.output, measures=args.measure,
-                               landmark_days=settings.landmark_days, boot=args.boot)
+    settings = _settings(args, Settings().measure)  # each of --measure replaces the measure
+    path = report.build_report(args.dir, args.output, settings, measures=args.measure,
+                               boot=args.boot)
     print(f"wrote {path} ({path.stat().st_size // 1024} KiB)", file=sys.stdout)
     return 0
 
