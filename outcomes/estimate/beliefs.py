@@ -95,6 +95,7 @@ from ..format import number
 from ..privacy import suppress_count
 from ..records.scales import Measure
 from ..tables.beliefs import HF_AFTER, HF_BEFORE_DAYS, text_values
+from .effects import adjusted_effect, consistency_effect
 
 __all__ = [
     "BELIEFS",
@@ -325,8 +326,6 @@ def _schedule_belief(schedules, reference: str, trivial: float, m: Measure) -> d
 
 
 def _consistency_belief(table: pd.DataFrame, trivial: float, m: Measure) -> dict:
-    from .effects import consistency_effect
-
     if len(table) < 2 * MIN_PATIENTS:
         return _row("consistency", n=len(table), trivial=trivial,
                     missing=f"only {len(table)} patients with a baseline and a landmark rating")
@@ -572,8 +571,6 @@ def _interaction_design(data: pd.DataFrame, modifier: str, levels: list[str]):
 
 def _modifier_rows(table, patients, modifier, measure) -> tuple[list[dict], float]:
     """Subgroup slopes and the interaction p-value of one modifier (see :func:`who_benefits`)."""
-    from ..privacy import suppress_count
-
     data = table.assign(_group=table["patient_id"].map(_groups(patients, modifier)))
     missing = int(data["_group"].isna().sum())
     counts = data["_group"].value_counts()
@@ -679,8 +676,6 @@ def who_benefits(table: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
 
 
 def _overall(table: pd.DataFrame) -> float:
-    from .effects import adjusted_effect
-
     try:
         res = adjusted_effect(table)
     except (RecordsError, ValueError, np.linalg.LinAlgError):

@@ -16,6 +16,7 @@ import seaborn as sns
 
 from ..format import MISSING, count, estimate_ci, number, p_value, which_way
 from ..present.display import Table, Text
+from ..present.robustness import forest_plot
 from ..privacy import suppress_small_counts
 from ._shared import COHORT_LABELS
 
@@ -238,19 +239,11 @@ def sensitivity_plot(grid: pd.DataFrame, *, model: str = "adjusted", ax=None):
         _, ax = plt.subplots(figsize=(7.5, 1.2 + 0.3 * len(g)))
     labels = (g["setting"].map(lambda s: _SETTING_NAMES.get(s, s)) + ": "
               + g["value"].astype("str"))
-    y = np.arange(len(g))[::-1]
-    est = g["estimate"].to_numpy(dtype=float)
-    err = np.vstack([est - g["ci_low"].to_numpy(dtype=float),
-                     g["ci_high"].to_numpy(dtype=float) - est])
-    ax.errorbar(est, y, xerr=err, fmt="o", color="C0", capsize=3)
-    ax.set_yticks(y, list(labels))
-    ax.set_ylim(-0.6, len(g) - 0.4)
-    ax.axvline(0, color="grey", ls="--", lw=1)
+    forest_plot(g, labels, ax, "The answer under other analysis choices",
+                "extra improvement per session a month, grades (95% CI)")
     primary = g.loc[g["primary"], "estimate"]
     if len(primary):
         ax.axvline(float(primary.iloc[0]), color="C1", ls=":", lw=1.5)
-    ax.set(xlabel="extra improvement per session a month, grades (95% CI)",
-           title="The answer under other analysis choices")
     return ax
 
 
