@@ -40,8 +40,9 @@ import pandas as pd
 from .errors import RecordsError, SettingError, did_you_mean
 from .estimate import effects as effects_mod
 from .estimate import robustness, traps
-from .estimate.beliefs import belief_check, regions, who_benefits
+from .estimate.beliefs import belief_check
 from .estimate.schedules import compare_strategies
+from .estimate.who_benefits import regions, who_benefits
 from .protocols import Strategy
 from .records import Records
 from .records.dataset import read_strategies
