@@ -87,8 +87,8 @@ def _mixed_vs_statsmodels() -> float:
     import pandas as pd
     from statsmodels.regression.mixed_linear_model import MixedLM
 
-    from outcomes.estimate import mixed
     from outcomes import Analysis
+    from outcomes.estimate import mixed
     from outcomes.estimate.effects import _design, _independent
     from outcomes.synthetic import simulate
 

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from outcomes import Analysis, cli
-from outcomes.estimate.beliefs import BELIEF_COLUMNS, BELIEFS, belief_check, trivial_size, verdict
+from outcomes.estimate.beliefs import BELIEF_COLUMNS, BELIEFS, belief_check
+from outcomes.estimate.verdict import trivial_size, verdict
 from outcomes.present.beliefs import (
     belief_table,
     plot_beliefs,

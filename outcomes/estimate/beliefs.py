@@ -93,15 +93,13 @@ from ..errors import RecordsError
 from ..privacy import suppress_count
 from ..records.scales import Measure
 from ..tables.beliefs import HF_AFTER, HF_BEFORE_DAYS, text_values
+from .verdict import trivial_size, verdict
 
 __all__ = [
     "BELIEFS",
     "BELIEF_COLUMNS",
     "MIN_PATIENTS",
-    "TRIVIAL_SHARE",
     "belief_check",
-    "trivial_size",
-    "verdict",
 ]
 
 #: Columns of :func:`belief_check` (and keys of ``outcomes beliefs --json``), a contract.
@@ -122,9 +120,6 @@ BELIEFS = {
                            "weeks after it.",
 }
 
-#: Share of the measure's minimal important change below which an effect is clinically trivial.
-TRIVIAL_SHARE = 0.1
-
 #: Fewest patients in a compared group (and in a subgroup shown) — the small-count threshold.
 MIN_PATIENTS = 5
 
@@ -140,38 +135,6 @@ _WORDS = {"age": "age", "sex": "sex", "skin_type": "skin type", "smoker": "smoki
 # --------------------------------------------------------------------------------------------
 # The verdict
 # --------------------------------------------------------------------------------------------
-
-def trivial_size(measure: Measure) -> float:
-    """The clinically trivial size in rating units: ``TRIVIAL_SHARE × minimal important change``
-    (0.1 grade on the 0–4 grades, whose minimal important change is one grade)."""
-    return TRIVIAL_SHARE * measure.minimal_important_change
-
-
-def verdict(estimate: float, ci_low: float, ci_high: float, trivial: float, *,
-            margin: float = 0.0) -> tuple[str, str]:
-    """Verdict and its reason for an estimate oriented so that positive = the claimed direction.
-
-    ``not supported`` when ``ci_high < trivial``; else ``supported`` when ``ci_low > margin``
-    (0, or the trivial size for an association known to lean towards the claim); else
-    ``not enough data`` (the interval is too wide to tell).
-
-    Examples
-    --------
-    >>> verdict(0.3, 0.1, 0.5, 0.1)[0], verdict(0.0, -0.05, 0.05, 0.1)[0]
-    ('supported', 'not supported')
-    """
-    if not all(np.isfinite([estimate, ci_low, ci_high])):
-        return "not enough data", "the estimate could not be computed"
-    if ci_high < trivial:
-        return "not supported", (f"the interval excludes every effect of {_num(trivial)} or more "
-                                 "in the claimed direction")
-    if ci_low > margin:
-        return "supported", ("the interval lies in the claimed direction" if margin == 0 else
-                             f"the whole interval lies above {_num(margin)} in the claimed "
-                             "direction")
-    return "not enough data", ("the interval is too wide to tell: it is compatible with no "
-                               "effect and with one that matters; more patients are needed")
-
 
 def _num(x: float) -> str:
     if x is None or not np.isfinite(x):

@@ -11,7 +11,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from ..records.scales import Measure
+from ..records.scales import GRADES, Measure
 
 __all__ = ["ADHERENCE_TYPES", "DEMO_PATIENTS", "DEMO_SEED", "STRATEGY_SCENARIOS", "SimParams"]
 
@@ -535,7 +535,9 @@ class SimParams:
         step = self.rating_step if self.rating_step > 0 else None
         label = (lambda m: _LABELS[m]) if self.scenario == "realistic" else (
             lambda m: _LABELS[m].replace("clinician grade", "linear-scenario score"))
-        return {m: Measure(m, label(m), float(self.scale_min), float(self.scale_max), "lower", step)
+        levels = GRADES if (self.scale_min, self.scale_max) == (0, 4) else None
+        return {m: Measure(m, label(m), float(self.scale_min), float(self.scale_max), "lower", step,
+                           levels=levels)
                 for m in _MEASURES}
 
 
