@@ -99,6 +99,7 @@ __all__ = [
     "BELIEFS",
     "BELIEF_COLUMNS",
     "MIN_PATIENTS",
+    "SCHEDULE_BELIEF",
     "belief_check",
 ]
 
@@ -248,32 +249,29 @@ def _unit_word(measure: Measure) -> str:
     return "grades" if measure.is_grade or measure.step is not None else "points"
 
 
-#: schedule names as people say them (others: the name with spaces)
-_SCHEDULE_WORDS = {"every_2_months": "every two months"}
+#: the two schedules the clinic's belief compares
+SCHEDULE_BELIEF = ("protocol", "every_2_months")
 
 
-def _schedule_belief(schedules, reference: str, trivial: float, m: Measure) -> dict:
-    """The protocol against the reference schedule, from the schedule comparison's rows."""
-    if schedules is None:
+def _schedule_belief(contrast, trivial: float, m: Measure) -> dict:
+    """The clinic's protocol against coming every two months (:data:`SCHEDULE_BELIEF`), from
+    the schedule comparison's contrast: a dict ``estimate, ci_low, ci_high, n, note``, or the
+    reason there is none (``None``: the comparison has not been run)."""
+    if contrast is None:
         return _row("schedule_protocol", trivial=trivial,
                     missing="the schedule comparison has not been run")
-    term = f"protocol - {reference}"
-    rows = schedules[schedules["term"] == term]
-    if rows.empty:
-        return _row("schedule_protocol", trivial=trivial, missing=(
-            "the reference schedule is the protocol itself: compare it with another schedule"
-            if reference == "protocol" else
-            f"the schedule comparison has no row '{term}' (no schedule called protocol)"))
-    r = rows.iloc[0]
-    n = int(r["n"]) if pd.notna(r.get("n")) else 0
-    if not np.isfinite(pd.to_numeric(pd.Series([r["estimate"]]), errors="coerce")).all():
+    if isinstance(contrast, str):
+        return _row("schedule_protocol", trivial=trivial, missing=contrast)
+    n = int(contrast.get("n") or 0)
+    note = str(contrast.get("note") or "")
+    if not np.isfinite(pd.to_numeric(pd.Series([contrast["estimate"]]), errors="coerce")).all():
         return _row("schedule_protocol", n=max(n, MIN_PATIENTS), trivial=trivial,
                     missing="the schedule comparison could not estimate it"
-                    + (f": {r['note']}" if isinstance(r.get("note"), str) and r["note"] else ""))
-    return _row("schedule_protocol", r["estimate"], r["ci_low"], r["ci_high"], n,
-                trivial=trivial, unit=f"mean improvement at the landmark, {_unit_word(m)}, "
-                f"protocol minus {_SCHEDULE_WORDS.get(reference, reference.replace('_', ' '))}",
-                note=str(r.get("note") or ""))
+                    + (f": {note}" if note else ""))
+    return _row("schedule_protocol", contrast["estimate"], contrast["ci_low"],
+                contrast["ci_high"], n, trivial=trivial,
+                unit=f"mean improvement at the landmark, {_unit_word(m)}, protocol minus every "
+                "two months", note=note)
 
 
 def _consistency_belief(table: pd.DataFrame, trivial: float, m: Measure) -> dict:
@@ -394,8 +392,7 @@ def _hydrafacial_belief(w: pd.DataFrame, m: Measure, trivial: float) -> dict:
 
 def belief_check(measure: Measure, *, table: pd.DataFrame, baseline: pd.DataFrame,
                  zones: pd.DataFrame, hydrafacial: pd.DataFrame,
-                 schedules: pd.DataFrame | None = None, reference: str = "every_2_months"
-                 ) -> pd.DataFrame:
+                 schedules: dict | str | None = None) -> pd.DataFrame:
     """What your records say about the clinic's beliefs: one row per belief.
 
     Parameters
@@ -409,11 +406,10 @@ def belief_check(measure: Measure, *, table: pd.DataFrame, baseline: pd.DataFram
         :func:`outcomes.tables.beliefs.baseline_covariates` (age, smoking, sleep, sun),
         :func:`~outcomes.tables.beliefs.zone_ratings` (oily zones) and
         :func:`~outcomes.tables.beliefs.hydrafacial_windows` (clogged pores and HydraFacial).
-    schedules : DataFrame, optional
-        The schedule comparison's rows (``term, estimate, ci_low, ci_high, n, note``); the
-        schedule belief is its row ``"protocol - <reference>"``.
-    reference : str
-        The schedule the protocol is compared with.
+    schedules : dict or str, optional
+        The schedule comparison's contrast of the clinic's protocol with coming every two months
+        (``estimate, ci_low, ci_high, n, note``), or why there is none; ``None`` when the
+        comparison has not been run.
 
     Returns
     -------
@@ -435,8 +431,7 @@ def belief_check(measure: Measure, *, table: pd.DataFrame, baseline: pd.DataFram
             rows.append(_row(belief, trivial=trivial,
                              missing=f"could not be computed from these records ({exc})"))
 
-    guarded("schedule_protocol", lambda: _schedule_belief(schedules, reference, trivial,
-                                                          measure))
+    guarded("schedule_protocol", lambda: _schedule_belief(schedules, trivial, measure))
     guarded("consistency", lambda: _consistency_belief(table, trivial, measure))
     for belief in _COVARIATE_BELIEFS:
         if baseline.empty:
