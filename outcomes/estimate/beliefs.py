@@ -53,7 +53,7 @@ The beliefs (ids are a contract)
     grades (positive = protocol better). Passed in, or run when that module exists.
 ``consistency``
     More regular attendance at the same frequency: the ``adherence`` coefficient of
-    :func:`outcomes.models.consistency_effect` (improvement ~ sessions a month + on-schedule
+    :func:`outcomes.estimate.effects.consistency_effect` (improvement ~ sessions a month + on-schedule
     adherence + baseline + covariates, HC3), reported per 50 percentage points more sessions on
     schedule (all sessions on time against half of them).
 ``age``, ``smoking``, ``sleep``, ``sun``

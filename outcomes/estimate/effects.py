@@ -1,6 +1,6 @@
 """The effect of session frequency and consistency on improvement (docs/methods.md §3).
 
-The analysis table has one row per *included* patient (see :mod:`outcomes.ratings`): baseline,
+The analysis table has one row per *included* patient (see :mod:`outcomes.tables.ratings`): baseline,
 landmark, improvement, the attendance metrics between t0 and the landmark rating, and the covariates.
 The models all return the same tidy result table, one row per term:
 
@@ -24,7 +24,7 @@ Models
     before it, split into a within-patient part (deviation from the patient's mean) and a
     between-patient part (the patient's mean), months since t0 and covariates, with a random
     intercept per patient and a random slope on time when it can be estimated; one REML fit by
-    :func:`outcomes.mixed.fit_mixed` (per-patient sums, profiled restricted likelihood).
+    :func:`outcomes.estimate.mixed.fit_mixed` (per-patient sums, profiled restricted likelihood).
 
 Standard errors of the landmark models are heteroskedasticity-robust (HC3, MacKinnon & White 1985)
 with t-based 95 % confidence intervals (residual degrees of freedom).
@@ -72,7 +72,7 @@ RESULT_COLUMNS = ["measure", "model", "term", "estimate", "ci_low", "ci_high", "
 
 #: Consistency metrics allowed beside frequency, with the unit their coefficient is reported in.
 #: The default is ``adherence`` — the share of protocol-due sessions that came on schedule
-#: (:class:`outcomes.attendance.Protocol`: loading every 28 ± 7 days, then every 91 ± 21 days):
+#: (:class:`outcomes.protocols.Protocol`: loading every 28 ± 7 days, then every 91 ± 21 days):
 #: it penalises both bunching and lapses, is defined for nearly every patient (no minimum number
 #: of sessions) and overlaps little with frequency (VIF ≈ 1.2 in simulated clinics, against ≈ 27
 #: for ``coverage`` and ≈ 3.7 for ``longest_gap``). In the linear simulated scenario (no planted
@@ -377,7 +377,7 @@ def mixed_effect(data: pd.DataFrame, *, covariates=None, random_slope: bool = Tr
     the better rating per extra session *within the same patient*, at the same time since t0;
     ``βb`` compares patients. Random intercept ``u0`` per patient, random slope ``u1`` on months
     when estimable (some patient rated at two different times; otherwise intercept only, said in
-    ``note``). One REML fit by :func:`outcomes.mixed.fit_mixed` (per-patient sums, profiled
+    ``note``). One REML fit by :func:`outcomes.estimate.mixed.fit_mixed` (per-patient sums, profiled
     restricted likelihood); Wald 95 % CI. A variance at zero (e.g. patients' time trends do not
     differ) or a fit that did not converge is said in plain words in ``note``.
 
@@ -422,7 +422,7 @@ def mixed_effect(data: pd.DataFrame, *, covariates=None, random_slope: bool = Tr
 
 
 def _fit_mixed(data: pd.DataFrame, design: pd.DataFrame, random_slope: bool):
-    """One REML fit (:func:`outcomes.mixed.fit_mixed`): random intercept, and a random slope on
+    """One REML fit (:func:`outcomes.estimate.mixed.fit_mixed`): random intercept, and a random slope on
     months when asked for and estimable (some patient has ratings at two different times).
     The fit itself says when a variance is at zero or it did not converge; no refits."""
     from .mixed import fit_mixed

@@ -77,7 +77,7 @@ class SimParams:
         loosely kept), ``bunched`` (loading sessions 1–3 weeks apart, irregular maintenance),
         ``lapsed`` (regular rhythm broken by lapses of months), ``dropout`` (stops after 1–3
         sessions), ``single`` (one session, never back). The shares are chosen so that every default
-        strategy of :func:`outcomes.strategies.default_strategies` is followed to the landmark by
+        strategy of :func:`outcomes.protocols.default_strategies` is followed to the landmark by
         enough patients (≥ 25 of the 600 demo patients, ≥ 60 of 1,500).
     protocol_gap_mean, protocol_gap_sd, protocol_maintenance_mean, protocol_maintenance_sd : float
         Days between the 3 loading sessions and between maintenance sessions of ``protocol``
