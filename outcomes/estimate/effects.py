@@ -29,18 +29,10 @@ Models
 Standard errors of the landmark models are heteroskedasticity-robust (HC3, MacKinnon & White 1985)
 with t-based 95 % confidence intervals (residual degrees of freedom).
 
-Missing covariates (never listwise deletion)
---------------------------------------------
-- categorical covariates (``sex``, ``skin_type``, ``smoker``, ``sun_exposure``, ``skincare``,
-  ``concern``, ``clinic_id``): a missing value becomes its own level ``"missing"``; levels seen in
-  fewer than :data:`MIN_LEVEL_N` analysed patients are pooled into ``"other"`` (and ``"other"`` into
-  the reference level if it is still that small). The reference level is the most common one.
-- numeric covariates (``age``, ``sleep_hours``): a missing value is replaced by the mean of the
-  analysed patients and an indicator ``<name>_missing`` (1 = was missing) enters the model.
-- a covariate enters only when it varies among the analysed patients; ``clinic_id`` therefore only
-  when there are several clinics. Design columns that are exact linear combinations of earlier ones
-  (e.g. two missing-indicators for the same patients) are dropped and named in ``note``.
-The counts of missing values per covariate are in ``analysis_table(...).attrs["missing"]``.
+Missing covariates are never a reason to drop a patient: the rule (a ``missing`` level, mean
+plus indicator) is applied where the table is built, :mod:`outcomes.tables.analysis_table`.
+Design columns that are exact linear combinations of earlier ones (e.g. two missing-indicators for
+the same patients) are dropped and named in ``note``.
 """
 
 from __future__ import annotations

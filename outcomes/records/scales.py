@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..errors import RecordsError
 from .contract import ASSESSMENT_COLUMNS, PATIENT_COLUMNS, SESSION_COLUMNS
-from .dataset import read_toml
+from .dataset import read_section
 
 #: names a measure cannot take: the columns the records already define (a measure is a column of
 #: the assessments table, and these names mean something else there or beside it)
@@ -160,15 +160,10 @@ def read_scales(path: str | Path | None) -> dict[str, Measure]:
         is not ``"lower"``/``"higher"``.
     """
     measures = default_measures()
-    doc = read_toml(path, fix="Fix the file or remove it to use the default 0–4 grade scales.")
-    if doc is None:
-        return measures
-    path = Path(path)
-    declared = doc.get("measures", {})
-    if not isinstance(declared, dict):
-        raise RecordsError(f"{path.name}: `measures` must be a table like [measures.pore].")
+    declared = read_section(path, "measures", example="pore",
+                            fix="Fix the file or remove it to use the default 0–4 grade scales.")
     for name, spec in declared.items():
-        measures[name] = _measure_from_toml(path.name, name, spec)
+        measures[name] = _measure_from_toml(Path(path).name, name, spec)
     return measures
 
 
