@@ -18,8 +18,8 @@ Conditions (600 patients per clinic, like the demo):
 
 A verdict is *wrong* when it is ``not supported`` while the effect is planted, or ``supported``
 while it is switched off; ``not enough data`` is no answer (a loss of power), counted apart.
-(The schedule belief needs ``outcomes.tables.strategies``; without it every verdict is ``not enough
-data``.) Who benefits: share of clinics with any Holm-adjusted interaction p < 0.05.
+(The schedule belief is the schedule comparison's protocol against every two months, 200
+bootstrap replicates.) Who benefits: share of clinics with any Holm-adjusted interaction p < 0.05.
 
 Usage: ``python benchmarks/beliefs.py [CLINICS_PER_CONDITION] [PATIENTS] [WORKERS]``
 (default 80, 600, 2). Seeds are fixed (condition k, clinic i → seed 1000 k + i).
@@ -34,7 +34,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pandas as pd
 
-from outcomes.estimate.beliefs import belief_check, who_benefits
+from outcomes import Analysis
 from outcomes.synthetic import SimParams, simulate
 
 _OFF_BASELINE = ("age_per_decade", "smoker_current", "smoker_former", "sun_moderate", "sun_high",
@@ -70,8 +70,9 @@ def one_clinic(job):
     make, _ = CONDITIONS[condition]
     sim = simulate(n, seed=1000 * k + i, params=make())
     records = sim.to_records()
-    res = belief_check(records, measure="pore")
-    who = who_benefits(records, measure="pore")
+    analysis = Analysis(records, measure="pore")
+    res = analysis.beliefs(boot=200).table
+    who = analysis.who_benefits()
     holm = who.groupby("modifier")["interaction_p_holm"].first()
     truth = sim.truth.set_index(["measure", "estimand"])["value"]
     return [{"condition": condition, "clinic": i, "belief": b, "verdict": v, "estimate": e}

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from outcomes.estimate.effects import adjusted_effect, analysis_table, naive_effect
+from outcomes import Analysis
+from outcomes.estimate.effects import adjusted_effect, naive_effect
 from outcomes.synthetic import DEMO_SEED, SimParams, simulate
 
 MEASURES = ("pore", "texture")
@@ -38,7 +39,7 @@ def _one(params: SimParams, n: int, seed: int) -> list[dict]:
     truth = sim.truth.set_index(["measure", "estimand"])["value"]
     rows = []
     for m in MEASURES:
-        table = analysis_table(records, m)
+        table = Analysis(records, measure=m).table
         adj = adjusted_effect(table).set_index("term").loc["sessions_per_month"]
         nai = naive_effect(table).iloc[0]
         beta = truth[(m, "frequency_effect_analysed")]

@@ -87,11 +87,12 @@ def _mixed_vs_statsmodels() -> float:
     import pandas as pd
     from statsmodels.regression.mixed_linear_model import MixedLM
 
+    from outcomes import Analysis
     from outcomes.estimate import mixed
-    from outcomes.estimate.effects import _design, _independent, mixed_table
+    from outcomes.estimate.effects import _design, _independent
     from outcomes.synthetic import simulate
 
-    data = mixed_table(simulate(MIXED_PATIENTS, seed=13).to_records(), "pore")
+    data = Analysis(simulate(MIXED_PATIENTS, seed=13).to_records(), measure="pore").long
     main = ["sessions_within", "sessions_between", "months"]
     design, _ = _independent(_design(data, main, data.attrs["covariates"]), protect=main)
     y = data["score"].to_numpy(dtype="float64")

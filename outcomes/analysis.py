@@ -40,8 +40,9 @@ import pandas as pd
 from .errors import RecordsError, SettingError, did_you_mean
 from .estimate import effects as effects_mod
 from .estimate import robustness, traps
-from .estimate.beliefs import belief_check, regions, who_benefits
+from .estimate.beliefs import SCHEDULE_BELIEF, belief_check
 from .estimate.schedules import compare_strategies
+from .estimate.who_benefits import regions, who_benefits
 from .protocols import Strategy
 from .records import Records
 from .records.dataset import read_strategies
@@ -256,7 +257,7 @@ class Analysis:
         def compute(schedules):
             rows = belief_check(self.measure, table=self.table, baseline=self.baseline,
                                 zones=self.zones, hydrafacial=self.hydrafacial,
-                                schedules=schedules.table, reference=self.settings.reference)
+                                schedules=_belief_contrast(schedules))
             return Beliefs(self.settings, self.measure, rows, self.records.n_quarantined)
 
         if schedules is not None:
@@ -361,6 +362,25 @@ class Analysis:
         except (RecordsError, SettingError) as exc:
             return [{"model": m, "note": str(exc)} for m in models]
         return robustness.sensitivity_rows(table, self.measure, models)
+
+
+def _belief_contrast(schedules: Schedules) -> dict | str:
+    """The clinic's protocol against every two months (:data:`~outcomes.estimate.beliefs.
+    SCHEDULE_BELIEF`) from a schedule comparison, whatever its reference; or why there is
+    none."""
+    a, b = SCHEDULE_BELIEF
+    rows = schedules.table.set_index("term")
+    if a not in rows.index or b not in rows.index:
+        return (f"the schedules compared do not include '{a}' and '{b}' (the belief compares "
+                "the clinic's protocol with coming every two months)")
+    contrast = schedules.contrast(a, b)
+    term = f"{a} - {b}"
+    if term in rows.index:
+        note = rows.loc[term, "note"]
+    else:
+        missing = [rows.loc[s, "note"] for s in (a, b) if not pd.notna(rows.loc[s, "estimate"])]
+        note = missing[0] if missing else ""
+    return {**contrast, "n": int(rows["n"].iloc[0]), "note": note if isinstance(note, str) else ""}
 
 
 def measures_of(records: Records, measures=None) -> list[str]:

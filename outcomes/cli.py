@@ -221,7 +221,7 @@ def run_effects(args: argparse.Namespace) -> int:
 
     The default output is in plain words, one sentence per result; ``--details`` adds the table
     of estimates and the technical notes. ``--json`` prints the result rows as a list of objects
-    with the keys of :data:`outcomes.models.RESULT_COLUMNS` (and ``scale`` for the ordinal row); its ``model`` and
+    with the keys of :data:`outcomes.estimate.effects.RESULT_COLUMNS` (and ``scale`` for the ordinal row); its ``model`` and
     ``term`` names are a stable contract:
 
     ======================  ===================  =============================================
@@ -232,7 +232,7 @@ def run_effects(args: argparse.Namespace) -> int:
     adjusted                baseline             per grade/point worse at baseline
     adjusted+consistency    sessions_per_month   frequency beside a consistency metric
     adjusted+consistency    adherence (or the    the consistency metric, per the unit of
-                            ``--consistency``)   :data:`outcomes.models.CONSISTENCY_METRICS`
+                            ``--consistency``)   :data:`outcomes.estimate.effects.CONSISTENCY_METRICS`
     mixed                   sessions_within      per extra session within a patient
     mixed                   sessions_between     per extra session between patients
     mixed                   months               per month since the first session

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from outcomes import Analysis, cli
-from outcomes.estimate.beliefs import BELIEF_COLUMNS, BELIEFS, belief_check, trivial_size, verdict
+from outcomes.estimate.beliefs import BELIEF_COLUMNS, BELIEFS, belief_check
+from outcomes.estimate.verdict import trivial_size, verdict
 from outcomes.present.beliefs import (
     belief_table,
     plot_beliefs,
@@ -47,12 +48,12 @@ def off():
     return [simulate(600, seed=s, params=_switched_off()).to_records() for s in (21, 22)]
 
 
-def _check(records, schedules=None, reference="every_2_months", **settings):
+def _check(records, schedules=None, **settings):
     """The beliefs on the tables of an analysis of ``records``; without ``schedules`` the
     schedule belief says the comparison has not been run (tested in test_schedules.py)."""
     a = Analysis(records, **settings)
     return belief_check(a.measure, table=a.table, baseline=a.baseline, zones=a.zones,
-                        hydrafacial=a.hydrafacial, schedules=schedules, reference=reference)
+                        hydrafacial=a.hydrafacial, schedules=schedules)
 
 
 def who_benefits(records, **settings):
@@ -157,33 +158,36 @@ class TestNotEnoughData:
         assert row["note"] == "the schedule comparison has not been run"
 
     def test_schedule_comparison_given(self):
-        table = pd.DataFrame({"measure": "pore", "term": ["protocol", "protocol - every_2_months"],
-                              "estimate": [1.2, 0.3], "ci_low": [1.0, 0.15],
-                              "ci_high": [1.4, 0.45], "n": [300, 300], "note": ["", ""]})
-        row = _check(_hand(), schedules=table).set_index("belief").loc["schedule_protocol"]
+        contrast = {"estimate": 0.3, "ci_low": 0.15, "ci_high": 0.45, "n": 300, "note": ""}
+        row = _check(_hand(), schedules=contrast).set_index("belief").loc["schedule_protocol"]
         assert (row["estimate"], row["verdict"], row["n"]) == (0.3, "supported", 300)
-
-    def test_the_reference_setting_is_the_comparison(self):
-        table = pd.DataFrame({"term": ["protocol - every_2_months", "protocol - single"],
-                              "estimate": [0.02, 0.6], "ci_low": [-0.05, 0.4],
-                              "ci_high": [0.08, 0.8], "n": [250, 250], "note": ["", ""]})
-        row = _check(_hand(), schedules=table).set_index("belief").loc["schedule_protocol"]
+        contrast = {"estimate": 0.02, "ci_low": -0.05, "ci_high": 0.08, "n": 250, "note": ""}
+        row = _check(_hand(), schedules=contrast).set_index("belief").loc["schedule_protocol"]
         assert (row["verdict"], row["n"]) == ("not supported", 250)
-        row = _check(_hand(), schedules=table, reference="single").set_index(
+        row = _check(_hand(), schedules="no such schedule").set_index(
             "belief").loc["schedule_protocol"]
-        assert (row["verdict"], row["estimate"]) == ("supported", 0.6)
-        assert "protocol minus single" in row["note"]
-        row = _check(_hand(), schedules=table, reference="protocol").set_index(
-            "belief").loc["schedule_protocol"]
-        assert "the protocol itself" in row["note"]
+        assert (row["verdict"], row["note"]) == ("not enough data", "no such schedule")
 
-    def test_analysis_beliefs_use_its_own_schedule_comparison(self):
+    def test_the_belief_compares_the_protocol_with_every_two_months_whatever_the_reference(self):
         from outcomes import load_records
 
-        a = Analysis(load_records("data/demo"))
-        got = a.beliefs(boot=20).table.set_index("belief").loc["schedule_protocol"]
-        c = a.schedules(boot=20, sensitivity=False).table.set_index("term")
-        assert got["estimate"] == pytest.approx(c.loc["protocol - every_2_months", "estimate"])
+        records = load_records("data/demo")
+        for reference in ("every_2_months", "single", "protocol"):
+            a = Analysis(records, reference=reference)
+            got = a.beliefs(boot=20).table.set_index("belief").loc["schedule_protocol"]
+            want = a.schedules(boot=20, sensitivity=False).contrast("protocol", "every_2_months")
+            assert got["estimate"] == pytest.approx(want["estimate"])
+            assert got["ci_low"] == pytest.approx(want["ci_low"])
+
+    def test_no_protocol_among_the_schedules_is_said(self):
+        from outcomes import load_records
+        from outcomes.protocols import Protocol, Strategy
+
+        a = Analysis(load_records("data/demo"), reference="single",
+                     strategies=[Strategy("single", None),
+                                 Strategy("monthly", Protocol.every(30, 7))])
+        row = a.beliefs(boot=0).table.set_index("belief").loc["schedule_protocol"]
+        assert row["verdict"] == "not enough data" and "do not include" in row["note"]
 
     def test_bad_options_are_setting_errors(self):
         from outcomes.errors import SettingError

@@ -218,3 +218,34 @@ def test_a_rater_without_ratings_excludes_everyone_with_a_reason():
     assert len(table) == records.patients["patient_id"].nunique()
     assert set(table["status"]) <= {"no rating", "no session"}
     assert (table["status"] == "no rating").sum() > 0
+
+
+class TestScaleWords:
+    def test_default_grades(self):
+        m = default_measures()["pore"]
+        assert m.unit == "grades"
+        assert m.scale_words() == ("grades on the 0–4 scale, lower is better; a change of 1 grade "
+                                   "(e.g. moderate → mild) is the change patients notice")
+
+    def test_device_score_and_declared_levels(self, tmp_path):
+        from outcomes.records.scales import read_scales
+
+        (tmp_path / "dataset.toml").write_text(
+            "[measures.score]\nlabel = 'Device'\nmin = 0\nmax = 100\nbetter = 'higher'\n"
+            "[measures.glow]\nlabel = 'Glow'\nmin = 1\nmax = 5\nbetter = 'higher'\nstep = 1\n"
+            "levels = ['very poor', 'poor', 'fair', 'good', 'very good']\n"
+            "[measures.pore]\nmin = 0\nmax = 10\n", encoding="utf-8")
+        m = read_scales(tmp_path / "dataset.toml")
+        assert m["score"].scale_words().startswith("points on the 0–100 scale, higher is better;"
+                                                   " a change of 10 points is")
+        assert "(e.g. fair → good)" in m["glow"].scale_words()
+        assert m["pore"].levels is None          # the default names fit the 0–4 range only
+
+    def test_levels_must_name_each_whole_grade(self, tmp_path):
+        from outcomes.records.scales import read_scales
+
+        (tmp_path / "dataset.toml").write_text(
+            "[measures.glow]\nmin = 1\nmax = 5\nstep = 1\nlevels = ['poor', 'good']\n",
+            encoding="utf-8")
+        with pytest.raises(RecordsError, match=r"dataset.toml: \[measures.glow\].*5 names"):
+            read_scales(tmp_path / "dataset.toml")

@@ -33,7 +33,7 @@ CASES = {
     "protocol": (Protocol(loading_sessions=4, loading_interval=21, loading_tolerance=5),
                  ALL),                          # adherence; the schedule called protocol
     "strategies": ((*default_strategies().values(), SIX_WEEKLY), {"schedules"}),
-    "reference": ("single", {"schedules", "beliefs"}),
+    "reference": ("single", {"schedules"}),   # the belief is protocol vs every two months
     "min_followers": (40, {"schedules", "beliefs"}),
 }
 

@@ -53,7 +53,7 @@ The beliefs (ids are a contract)
     grades (positive = protocol better). Passed in, or run when that module exists.
 ``consistency``
     More regular attendance at the same frequency: the ``adherence`` coefficient of
-    :func:`outcomes.models.consistency_effect` (improvement ~ sessions a month + on-schedule
+    :func:`outcomes.estimate.effects.consistency_effect` (improvement ~ sessions a month + on-schedule
     adherence + baseline + covariates, HC3), reported per 50 percentage points more sessions on
     schedule (all sessions on time against half of them).
 ``age``, ``smoking``, ``sleep``, ``sun``
@@ -88,29 +88,21 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from ..errors import RecordsError
 from ..format import number
 from ..privacy import suppress_count
 from ..records.scales import Measure
 from ..tables.beliefs import HF_AFTER, HF_BEFORE_DAYS, text_values
-from .effects import adjusted_effect, consistency_effect
+from .effects import consistency_effect
+from .verdict import trivial_size, verdict
 
 __all__ = [
     "BELIEFS",
     "BELIEF_COLUMNS",
     "MIN_PATIENTS",
-    "MODIFIERS",
-    "REGION_COLUMNS",
-    "TRIVIAL_SHARE",
-    "WHO_BENEFITS_CAVEAT",
-    "WHO_COLUMNS",
+    "SCHEDULE_BELIEF",
     "belief_check",
-    "regions",
-    "trivial_size",
-    "verdict",
-    "who_benefits",
 ]
 
 #: Columns of :func:`belief_check` (and keys of ``outcomes beliefs --json``), a contract.
@@ -131,15 +123,8 @@ BELIEFS = {
                            "weeks after it.",
 }
 
-#: Share of the measure's minimal important change below which an effect is clinically trivial.
-TRIVIAL_SHARE = 0.1
-
 #: Fewest patients in a compared group (and in a subgroup shown) — the small-count threshold.
 MIN_PATIENTS = 5
-
-#: Who-benefits modifiers: name → plain label.
-MODIFIERS = {"age_band": "age band", "smoker": "smoking", "sleep": "sleep",
-             "sun_exposure": "sun exposure", "skin_type": "skin type", "concern": "pore concern"}
 
 _OILY = ("nose", "chin", "forehead")
 _ADJUST = ("age", "sex", "skin_type", "smoker", "sun_exposure", "sleep_hours", "concern",
@@ -153,38 +138,6 @@ _WORDS = {"age": "age", "sex": "sex", "skin_type": "skin type", "smoker": "smoki
 # --------------------------------------------------------------------------------------------
 # The verdict
 # --------------------------------------------------------------------------------------------
-
-def trivial_size(measure: Measure) -> float:
-    """The clinically trivial size in rating units: ``TRIVIAL_SHARE × minimal important change``
-    (0.1 grade on the 0–4 grades, whose minimal important change is one grade)."""
-    return TRIVIAL_SHARE * measure.minimal_important_change
-
-
-def verdict(estimate: float, ci_low: float, ci_high: float, trivial: float, *,
-            margin: float = 0.0) -> tuple[str, str]:
-    """Verdict and its reason for an estimate oriented so that positive = the claimed direction.
-
-    ``not supported`` when ``ci_high < trivial``; else ``supported`` when ``ci_low > margin``
-    (0, or the trivial size for an association known to lean towards the claim); else
-    ``not enough data`` (the interval is too wide to tell).
-
-    Examples
-    --------
-    >>> verdict(0.3, 0.1, 0.5, 0.1)[0], verdict(0.0, -0.05, 0.05, 0.1)[0]
-    ('supported', 'not supported')
-    """
-    if not all(np.isfinite([estimate, ci_low, ci_high])):
-        return "not enough data", "the estimate could not be computed"
-    if ci_high < trivial:
-        return "not supported", (f"the interval excludes every effect of {_num(trivial)} or more "
-                                 "in the claimed direction")
-    if ci_low > margin:
-        return "supported", ("the interval lies in the claimed direction" if margin == 0 else
-                             f"the whole interval lies above {_num(margin)} in the claimed "
-                             "direction")
-    return "not enough data", ("the interval is too wide to tell: it is compatible with no "
-                               "effect and with one that matters; more patients are needed")
-
 
 def _num(x: float) -> str:
     """A number in a note: two decimals (one from 10 on), three just off 0 (never "0.00" for a
@@ -297,32 +250,29 @@ def _unit_word(measure: Measure) -> str:
     return "grades" if measure.is_grade or measure.step is not None else "points"
 
 
-#: schedule names as people say them (others: the name with spaces)
-_SCHEDULE_WORDS = {"every_2_months": "every two months"}
+#: the two schedules the clinic's belief compares
+SCHEDULE_BELIEF = ("protocol", "every_2_months")
 
 
-def _schedule_belief(schedules, reference: str, trivial: float, m: Measure) -> dict:
-    """The protocol against the reference schedule, from the schedule comparison's rows."""
-    if schedules is None:
+def _schedule_belief(contrast, trivial: float, m: Measure) -> dict:
+    """The clinic's protocol against coming every two months (:data:`SCHEDULE_BELIEF`), from
+    the schedule comparison's contrast: a dict ``estimate, ci_low, ci_high, n, note``, or the
+    reason there is none (``None``: the comparison has not been run)."""
+    if contrast is None:
         return _row("schedule_protocol", trivial=trivial,
                     missing="the schedule comparison has not been run")
-    term = f"protocol - {reference}"
-    rows = schedules[schedules["term"] == term]
-    if rows.empty:
-        return _row("schedule_protocol", trivial=trivial, missing=(
-            "the reference schedule is the protocol itself: compare it with another schedule"
-            if reference == "protocol" else
-            f"the schedule comparison has no row '{term}' (no schedule called protocol)"))
-    r = rows.iloc[0]
-    n = int(r["n"]) if pd.notna(r.get("n")) else 0
-    if not np.isfinite(pd.to_numeric(pd.Series([r["estimate"]]), errors="coerce")).all():
+    if isinstance(contrast, str):
+        return _row("schedule_protocol", trivial=trivial, missing=contrast)
+    n = int(contrast.get("n") or 0)
+    note = str(contrast.get("note") or "")
+    if not np.isfinite(pd.to_numeric(pd.Series([contrast["estimate"]]), errors="coerce")).all():
         return _row("schedule_protocol", n=max(n, MIN_PATIENTS), trivial=trivial,
                     missing="the schedule comparison could not estimate it"
-                    + (f": {r['note']}" if isinstance(r.get("note"), str) and r["note"] else ""))
-    return _row("schedule_protocol", r["estimate"], r["ci_low"], r["ci_high"], n,
-                trivial=trivial, unit=f"mean improvement at the landmark, {_unit_word(m)}, "
-                f"protocol minus {_SCHEDULE_WORDS.get(reference, reference.replace('_', ' '))}",
-                note=str(r.get("note") or ""))
+                    + (f": {note}" if note else ""))
+    return _row("schedule_protocol", contrast["estimate"], contrast["ci_low"],
+                contrast["ci_high"], n, trivial=trivial,
+                unit=f"mean improvement at the landmark, {_unit_word(m)}, protocol minus every "
+                "two months", note=note)
 
 
 def _consistency_belief(table: pd.DataFrame, trivial: float, m: Measure) -> dict:
@@ -441,8 +391,7 @@ def _hydrafacial_belief(w: pd.DataFrame, m: Measure, trivial: float) -> dict:
 
 def belief_check(measure: Measure, *, table: pd.DataFrame, baseline: pd.DataFrame,
                  zones: pd.DataFrame, hydrafacial: pd.DataFrame,
-                 schedules: pd.DataFrame | None = None, reference: str = "every_2_months"
-                 ) -> pd.DataFrame:
+                 schedules: dict | str | None = None) -> pd.DataFrame:
     """What your records say about the clinic's beliefs: one row per belief.
 
     Parameters
@@ -456,11 +405,10 @@ def belief_check(measure: Measure, *, table: pd.DataFrame, baseline: pd.DataFram
         :func:`outcomes.tables.beliefs.baseline_covariates` (age, smoking, sleep, sun),
         :func:`~outcomes.tables.beliefs.zone_ratings` (oily zones) and
         :func:`~outcomes.tables.beliefs.hydrafacial_windows` (clogged pores and HydraFacial).
-    schedules : DataFrame, optional
-        The schedule comparison's rows (``term, estimate, ci_low, ci_high, n, note``); the
-        schedule belief is its row ``"protocol - <reference>"``.
-    reference : str
-        The schedule the protocol is compared with.
+    schedules : dict or str, optional
+        The schedule comparison's contrast of the clinic's protocol with coming every two months
+        (``estimate, ci_low, ci_high, n, note``), or why there is none; ``None`` when the
+        comparison has not been run.
 
     Returns
     -------
@@ -482,8 +430,7 @@ def belief_check(measure: Measure, *, table: pd.DataFrame, baseline: pd.DataFram
             rows.append(_row(belief, trivial=trivial,
                              missing=f"could not be computed from these records ({exc})"))
 
-    guarded("schedule_protocol", lambda: _schedule_belief(schedules, reference, trivial,
-                                                          measure))
+    guarded("schedule_protocol", lambda: _schedule_belief(schedules, trivial, measure))
     guarded("consistency", lambda: _consistency_belief(table, trivial, measure))
     for belief in _COVARIATE_BELIEFS:
         if baseline.empty:
@@ -497,245 +444,3 @@ def belief_check(measure: Measure, *, table: pd.DataFrame, baseline: pd.DataFram
     out["n"] = out["n"].astype("int64")
     out.attrs.update(measure=measure.name, trivial=trivial)
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# Who benefits
-# --------------------------------------------------------------------------------------------
-
-#: The plain statement that goes with every who-benefits table.
-WHO_BENEFITS_CAVEAT = (
-    "These subgroup comparisons are exploratory: several groups were looked at, so one of them "
-    "will often look different by chance. Only a Holm-adjusted p-value below 0.05 (which allows "
-    "for the number of comparisons) is a signal worth checking on more records; the estimates "
-    "are associations, not proof that a group benefits more.")
-
-WHO_COLUMNS = ["measure", "modifier", "subgroup", "estimate", "ci_low", "ci_high", "n",
-               "interaction_p", "interaction_p_holm", "note"]
-
-
-_ORDER = {"age_band": ["under 35", "35 to 49", "50 and over"],
-          "smoker": ["never", "former", "current"], "sleep": ["7 h or more", "under 7 h"],
-          "sun_exposure": ["low", "moderate", "high"], "skin_type": ["I–II", "III–IV", "V–VI"],
-          "concern": ["enlarged", "clogged", "both"]}
-
-
-def _groups(patients: pd.DataFrame, modifier: str) -> pd.Series:
-    """Subgroup label per patient (index patient_id), NA when the value is missing."""
-    p = patients.set_index("patient_id")
-    if modifier == "age_band":
-        if "age" not in p:
-            return pd.Series(dtype="object")
-        age = pd.to_numeric(p["age"], errors="coerce")
-        return pd.cut(age, [-np.inf, 35, 50, np.inf], right=False,
-                      labels=["under 35", "35 to 49", "50 and over"]).astype("object")
-    if modifier == "sleep":
-        if "sleep_hours" not in p:
-            return pd.Series(dtype="object")
-        h = pd.to_numeric(p["sleep_hours"], errors="coerce")
-        return pd.Series(np.where(h.isna(), None, np.where(h < 7, "under 7 h", "7 h or more")),
-                         index=p.index, dtype="object")
-    if modifier == "skin_type":
-        if "skin_type" not in p:
-            return pd.Series(dtype="object")
-        t = pd.to_numeric(p["skin_type"], errors="coerce")
-        return pd.cut(t, [0, 2.5, 4.5, 6.5], labels=["I–II", "III–IV", "V–VI"]).astype("object")
-    if modifier not in p:
-        return pd.Series(dtype="object")
-    return text_values(p[modifier])
-
-
-def _subgroup_row(measure, modifier, group, n, note="", est=np.nan, lo=np.nan, hi=np.nan):
-    return {"measure": measure, "modifier": MODIFIERS[modifier], "subgroup": str(group),
-            "estimate": est, "ci_low": lo, "ci_high": hi, "n": int(n), "note": note}
-
-
-def _interaction_design(data: pd.DataFrame, modifier: str, levels: list[str]):
-    """``1, sessions_per_month, baseline``, per non-reference subgroup an indicator and its
-    product with sessions a month, then the other covariates; returns (design, product terms)."""
-    spm = data["sessions_per_month"].to_numpy(dtype="float64")
-    design = pd.DataFrame({"Intercept": 1.0, "sessions_per_month": spm,
-                           "baseline": data["baseline"].to_numpy(dtype="float64")},
-                          index=data.index)
-    inter = []
-    for g in levels[1:]:
-        ind = (data["_group"] == g).to_numpy(dtype="float64")
-        design[f"group[{g}]"] = ind
-        design[f"sessions_per_month:group[{g}]"] = ind * spm
-        inter.append(f"sessions_per_month:group[{g}]")
-    own = {"age_band": "age", "sleep": "sleep_hours"}.get(modifier, modifier)
-    covs, _ = _covariate_columns(data, [c for c in _ADJUST if c != own])
-    design = pd.concat([design, covs], axis=1)
-    return _independent(design, protect=["Intercept", "sessions_per_month", *inter]), inter
-
-
-def _modifier_rows(table, patients, modifier, measure) -> tuple[list[dict], float]:
-    """Subgroup slopes and the interaction p-value of one modifier (see :func:`who_benefits`)."""
-    data = table.assign(_group=table["patient_id"].map(_groups(patients, modifier)))
-    missing = int(data["_group"].isna().sum())
-    counts = data["_group"].value_counts()
-    order = _ORDER.get(modifier, [])
-    every = [g for g in order if g in counts.index] + sorted(
-        g for g in counts.index if g not in order)
-    if not every:
-        return [_subgroup_row(measure, modifier, "", 0,
-                              "no analysed patient has a value for it")], np.nan
-    levels = [g for g in every if counts[g] >= MIN_PATIENTS]
-    data = data[data["_group"].isin(levels)].reset_index(drop=True)
-    small = {g: _subgroup_row(measure, modifier, g, counts[g],
-                              f"fewer than {MIN_PATIENTS} patients: not shown")
-             for g in every if g not in levels}
-    design, inter = (_interaction_design(data, modifier, levels) if len(levels) >= 2
-                     else (None, []))
-    why = ("only one subgroup with enough patients: no comparison" if design is None else
-           "too few patients for the model" if len(data) - design.shape[1] < 2 else "")
-    if why:
-        shown = {g: _subgroup_row(measure, modifier, g, counts[g], why) for g in levels}
-        return [small.get(g) or shown[g] for g in every], np.nan
-    fit = _ols(data["improvement"].to_numpy(dtype="float64"), design)
-    names = list(design.columns)
-    left_out = (f"{suppress_count(missing)} patient(s) without this value left out"
-                if missing else "")
-    shown = {}
-    for g in levels:
-        c = np.zeros(len(names))
-        c[names.index("sessions_per_month")] = 1.0
-        if g != levels[0]:
-            c[names.index(f"sessions_per_month:group[{g}]")] = 1.0
-        t = fit.t_test(c)
-        lo, hi = np.asarray(t.conf_int()).ravel()
-        note = "; ".join(x for x in ("reference subgroup" if g == levels[0] else "", left_out)
-                         if x)
-        shown[g] = _subgroup_row(measure, modifier, g, counts[g], note,
-                                 float(np.asarray(t.effect).ravel()[0]), float(lo), float(hi))
-    R = np.zeros((len(inter), len(names)))
-    for i, term in enumerate(inter):
-        R[i, names.index(term)] = 1.0
-    p = float(np.asarray(fit.wald_test(R, use_f=True, scalar=True).pvalue))
-    return [small.get(g) or shown[g] for g in every], p
-
-
-def who_benefits(table: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
-    """Who benefits: the extra improvement per one more session a month, by subgroup.
-
-    For each modifier (age band: under 35 / 35 to 49 / 50 and over; smoking; sleep: under 7 h /
-    7 h or more; sun exposure; skin type: I–II / III–IV / V–VI; concern) one OLS with HC3 errors::
-
-        improvement ~ sessions_per_month × subgroup + baseline + other covariates
-
-    The subgroup's estimate is its slope of improvement on sessions a month (the reference slope
-    plus its interaction); ``interaction_p`` is the Wald F-test that all slopes are equal, and
-    ``interaction_p_holm`` the Holm-adjusted p-value over the modifiers tested. Subgroups under
-    :data:`MIN_PATIENTS` patients are not shown (and left out of the model), patients without the
-    value are left out of that modifier.
-
-    These comparisons are **exploratory**: several groups are looked at, so one will often differ
-    by chance; read only Holm-adjusted p-values below 0.05 as a signal worth checking.
-
-    Parameters
-    ----------
-    table : DataFrame
-        The analysis table (:func:`outcomes.tables.analysis_table.analysis_table`).
-    patients : DataFrame
-        The patients table (the subgroups).
-
-    Returns
-    -------
-    DataFrame
-        ``measure, modifier, subgroup, estimate, ci_low, ci_high, n, interaction_p,
-        interaction_p_holm, note``. ``attrs``: ``overall`` (the adjusted slope of all
-        patients), ``modifiers_tested``, ``caveat`` (:data:`WHO_BENEFITS_CAVEAT`, to show with
-        it).
-    """
-    measure = table.attrs["measure"]
-    base = table[["patient_id", "improvement", "sessions_per_month", "baseline"]]
-    data = base.merge(patients, on="patient_id", how="left")
-    rows, pvals = [], {}
-    for modifier, label in MODIFIERS.items():
-        try:
-            found, p = _modifier_rows(data, patients, modifier, measure)
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            found, p = [], np.nan
-            rows.append({"measure": measure, "modifier": label, "subgroup": "",
-                         "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "n": 0,
-                         "note": f"could not be estimated ({exc})"})
-        for r in found:
-            r["interaction_p"] = p
-        rows += found
-        pvals[label] = p
-    out = pd.DataFrame(rows, columns=WHO_COLUMNS)
-    tested = {k: v for k, v in pvals.items() if np.isfinite(v)}
-    holm = dict(zip(tested, multipletests(list(tested.values()), method="holm")[1])) \
-        if tested else {}
-    out["interaction_p_holm"] = out["modifier"].map(holm).astype("float64")
-    out["interaction_p"] = out["interaction_p"].astype("float64")
-    out["n"] = out["n"].astype("int64")
-    out.attrs.update(measure=measure, modifiers_tested=len(tested), overall=_overall(table),
-                     caveat=WHO_BENEFITS_CAVEAT)
-    return out
-
-
-def _overall(table: pd.DataFrame) -> float:
-    try:
-        res = adjusted_effect(table)
-    except (RecordsError, ValueError, np.linalg.LinAlgError):
-        return np.nan
-    row = res[res["term"] == "sessions_per_month"]
-    return float(row["estimate"].iloc[0]) if len(row) else np.nan
-
-
-# --------------------------------------------------------------------------------------------
-# Where: regions
-# --------------------------------------------------------------------------------------------
-
-REGION_COLUMNS = ["measure", "region", "quantity", "estimate", "ci_low", "ci_high", "n"]
-
-
-def regions(face: pd.DataFrame, zones: dict[str, pd.DataFrame], measure: Measure
-            ) -> pd.DataFrame:
-    """Baseline by zone and change by zone, within patient, for each measure.
-
-    Per zone (``nose, forehead, chin, cheeks``; clinician ratings) the baseline and landmark are
-    defined as for the face (:func:`outcomes.tables.ratings.landmark_ratings` with ``region=zone``).
-    Quantities, each a mean over patients with a t-based 95 % CI (one value per patient):
-
-    - ``baseline`` — the zone's baseline rating;
-    - ``baseline vs face`` — zone minus face rating at the same baseline assessment (oriented:
-      positive = the zone looks worse);
-    - ``improvement`` — the zone's improvement at the landmark (positive = better);
-    - ``improvement vs face`` — zone minus face improvement of the same patient, when both
-      baseline and landmark ratings are from the same assessments.
-
-    Returns
-    -------
-    DataFrame
-        ``measure, region, quantity, estimate, ci_low, ci_high, n`` (empty when the records hold no
-        region ratings).
-    """
-    sign = 1.0 if measure.better == "lower" else -1.0
-    face = face.set_index("patient_id")
-    rows = []
-    for zone, z in zones.items():
-        z = z.set_index("patient_id")
-        if z["baseline"].notna().sum() == 0 and z["improvement"].notna().sum() == 0:
-            continue
-        f = face.reindex(z.index)
-        same_b = z["baseline_date"] == f["baseline_date"]
-        same_l = same_b & (z["landmark_date"] == f["landmark_date"])
-        values = {
-            "baseline": z["baseline"],
-            "baseline vs face": sign * (z["baseline"] - f["baseline"]).where(same_b),
-            "improvement": z["improvement"],
-            "improvement vs face": (z["improvement"] - f["improvement"]).where(same_l),
-        }
-        for quantity, v in values.items():
-            est, lo, hi, n = _mean_ci(v)
-            if n < MIN_PATIENTS:
-                est = lo = hi = np.nan
-            rows.append({"measure": measure.name, "region": zone, "quantity": quantity,
-                         "estimate": est, "ci_low": lo, "ci_high": hi, "n": n})
-    out = pd.DataFrame(rows, columns=REGION_COLUMNS)
-    out["n"] = out["n"].astype("int64")
-    return out
-
-

@@ -1,6 +1,6 @@
 """The effect of session frequency and consistency on improvement (docs/methods.md §3).
 
-The analysis table has one row per *included* patient (see :mod:`outcomes.ratings`): baseline,
+The analysis table has one row per *included* patient (see :mod:`outcomes.tables.ratings`): baseline,
 landmark, improvement, the attendance metrics between t0 and the landmark rating, and the covariates.
 The models all return the same tidy result table, one row per term:
 
@@ -24,23 +24,15 @@ Models
     before it, split into a within-patient part (deviation from the patient's mean) and a
     between-patient part (the patient's mean), months since t0 and covariates, with a random
     intercept per patient and a random slope on time when it can be estimated; one REML fit by
-    :func:`outcomes.mixed.fit_mixed` (per-patient sums, profiled restricted likelihood).
+    :func:`outcomes.estimate.mixed.fit_mixed` (per-patient sums, profiled restricted likelihood).
 
 Standard errors of the landmark models are heteroskedasticity-robust (HC3, MacKinnon & White 1985)
 with t-based 95 % confidence intervals (residual degrees of freedom).
 
-Missing covariates (never listwise deletion)
---------------------------------------------
-- categorical covariates (``sex``, ``skin_type``, ``smoker``, ``sun_exposure``, ``skincare``,
-  ``concern``, ``clinic_id``): a missing value becomes its own level ``"missing"``; levels seen in
-  fewer than :data:`MIN_LEVEL_N` analysed patients are pooled into ``"other"`` (and ``"other"`` into
-  the reference level if it is still that small). The reference level is the most common one.
-- numeric covariates (``age``, ``sleep_hours``): a missing value is replaced by the mean of the
-  analysed patients and an indicator ``<name>_missing`` (1 = was missing) enters the model.
-- a covariate enters only when it varies among the analysed patients; ``clinic_id`` therefore only
-  when there are several clinics. Design columns that are exact linear combinations of earlier ones
-  (e.g. two missing-indicators for the same patients) are dropped and named in ``note``.
-The counts of missing values per covariate are in ``analysis_table(...).attrs["missing"]``.
+Missing covariates are never a reason to drop a patient: the rule (a ``missing`` level, mean
+plus indicator) is applied where the table is built, :mod:`outcomes.tables.analysis_table`.
+Design columns that are exact linear combinations of earlier ones (e.g. two missing-indicators for
+the same patients) are dropped and named in ``note``.
 """
 
 from __future__ import annotations
@@ -72,7 +64,7 @@ RESULT_COLUMNS = ["measure", "model", "term", "estimate", "ci_low", "ci_high", "
 
 #: Consistency metrics allowed beside frequency, with the unit their coefficient is reported in.
 #: The default is ``adherence`` — the share of protocol-due sessions that came on schedule
-#: (:class:`outcomes.attendance.Protocol`: loading every 28 ± 7 days, then every 91 ± 21 days):
+#: (:class:`outcomes.protocols.Protocol`: loading every 28 ± 7 days, then every 91 ± 21 days):
 #: it penalises both bunching and lapses, is defined for nearly every patient (no minimum number
 #: of sessions) and overlaps little with frequency (VIF ≈ 1.2 in simulated clinics, against ≈ 27
 #: for ``coverage`` and ≈ 3.7 for ``longest_gap``). In the linear simulated scenario (no planted
@@ -377,7 +369,7 @@ def mixed_effect(data: pd.DataFrame, *, covariates=None, random_slope: bool = Tr
     the better rating per extra session *within the same patient*, at the same time since t0;
     ``βb`` compares patients. Random intercept ``u0`` per patient, random slope ``u1`` on months
     when estimable (some patient rated at two different times; otherwise intercept only, said in
-    ``note``). One REML fit by :func:`outcomes.mixed.fit_mixed` (per-patient sums, profiled
+    ``note``). One REML fit by :func:`outcomes.estimate.mixed.fit_mixed` (per-patient sums, profiled
     restricted likelihood); Wald 95 % CI. A variance at zero (e.g. patients' time trends do not
     differ) or a fit that did not converge is said in plain words in ``note``.
 
@@ -422,7 +414,7 @@ def mixed_effect(data: pd.DataFrame, *, covariates=None, random_slope: bool = Tr
 
 
 def _fit_mixed(data: pd.DataFrame, design: pd.DataFrame, random_slope: bool):
-    """One REML fit (:func:`outcomes.mixed.fit_mixed`): random intercept, and a random slope on
+    """One REML fit (:func:`outcomes.estimate.mixed.fit_mixed`): random intercept, and a random slope on
     months when asked for and estimable (some patient has ratings at two different times).
     The fit itself says when a variance is at zero or it did not converge; no refits."""
     from .mixed import fit_mixed

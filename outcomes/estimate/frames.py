@@ -41,7 +41,7 @@ def _require(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise RecordsError(f"{what} needs the column(s) {missing} in the analysis table; build it "
-                           "with outcomes.models.analysis_table(records, measure).")
+                           "with outcomes.tables.analysis_table.analysis_table(records, measure).")
 
 
 def _is_categorical(s: pd.Series) -> bool:

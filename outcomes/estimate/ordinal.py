@@ -199,7 +199,7 @@ def ordinal_effect(table: pd.DataFrame, measure: Measure, *,
     DataFrame
         One tidy row, ``model = "ordinal"``, ``term = "sessions_per_month"``, ``estimate`` = odds
         ratio per +1 session/month with its 95 % CI (Wald on the log-odds scale), ``scale =
-        "odds ratio"``. Fitted by :func:`outcomes.ordinal.fit_ordinal` (analytic likelihood and
+        "odds ratio"``. Fitted by :func:`outcomes.estimate.ordinal.fit_ordinal` (analytic likelihood and
         gradient).
     """
     from .ordinal import fit_ordinal

@@ -84,7 +84,7 @@ def add_monthly_start(table: pd.DataFrame, sessions: pd.DataFrame, *, days: int 
 def _exposure(table: pd.DataFrame, exposure: str) -> pd.Series:
     _check_choice("exposure", exposure, EXPOSURES)
     if exposure not in table.columns:
-        hint = ("call outcomes.robustness.add_monthly_start(table, records.sessions) first"
+        hint = ("call outcomes.estimate.weighting.add_monthly_start(table, records.sessions) first"
                 if exposure == "monthly_start" else "build it with models.analysis_table")
         raise RecordsError(f"The analysis table has no `{exposure}` column; {hint}.")
     return table[exposure].astype("float64")

@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..estimate.beliefs import WHO_BENEFITS_CAVEAT
+from ..estimate.who_benefits import WHO_BENEFITS_CAVEAT
 from ..format import MISSING, estimate_ci, number, p_value
 from ..privacy import suppress_count
 from ..records.scales import Measure

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import RecordsError, SettingError
 from ..protocols import STRATEGY_KEYS, Protocol, Strategy, default_strategies, strategy_from_spec
 
-__all__ = ["read_strategies", "read_toml"]
+__all__ = ["read_section", "read_strategies", "read_toml"]
 
 
 def read_toml(path: str | Path | None, *, fix: str = "Fix the file.") -> dict | None:
@@ -31,25 +31,32 @@ def read_toml(path: str | Path | None, *, fix: str = "Fix the file.") -> dict | 
         raise RecordsError(f"{path.name}: not valid TOML ({exc}). {fix}") from None
 
 
+def read_section(path: str | Path | None, key: str, *, example: str, fix: str) -> dict:
+    """The tables ``[key.NAME]`` of ``dataset.toml`` as ``{NAME: table}`` (empty without the file
+    or the section); a section that is not tables is a :class:`RecordsError`."""
+    doc = read_toml(path, fix=fix)
+    if doc is None:
+        return {}
+    declared = doc.get(key, {})
+    if not isinstance(declared, dict):
+        raise RecordsError(f"{Path(path).name}: `{key}` must be tables like [{key}.{example}].")
+    return declared
+
+
 def read_strategies(path: str | Path | None, protocol: Protocol | None = None
                     ) -> dict[str, Strategy]:
     """The default strategies (their ``protocol`` the clinic's ``protocol``) plus those declared
     in ``dataset.toml`` (``[strategies.NAME]``); a declared strategy replaces a default of the
     same name."""
     strategies = default_strategies(protocol)
-    doc = read_toml(path, fix="Fix the file or remove [strategies] to compare the defaults.")
-    if doc is None:
-        return strategies
-    path = Path(path)
-    declared = doc.get("strategies", {})
-    if not isinstance(declared, dict):
-        raise RecordsError(f"{path.name}: `strategies` must be tables like [strategies.NAME].")
+    declared = read_section(path, "strategies", example="NAME",
+                            fix="Fix the file or remove [strategies] to compare the defaults.")
     for name, spec in declared.items():
         if not isinstance(spec, dict):
-            raise RecordsError(f"{path.name}: [strategies.{name}] must be a table with keys "
+            raise RecordsError(f"{Path(path).name}: [strategies.{name}] must be a table with keys "
                                f"{list(STRATEGY_KEYS)}.")
         try:
-            strategies[name] = strategy_from_spec(name, spec, where=f"{path.name}: strategy")
+            strategies[name] = strategy_from_spec(name, spec, where=f"{Path(path).name}: strategy")
         except SettingError as exc:  # a schedule in the records' own file is the records' problem
             raise RecordsError(str(exc)) from None
     return strategies

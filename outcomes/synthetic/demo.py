@@ -118,7 +118,7 @@ def truth_check(n_patients: int = DEMO_PATIENTS, *, seed: int = DEMO_SEED,
 
     For the clinic ``simulate(n_patients, seed=seed, params=params)`` (the demo by default) and
     then for the same clinic with each entry of :data:`TRAPS` set to zero, and with all of them off,
-    this fits :func:`outcomes.models.naive_effect` and :func:`~outcomes.models.adjusted_effect` and
+    this fits :func:`outcomes.estimate.effects.naive_effect` and :func:`~outcomes.estimate.effects.adjusted_effect` and
     sets them beside the truth ``frequency_effect_analysed`` (the interventional effect of one more
     session a month among the patients analysed, see :func:`simulate`).
 

@@ -11,7 +11,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from ..records.scales import Measure
+from ..records.scales import GRADES, Measure
 
 __all__ = ["ADHERENCE_TYPES", "DEMO_PATIENTS", "DEMO_SEED", "STRATEGY_SCENARIOS", "SimParams"]
 
@@ -77,7 +77,7 @@ class SimParams:
         loosely kept), ``bunched`` (loading sessions 1–3 weeks apart, irregular maintenance),
         ``lapsed`` (regular rhythm broken by lapses of months), ``dropout`` (stops after 1–3
         sessions), ``single`` (one session, never back). The shares are chosen so that every default
-        strategy of :func:`outcomes.strategies.default_strategies` is followed to the landmark by
+        strategy of :func:`outcomes.protocols.default_strategies` is followed to the landmark by
         enough patients (≥ 25 of the 600 demo patients, ≥ 60 of 1,500).
     protocol_gap_mean, protocol_gap_sd, protocol_maintenance_mean, protocol_maintenance_sd : float
         Days between the 3 loading sessions and between maintenance sessions of ``protocol``
@@ -535,7 +535,9 @@ class SimParams:
         step = self.rating_step if self.rating_step > 0 else None
         label = (lambda m: _LABELS[m]) if self.scenario == "realistic" else (
             lambda m: _LABELS[m].replace("clinician grade", "linear-scenario score"))
-        return {m: Measure(m, label(m), float(self.scale_min), float(self.scale_max), "lower", step)
+        levels = GRADES if (self.scale_min, self.scale_max) == (0, 4) else None
+        return {m: Measure(m, label(m), float(self.scale_min), float(self.scale_max), "lower", step,
+                           levels=levels)
                 for m in _MEASURES}
 
 

@@ -253,7 +253,7 @@ def strategy_truth(sim: Simulation, strategies=None) -> pd.DataFrame:
     sim : Simulation
         A clinic from :func:`simulate`.
     strategies : dict or iterable of Strategy, optional
-        Default :func:`outcomes.strategies.default_strategies`.
+        Default :func:`outcomes.protocols.default_strategies`.
 
     Returns
     -------
@@ -276,7 +276,7 @@ def strategy_truth(sim: Simulation, strategies=None) -> pd.DataFrame:
     per-slot treatment (HydraFacial or microneedling), needle depth, clinician bias, and the rater
     noise of their 6-month review — and only the session days change. Under g the sessions are
     ``d_0 = 0``, ``d_k = d_{k−1} + interval_k + e_ik`` with ``interval_k ± tol_k`` the window of
-    :meth:`Strategy.window(k) <outcomes.strategies.Strategy.window>`,
+    :meth:`Strategy.window(k) <outcomes.protocols.Strategy.window>`,
     ``e_ik = clip(round(strategy_jitter_sd · z_ik), −tol_k, tol_k)`` and ``z_ik`` the patient's
     own standard-normal draw for slot k (shared by all strategies), kept while ``d_k < L_i``;
     ``L_i`` is the day of the patient's 6-month review as drawn (attended or not), so the

@@ -15,7 +15,7 @@ Every function takes the question's :class:`~outcomes.settings.Settings`; only
 - **landmark** — the rating closest to ``t0 + landmark_days`` within ``± window_days`` and strictly
   after t0; on a tie (one rating as many days before as another after) the earlier one.
 - **improvement** — ``baseline − landmark`` when lower is better, ``landmark − baseline`` otherwise
-  (:meth:`outcomes.scales.Measure.improvement`): positive = better.
+  (:meth:`outcomes.records.scales.Measure.improvement`): positive = better.
 - **responder** — ``improvement ≥ mic`` (the measure's minimal important change unless given).
 
 Several ratings of the same patient, region and rater on one day are averaged into one.
@@ -193,7 +193,7 @@ def exclusions(table: pd.DataFrame) -> pd.DataFrame:
     ----------
     table : DataFrame
         Output of :func:`landmark_ratings` (a ``status`` column), or an analysis table of
-        :func:`outcomes.models.analysis_table` (its ``attrs["exclusions"]``).
+        :func:`outcomes.tables.analysis_table.analysis_table` (its ``attrs["exclusions"]``).
 
     Returns
     -------
