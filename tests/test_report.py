@@ -390,8 +390,8 @@ class TestExplorer:
         assert "`window_days` must be below `landmark_days`" in shown["data"]["text/markdown"]
 
 
-def test_an_unknown_protocol_is_named(demo):
-    with pytest.raises(RecordsError, match="`protocol` must be one of"):
+def test_an_unknown_protocol_is_named():
+    with pytest.raises(SettingError, match="`protocol` must be one of"):
         attendance.protocol_named("weekly")
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pandas as pd
 
 from ..analysis import Analysis
-from ..errors import RecordsError
 from ..present.plots import frequency_distribution
 from ..privacy import suppress_count, suppress_small_counts
 from ..protocols import Protocol
+from ..settings import choice
 from ..tables.attendance import patient_metrics
 
 __all__ = ["FREQUENCY_BINS", "FREQUENCY_LABELS", "adherence_table", "attendance_metrics",
@@ -110,11 +110,10 @@ def protocol_choices() -> dict[str, Protocol]:
 
 
 def protocol_named(name: str) -> Protocol:
-    """The protocol of :func:`protocol_choices` called ``name``."""
+    """The protocol of :func:`protocol_choices` called ``name`` (else a
+    :class:`~outcomes.errors.SettingError` naming those there are)."""
     choices = protocol_choices()
-    if name not in choices:
-        raise RecordsError(f"The value for `protocol` must be one of {list(choices)}, but "
-                           f"{name!r} was passed.")
+    choice("protocol", name, choices)
     return choices[name]
 
 

@@ -23,7 +23,6 @@ import ipywidgets as w
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.core.formatters import DisplayFormatter
-from IPython.display import display
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -34,7 +33,7 @@ from ..settings import Settings
 from .attendance import attendance_view, protocol_choices, protocol_named
 from .outcomes import effects_view
 
-__all__ = ["Analyses", "attendance_explorer", "effects_explorer", "explorer", "show"]
+__all__ = ["Analyses", "attendance_explorer", "effects_explorer", "explorer"]
 
 #: landmarks offered by the explorers (days after the first session)
 LANDMARKS = (91, 182, 273, 365)
@@ -81,17 +80,6 @@ class Analyses:
 
     def __len__(self) -> int:
         return len(self._cache)
-
-
-def show(result: Any) -> None:
-    """Display a view's result: a DataFrame, a matplotlib Figure/Axes, text, or a tuple of them.
-
-    Figures are closed after being shown so that they are not drawn a second time by the inline
-    backend.
-    """
-    for item in _items(result):
-        data, metadata = _bundle(item)
-        display(data, metadata=metadata, raw=True)
 
 
 def _items(result: Any) -> list:
@@ -158,7 +146,8 @@ def explorer(view: Callable[..., Any], /, *, labels: dict[str, str] | None = Non
     Parameters
     ----------
     view : callable
-        Called with one keyword per option; returns what :func:`show` can display.
+        Called with one keyword per option; returns a DataFrame, a Figure or Axes, text, or a
+        tuple of them.
     labels : dict, optional
         Label per option (default: the option name with spaces).
     defaults : dict, optional
