@@ -109,7 +109,7 @@ def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
 def _refuse_unsaved_formulas(path: Path, sheets: list[str]) -> None:
     """Stop when a cell holds a formula with no saved value: read as empty, it would be written
     to OUT as a missing value and no row problem would ever show it."""
-    from ...records.read import FORMULA_REASON, Unsaved, has_formulas, with_formulas
+    from ...records.workbook import FORMULA_REASON, Unsaved, has_formulas, with_formulas
 
     if not has_formulas(path):
         return
