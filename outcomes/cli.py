@@ -24,6 +24,9 @@ from .protocols import parse_strategy
 from .records import check as records_mod
 from .records import load_records
 from .records.dataset import read_strategies
+from .records.sources.draft import draft_sources
+from .records.sources.preview import preview
+from .records.sources.spec import has_mapping
 from .settings import Settings
 
 __all__ = ["build_parser", "main"]
@@ -91,6 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="write each age as the midpoint of its band (OUT then holds the bands)")
     anon.add_argument("--drop-quasi", action="append", default=[], metavar="COL",
                       help="leave this quasi-identifier out of the k-anonymity check")
+
+    src = sub.add_parser("sources", help="draft the [sources] mapping that reads a practice "
+                                         "system's export in RAW (or show what its mapping reads)")
+    src.add_argument("raw", metavar="RAW")
+    src.add_argument("--write", action="store_true",
+                     help="add the draft to RAW/dataset.toml (created when missing)")
+    src.add_argument("--draft", action="store_true",
+                     help="print a new draft even when RAW/dataset.toml has a mapping")
+    src.add_argument("--max-problems", type=int, default=20,
+                     help="rows with problems to list when showing what a mapping reads")
 
     st = sub.add_parser("strategies", help="schedules compared as an emulated target trial")
     st.add_argument("dir", metavar="DIR")
@@ -284,6 +297,36 @@ def run_anonymise(args) -> int:
     return 0
 
 
+def run_sources(args) -> int:
+    """``outcomes sources RAW [--write] [--draft]`` (docs/methods.md §1.14): without a mapping
+    in RAW/dataset.toml, print the drafted ``[sources]`` block (``--write`` adds it to the file);
+    with one, print what it reads: rows per table, set aside, quarantined, columns."""
+    folder = Path(args.raw)
+    if has_mapping(folder) and not args.draft:
+        if args.write:
+            raise RecordsError(f"{folder / 'dataset.toml'} already has a [sources] mapping; "
+                               "edit it there, or delete it to draft a new one.")
+        print(preview(folder).to_text(max(0, args.max_problems)))
+        print(f"next: outcomes anonymise {folder} OUT --key-file KEY  (then outcomes check OUT)")
+        return 0
+    draft = draft_sources(folder)
+    print(draft.text, end="")
+    if not args.write:
+        print(f"# to use it: outcomes sources {folder} --write, check the comments in "
+              f"{folder / 'dataset.toml'}, and run outcomes sources {folder} to see what it "
+              "reads")
+        return 0
+    path = draft.write()
+    print(f"# added to {path}")
+    if draft.questions:
+        print(f"# {draft.questions} question(s) marked FIX to answer there before it can be "
+              "read")
+        return 0
+    print()
+    print(preview(folder).to_text(max(0, args.max_problems)))
+    return 0
+
+
 def run_report(args) -> int:
     """``outcomes report DIR -o FILE.html [--measure M ...] [--landmark-days N] [--boot B]``."""
     # imported here: papermill and nbconvert take seconds to import, which the other commands
@@ -299,7 +342,7 @@ def run_report(args) -> int:
 
 _HANDLERS = {"demo": run_demo, "check": run_check, "effects": run_effects,
              "strategies": run_strategies, "beliefs": run_beliefs, "anonymise": run_anonymise,
-             "report": run_report}
+             "report": run_report, "sources": run_sources}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,5 +35,6 @@ def test_records_error_is_printed_plainly_and_exits_1(monkeypatch, capsys):
 def test_python_dash_m_runs_the_cli():
     out = subprocess.run([sys.executable, "-m", "outcomes", "--help"], capture_output=True,
                          text=True, check=True)
-    for command in ("demo", "check", "effects", "strategies", "beliefs", "anonymise", "report"):
+    for command in ("demo", "check", "effects", "strategies", "beliefs", "anonymise", "report",
+                    "sources"):
         assert command in out.stdout

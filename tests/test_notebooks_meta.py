@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-EXPECTED = ["01_data_check", "02_attendance", "03_outcomes_and_attendance",
+EXPECTED = ["00_your_records", "01_data_check", "02_attendance", "03_outcomes_and_attendance",
             "04_schedules_compared", "05_robustness", "06_clinic_summary"]
 ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}|\b\d{1,2}:\d{2}:\d{2}\b")
@@ -45,7 +45,7 @@ def nb(request):
     return _load(request.param)
 
 
-def test_the_six_notebooks_exist():
+def test_the_seven_notebooks_exist():
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == EXPECTED
 
 
@@ -122,6 +122,11 @@ def test_summary_has_a_papermill_parameters_cell():
                       "settings": '{"landmark_days": 182}', "boot": "200"}
 
 
-def test_notebooks_use_the_shipped_demo_records(nb):
-    first = "\n".join(c.source for c in _code(nb)[:3])
-    assert 'records_path = "../data/demo"' in first
+#: notebook 00 starts from the practice system's export of the same demo clinic
+FIRST = {"00_your_records": 'export_path = "../data/demo-export"'}
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_notebooks_use_the_shipped_demo_records(name):
+    first = "\n".join(c.source for c in _code(_load(name))[:3])
+    assert FIRST.get(name, 'records_path = "../data/demo"') in first

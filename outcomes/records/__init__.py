@@ -6,8 +6,11 @@ goes through them:
 - :mod:`.contract`, :mod:`.scales`, :mod:`.schema`, :mod:`.identifiers` — the vocabulary of the
   records, the rating scales (``dataset.toml``), the pandera schemas of a loaded table, and what a
   direct identifier looks like
+- :mod:`.dataset` (with :mod:`.toml_lines`) — ``dataset.toml``, read once for every section
 - :mod:`.read` — finding the tables of a folder and reading each (CSV, Parquet, ``.xlsx``,
-  DataFrame) into one raw form; the worker threads
+  DataFrame) into one raw form; the worker threads; :mod:`.workbook` — a workbook's cells
+- :mod:`.sources` — a practice system's export read through the ``[sources]`` mapping of its
+  ``dataset.toml`` (docs/methods.md §1.14) with the same readers, into the same raw form
 - :mod:`.columns` — a column encoded once, and the byte-level proofs of the fast paths
 - :mod:`.rules` — the verdicts on each distinct value, the checks of a column and of a table,
   duplicates

@@ -54,6 +54,7 @@ from .rules import (
 )
 from .scales import Measure, read_scales
 from .schema import table_schema
+from .sources.mapping import read_mapped
 
 __all__ = ["REJECT_COLUMNS", "Records", "from_frames", "load_records"]
 
@@ -71,6 +72,10 @@ def _empty_rejects() -> pd.DataFrame:
     return pd.DataFrame({"file": pd.Series(dtype="str"), "line": pd.Series(dtype="int64"),
                          "column": pd.Series(dtype="str"), "value": pd.Series(dtype="str"),
                          "reason": pd.Series(dtype="str"), "table": pd.Series(dtype="str")})
+
+
+def _empty_set_aside() -> pd.DataFrame:
+    return pd.DataFrame(columns=["table", "file", "column", "reason", "value", "rows"])
 
 
 @dataclass
@@ -110,6 +115,12 @@ class Records:
         Columns kept as text that docs/methods.md §1 does not define.
     added_patients : int
         Rows of ``patients`` not read from a patients file (see ``patients``).
+    set_aside : DataFrame
+        Rows of a practice system's export that its ``[sources]`` mapping set aside before the
+        rules, as not records (cancelled appointments, consultations): ``table``, ``file``,
+        ``column``, ``reason``, ``value``, ``rows`` (one row per reason and value); empty without
+        a mapping. ``input_rows`` + set aside = rows in the files
+        (:func:`outcomes.records.check.summary`).
     """
 
     sessions: pd.DataFrame
@@ -123,6 +134,7 @@ class Records:
     blank_rows: dict[str, int] = field(default_factory=dict)
     extra_columns: dict[str, list[str]] = field(default_factory=dict)
     added_patients: int = 0
+    set_aside: pd.DataFrame = field(default_factory=_empty_set_aside)
 
     @property
     def loaded_rows(self) -> dict[str, int]:
@@ -494,11 +506,29 @@ def load_records(path: str | Path, strict: bool = False) -> Records:
         On a structural problem (missing folder, table or column; empty or non-UTF-8 file; broken
         ``dataset.toml``; dates not YYYY-MM-DD; measure values that are not numbers), on direct
         identifiers, and with ``strict=True`` on any row problem.
+
+    Notes
+    -----
+    A ``[sources]`` mapping in ``dataset.toml`` reads a practice system's export as it is
+    (:func:`outcomes.records.sources.mapping.read_mapped`, which reads the files with this
+    loader's readers) into the same raw tables: the rules are the same, quarantined rows keep the
+    export's file, line, column and cell, and the rows the mapping sets aside are in
+    :attr:`Records.set_aside`.
     """
     folder = Path(path)
     measures = read_scales(folder / "dataset.toml") if folder.is_dir() else None
-    raws = _find_tables(folder, measures)
-    return _assemble(raws, measures, source=folder, strict=strict)
+    mapped = read_mapped(folder, measures) if folder.is_dir() else None
+    if mapped is None:
+        raws = _find_tables(folder, measures)
+        return _assemble(raws, measures, source=folder, strict=strict)
+    raws = {t: _Raw(t, m.file, m.columns, m.headers, m.lines, m.malformed)
+            for t, m in mapped.tables.items()}
+    records = _assemble(raws, measures, source=folder)
+    records.rejects = mapped.restate(records.rejects)  # the export's columns and cells
+    records.set_aside = mapped.set_aside
+    if strict and len(records.rejects):
+        raise RecordsError(_strict_message(records.rejects))
+    return records
 
 
 def from_frames(sessions: pd.DataFrame, assessments: pd.DataFrame,

@@ -13,6 +13,7 @@ import pandas as pd
 from ..escape import terminal
 from .assemble import REJECT_COLUMNS, Records, _problem_text
 from .contract import TABLES
+from .sources.mapping import set_aside_lines, set_aside_summary
 
 __all__ = ["check_text", "reject_objects", "rejects_table", "summary"]
 
@@ -40,7 +41,10 @@ def summary(records: Records) -> dict:
         patients), ``patients_added`` (patients without a usable patients row), ``date_range``
         (first and last session and assessment date), ``treatments`` (sessions per treatment),
         ``measures`` (scale of each), ``ratings`` (non-missing ratings per measure),
-        ``extra_columns``, ``files``.
+        ``extra_columns``, ``files``; and for a practice system's export read through its
+        ``[sources]`` mapping, ``set_aside`` (one object per reason and value),
+        ``set_aside_rows`` per table and ``rows_in_files`` (``loaded + quarantined + set aside``
+        per table; without a mapping, set aside is 0 and ``rows_in_files == input_rows``).
     """
     def span(frame):
         if frame.empty:
@@ -68,6 +72,7 @@ def summary(records: Records) -> dict:
         "ratings": {k: int(records.assessments[k].notna().sum()) for k in records.measures},
         "extra_columns": {k: v for k, v in records.extra_columns.items() if v},
         "files": dict(records.files),
+        **set_aside_summary(records.set_aside, records.input_rows),
     }
 
 
@@ -90,6 +95,8 @@ def check_text(records: Records, info: dict, max_rejects: int) -> str:
         q = info["quarantined_by_table"].get(t, 0)
         line = f"  {t:<12}{info['loaded'][t]:>10,} rows loaded from {info['files'][t]}"
         line += f", {q:,} quarantined" if q else ""
+        line += (f", {info['set_aside_rows'][t]:,} set aside by the mapping"
+                 if info["set_aside_rows"].get(t) else "")
         if info["blank_rows"].get(t):
             line += f", {info['blank_rows'][t]:,} blank line(s) skipped"
         out.append(line)
@@ -109,6 +116,7 @@ def check_text(records: Records, info: dict, max_rejects: int) -> str:
     for t, cols in info["extra_columns"].items():
         out.append(f"extra columns in {t} (kept as text, not used by the analyses): "
                    + ", ".join(cols))
+    out += set_aside_lines(records.set_aside)
     if not info["quarantined"]:
         out.append("quarantined rows: none")
         return _terminal_lines(out)

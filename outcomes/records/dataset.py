@@ -2,8 +2,9 @@
 
 One reader (:func:`read_toml`) for the whole file; each section is read by the module that owns
 what it declares: ``[measures.*]`` by :func:`outcomes.records.scales.read_scales`,
-``[strategies.*]`` by :func:`read_strategies` (the schedules to compare). A broken file or section
-is a :class:`~outcomes.errors.RecordsError` naming the file and the fix.
+``[strategies.*]`` by :func:`read_strategies` (the schedules to compare), ``[sources.*]`` by
+:func:`outcomes.records.sources.spec.read_spec` (how to read a practice system's export). A broken
+file or section is a :class:`~outcomes.errors.RecordsError` naming the file and the fix.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from ..errors import RecordsError, SettingError
 from ..protocols import STRATEGY_KEYS, Protocol, Strategy, default_strategies, strategy_from_spec
+from .toml_lines import loads
 
 __all__ = ["read_section", "read_strategies", "read_toml"]
 
@@ -21,12 +23,14 @@ def read_toml(path: str | Path | None, *, fix: str = "Fix the file.") -> dict | 
     """``dataset.toml`` as a dict (``None`` when there is no file); invalid TOML or text that is
     not UTF-8 is one :class:`RecordsError` naming the file and ``fix``. Every section is read
     through it: the scales (:func:`outcomes.records.scales.read_scales`) and the strategies
-    (:func:`read_strategies`)."""
+    (:func:`read_strategies`), and the ``[sources]`` mapping of a practice system's export
+    (:mod:`outcomes.records.sources`). An inline table may run over several lines, as TOML 1.1
+    allows (:mod:`outcomes.records.toml_lines`)."""
     if path is None or not Path(path).exists():
         return None
     path = Path(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        return loads(path.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RecordsError(f"{path.name}: not valid TOML ({exc}). {fix}") from None
 

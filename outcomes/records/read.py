@@ -5,21 +5,21 @@ sheets of one ``.xlsx`` workbook) and reading each, or an in-memory DataFrame, i
 :class:`_Raw`: columns as read, the header as written, spreadsheet line numbers, and the lines
 that could not be taken into the columns. Here too: headers (normalised, refused when empty,
 repeated or naming a direct identifier), nested Parquet values and zoned timestamps made cells
-(:func:`cells`), workbook formulas without a saved value (:func:`has_formulas`,
-:func:`with_formulas`; the anonymiser reads workbooks with them too), the typed CSV read, and the
-worker threads that read the small tables and encode each table's columns while the next file is
-read (:func:`_prefetch`). How the loader works as a whole: :mod:`outcomes.records`.
+(:func:`cells`), the sheets of a workbook (its cells and formulas: :mod:`.workbook`), the typed
+CSV read, and the worker threads that read the small tables and encode each table's columns while
+the next file is read (:func:`_prefetch`). How the loader works as a whole: :mod:`outcomes.records`.
+
+The same readers read a file of a practice system's export as it is (:func:`read_as_is`, for a
+``[sources]`` mapping): one reader per format. This module does not know the mapping; the loader
+(:func:`outcomes.records.assemble.load_records`) calls it.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import io
-import itertools
 import os
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,8 +39,16 @@ from .contract import (
     TABLES,
 )
 from .identifiers import identifier_columns
+from .workbook import (
+    FORMULA_REASON,
+    Unsaved,
+    _excel_text,
+    _open_workbook,
+    has_formulas,
+    with_formulas,
+)
 
-__all__ = ["FORMULA_REASON", "Unsaved", "cells", "has_formulas", "with_formulas"]
+__all__ = ["cells", "read_as_is"]
 
 
 _ANONYMISE = ("Direct identifiers must not be in the records: pseudonymise the raw export first with "
@@ -75,9 +83,10 @@ def _normalise_header(name) -> str:
     return re.sub(r"\s+", "_", str(name).strip().lower())
 
 
-def _check_headers(file: str, headers: list) -> dict[str, str]:
-    """Map normalised → written header; refuse empty/duplicate names and identifier columns."""
-    ids = identifier_columns([str(h) for h in headers if h is not None])
+def _check_headers(file: str, headers: list, *, guard: bool = True) -> dict[str, str]:
+    """Map normalised → written header; refuse empty/duplicate names and (``guard``) identifier
+    columns."""
+    ids = identifier_columns([str(h) for h in headers if h is not None]) if guard else {}
     if ids:
         listed = ", ".join(f"{c!r} ({k})" for c, k in ids.items())
         raise RecordsError(f"{file}: column(s) {listed} look like direct identifiers. {_ANONYMISE}")
@@ -113,6 +122,12 @@ def _csv_header(path: Path) -> list[str]:
         raise RecordsError(f"{path.name}: line 1 must be the header with the column names, "
                            "but it is empty.")
     return header
+
+
+def _names_hint(table: str) -> str:
+    """`` (patient_id, date, treatment, ...)`` for a table of the records; nothing for a file of a
+    practice system's export, whose columns a mapping names (:func:`read_as_is`)."""
+    return f" ({', '.join(REQUIRED[table])}, ...)" if table in REQUIRED else ""
 
 
 def _encoding_message(file: str) -> str:
@@ -187,14 +202,15 @@ def _read_csv(path: Path, table: str, measures=None) -> _Raw:
 
 
 def _read_csv_text(path: Path, table: str, typed: dict | None = None,
-                   only: list[str] | None = None) -> _Raw:
-    """Read one CSV table, all as text except the ``typed`` columns; ``only``: these columns."""
+                   only: list[str] | None = None, *, guard: bool = True) -> _Raw:
+    """Read one CSV table, all as text except the ``typed`` columns; ``only``: these columns;
+    ``guard``: refuse a header naming a direct identifier."""
     file = path.name
     if path.stat().st_size == 0:
         raise RecordsError(f"{file}: the file is empty. It needs a header line with the column "
-                           f"names ({', '.join(REQUIRED[table])}, ...) and one line per record.")
+                           f"names{_names_hint(table)} and one line per record.")
     header = _csv_header(path)
-    headers = _check_headers(file, header)
+    headers = _check_headers(file, header, guard=guard)
     names = list(headers)
     # plain strings: for columns of many distinct values (ids, dates as text) the CSV reader's
     # own dictionary builder measured ~2x slower than encoding each whole column afterwards
@@ -248,7 +264,7 @@ def _read_csv_text(path: Path, table: str, typed: dict | None = None,
                 malformed)
 
 
-def _read_parquet(path: Path, table: str) -> _Raw:
+def _read_parquet(path: Path, table: str, *, guard: bool = True) -> _Raw:
     import pyarrow.parquet as pq
 
     try:
@@ -256,7 +272,7 @@ def _read_parquet(path: Path, table: str) -> _Raw:
     except (pa.ArrowInvalid, OSError) as exc:
         raise RecordsError(f"{path.name}: cannot be read as Parquet ({exc}). Export the table "
                            "again, or save it as CSV.") from None
-    headers = _check_headers(path.name, data.column_names)
+    headers = _check_headers(path.name, data.column_names, guard=guard)
     return _Raw(table, path.name, {c: cells(c, data.column(i)) for i, c in enumerate(headers)},
                 headers, np.arange(2, data.num_rows + 2, dtype=np.int64))
 
@@ -296,37 +312,22 @@ def _nested_as_text(name: str, col) -> pa.Array:
     return pa.array([text(v) for v in col.to_pylist()], type=pa.string())
 
 
-def _excel_text(v):
-    if v is None:
-        return None
-    if isinstance(v, _dt.datetime):
-        return v.strftime("%Y-%m-%d") if v.time() == _dt.time() else v.isoformat(sep=" ")
-    if isinstance(v, _dt.date):
-        return v.isoformat()
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
-
-
-def _read_workbook(path: Path) -> dict[str, _Raw]:
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for broken files
-        raise RecordsError(f"{path.name}: cannot be read as an .xlsx workbook ({exc}). Save it "
-                           "again from the spreadsheet program as .xlsx, or as CSV files.") from None
-    formulas = (openpyxl.load_workbook(path, read_only=True, data_only=False)
-                if has_formulas(path) else None)
+def _read_workbook(path: Path, sheets=None, *, guard: bool = True) -> dict[str, _Raw]:
+    """The sheets of a workbook named as tables of the records (``{table: _Raw}``), or the sheets
+    named in ``sheets`` (``{sheet: _Raw}``, for a file of an export: :func:`read_as_is`)."""
+    wb = _open_workbook(path)
+    formulas = _open_workbook(path, formulas=True) if has_formulas(path) else None
     out = {}
     try:
         for sheet in wb.sheetnames:
             table = sheet.strip().lower()
-            if table in TABLES:
-                out[table] = _read_sheet(wb[sheet], f"{path.name} (sheet {sheet})", table,
-                                         formulas[sheet] if formulas is not None else None)
+            key = (sheet if sheet in sheets else None) if sheets is not None else (
+                table if table in TABLES else None)
+            if key is not None:
+                out[key] = _read_sheet(wb[sheet], f"{path.name} (sheet {sheet})",
+                                       table if sheets is None else "",
+                                       formulas[sheet] if formulas is not None else None,
+                                       guard=guard)
     finally:
         wb.close()
         if formulas is not None:
@@ -334,29 +335,7 @@ def _read_workbook(path: Path) -> dict[str, _Raw]:
     return out
 
 
-def has_formulas(path: Path) -> bool:
-    """True when a worksheet of the workbook holds a formula (an ``<f>`` element)."""
-    try:
-        with zipfile.ZipFile(path) as z:
-            for name in z.namelist():
-                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                    with z.open(name) as fh:
-                        chunk, tail = fh.read(1 << 20), b""
-                        while chunk:
-                            if re.search(rb"<(?:\w+:)?f[ >/]", tail + chunk):
-                                return True
-                            tail, chunk = chunk[-16:], fh.read(1 << 20)
-    except (zipfile.BadZipFile, OSError):
-        return False
-    return False
-
-
-FORMULA_REASON = ("formula with no saved value (the workbook was written by a program "
-                  "that does not calculate): open it in the spreadsheet program, let it "
-                  "calculate, save it, and load it again")
-
-
-def _read_sheet(ws, file: str, table: str, formulas=None) -> _Raw:
+def _read_sheet(ws, file: str, table: str, formulas=None, *, guard: bool = True) -> _Raw:
     """One sheet as text columns. ``formulas``: the same sheet read with formulas instead of
     their saved values; a formula cell without a saved value makes its line a row problem
     (read as empty, a rating would be silently missing)."""
@@ -368,11 +347,11 @@ def _read_sheet(ws, file: str, table: str, formulas=None) -> _Raw:
         break
     if header is None or not any(v is not None and str(v).strip() for v in header):
         raise RecordsError(f"{file}: the sheet is empty or line 1 is not the header. Put the "
-                           f"column names ({', '.join(REQUIRED[table])}, ...) in line 1.")
+                           f"column names{_names_hint(table)} in line 1.")
     header = list(header)
     while header and (header[-1] is None or not str(header[-1]).strip()):
         header.pop()
-    headers = _check_headers(file, header)
+    headers = _check_headers(file, header, guard=guard)
     width = len(header)
     cells: list[list] = [[] for _ in range(width)]
     lines = []
@@ -395,23 +374,6 @@ def _read_sheet(ws, file: str, table: str, formulas=None) -> _Raw:
     return _Raw(table, file, columns, headers, np.asarray(lines, dtype=np.int64), malformed)
 
 
-class Unsaved:
-    """A formula cell whose workbook holds no saved value for it."""
-
-
-_UNSAVED = Unsaved()
-
-
-def with_formulas(values, formulas):
-    """Rows of saved values, with :data:`_UNSAVED` where a formula has no saved value."""
-    for row, frow in itertools.zip_longest(values, formulas, fillvalue=()):
-        if any(v is None and isinstance(f, str) and f.startswith("=")
-               for v, f in zip(row, frow)):
-            row = tuple(_UNSAVED if v is None and isinstance(f, str) and f.startswith("=")
-                        else v for v, f in itertools.zip_longest(row, frow))
-        yield row
-
-
 #: a sessions file at least this large has the other tables read in a background thread
 _BACKGROUND_BYTES = 4 << 20
 _READER = None
@@ -431,6 +393,26 @@ def _executor(current, workers: int, name: str):
 
         current = (os.getpid(), ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name))
     return current
+
+
+def read_as_is(path: Path, sheet: str | None = None) -> _Raw:
+    """One file (or one ``sheet`` of a workbook) of a practice system's export, read as it is.
+
+    The loader's own readers, with one difference: a header naming a direct identifier is not
+    refused (an export names people, and its files are read before a ``[sources]`` mapping,
+    :mod:`outcomes.records.sources`, decides which columns the records use; the guard runs on
+    the columns the mapping passes on). Every column is read as text (CSV) or as stored
+    (Parquet, as :func:`cells` makes it), under its normalised header (``headers`` keeps the
+    header as written, in the file's order); the ``table`` of the result is ``""``: the mapping
+    decides it. A ``.xlsx`` file needs ``sheet`` (see :func:`.workbook.sheet_names`)."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _read_csv_text(path, "", guard=False)
+    if suffix in (".parquet", ".pq"):
+        return _read_parquet(path, "", guard=False)
+    if suffix == ".xlsx" and sheet is not None:
+        return _read_workbook(path, [sheet], guard=False)[sheet]
+    raise ValueError(f"read_as_is: {path.name} (sheet {sheet!r}) is not a file it reads")
 
 
 def _read_table_file(path: Path, table: str, measures) -> _Raw:
@@ -493,7 +475,9 @@ def _find_tables(folder: Path, measures=None) -> dict:
         if t not in raws:
             where = f" or a sheet {t!r} in {workbooks[0].name}" if workbooks else ""
             raise RecordsError(f"{folder.name}: the {t} table is missing. Add {t}.csv (or "
-                               f"{t}.parquet{where}) to the folder.")
+                               f"{t}.parquet{where}) to the folder; or, for a practice "
+                               "system's export, say in dataset.toml how to read its files "
+                               "(`outcomes sources DIR` drafts the [sources] mapping).")
     return raws
 
 

@@ -35,6 +35,9 @@ The modules:
 - :mod:`.clinic` — :func:`simulate`: the records of ``n`` patients with their truth
 - :mod:`.demo` — the shipped demo (:func:`demo_simulation`), :func:`write_with_mistakes`,
   :func:`truth_check`
+- :mod:`.export` — a clinic's records written as a practice system exports them
+  (:func:`~outcomes.synthetic.export.write_practice_export`: ``data/demo-export``, the tests and
+  notebook 00 of docs/methods.md §1.14)
 """
 
 from .biology import protocol_response

@@ -66,6 +66,18 @@ class AnonymiseReport:
     #: :func:`k_anonymity` of OUT as written (ages in whole years unless ``write_age_band``)
     as_written: pd.DataFrame = field(default_factory=pd.DataFrame)
     write_age_band: bool = False
+    #: a ``[sources]`` mapping (:mod:`outcomes.records.sources`): how the export was read (lines
+    #: of the account), and the rows of its files set aside (``table, file, column, reason,
+    #: value, rows``); empty for an export in the records' own form
+    mapping: list[str] = field(default_factory=list)
+    set_aside: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def _aside(self, source: str) -> str:
+        """' (and N set aside by the mapping)' after a file a [sources] mapping read."""
+        if self.set_aside.empty or source not in set(self.set_aside["file"]):
+            return ""
+        n = int(self.set_aside.loc[self.set_aside["file"] == source, "rows"].sum())
+        return f" (and {n} set aside by the mapping)"
 
     @property
     def meets_k(self) -> bool | None:
@@ -86,8 +98,9 @@ class AnonymiseReport:
                  f"key:     {self.key_file} ("
                  + ("created now, permission 600; keep it safe and out of the repository"
                     if self.key_created else "existing key") + ")",
-                 "read:    " + ", ".join(f"{r.source} {r.rows_in} rows"
+                 "read:    " + ", ".join(f"{r.source} {r.rows_in} rows" + self._aside(r.source)
                                          for r in self.tables.itertuples())]
+        lines += self.mapping  # how a [sources] mapping read the export, what it set aside
         lines += _block("renamed:", [f"{r.table}.{r.column}: {r.how}" if r.column == r.to
                                      else f"{r.table}.{r.column} -> {r.to} ({r.how})"
                                      for r in self.renamed.itertuples()])
@@ -108,10 +121,11 @@ class AnonymiseReport:
         if self.ignored:
             lines += _block("ignored:", [f"{f} (not a records table; not copied)"
                                          for f in self.ignored])
+        kept = ("" if not (self.tables["rows_in"] == self.tables["rows_out"]).all()
+                else " (every row kept)" if self.set_aside.empty
+                else " (every row the mapping passed on kept)")
         lines.append("wrote:   " + ", ".join(f"{r.output} {r.rows_out} rows"
-                                             for r in self.tables.itertuples())
-                     + (" (every row kept)" if (self.tables["rows_in"]
-                                                == self.tables["rows_out"]).all() else ""))
+                                             for r in self.tables.itertuples()) + kept)
         lines += _block("note:", self.notes)
         lines += ["", *_k_text(self).split("\n")]
         # column and file names come from the export: escaped line by line for the terminal

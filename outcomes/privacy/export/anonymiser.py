@@ -1,7 +1,8 @@
 """Anonymise a raw export (docs/methods.md §5): :func:`anonymise`, from RAW to OUT.
 
 The run: check the paths (OUT new and outside RAW, the key apart from both), read RAW as text
-(:mod:`.read`), decide every column (:mod:`.plan`), then make OUT's tables — keyed pseudonyms for
+(:mod:`.read`; a practice system's export through its ``[sources]`` mapping,
+:mod:`outcomes.records.sources`), decide every column (:mod:`.plan`), then make OUT's tables — keyed pseudonyms for
 the ids, age at first session from a date of birth, every date of a patient optionally shifted
 back by one keyed offset (:mod:`.keys`), every row kept — write them into a temporary folder
 renamed into place only when complete, and check k-anonymity of OUT as written
@@ -20,11 +21,13 @@ import pandas as pd
 
 from ...errors import RecordsError
 from ...records.scales import read_scales
+from ...records.sources.mapping import read_mapped
+from ...records.sources.spec import strip_sources
 from ..disclosure import QUASI_IDENTIFIERS, coarsening_options, k_anonymity
 from .account import AnonymiseReport
 from .keys import PSEUDONYMISED, load_or_create_key, patient_shifts, pseudonym
 from .plan import SCHEMA, _plan_columns
-from .read import _is_date_column, _parse_days, _read_raw
+from .read import _is_date_column, _parse_days, _read_mapped, _read_raw
 
 __all__ = ["anonymise"]
 
@@ -65,7 +68,11 @@ def anonymise(raw: str | Path, out: str | Path, *, key_file: str | Path, drop=()
     raw : path
         Folder with ``sessions``, ``assessments`` (and optionally ``patients``) as ``.csv``,
         ``.parquet`` or sheets of one ``.xlsx`` workbook, plus an optional ``dataset.toml`` (copied
-        as is). Read as text; never modified.
+        as is). Or a practice system's export with a ``[sources]`` mapping in its
+        ``dataset.toml`` (docs/methods.md §1.14): read through it
+        (:func:`outcomes.records.sources.mapping.read_mapped`), the rows it sets aside not
+        written, ``dataset.toml`` written to OUT without the mapping. Read as text; never
+        modified.
     out : path
         New (or empty) folder. Written to a temporary sibling folder, renamed into place only when
         complete. Every table is written as UTF-8 CSV; every row is kept.
@@ -108,8 +115,13 @@ def anonymise(raw: str | Path, out: str | Path, *, key_file: str | Path, drop=()
     _check_int("age_band", age_band, 1)
     quasi = _quasi_after_drop(drop_quasi)
     _check_paths(raw, out, key_path)
-    tables, copied, ignored = _read_raw(raw)
-    measures = read_scales(raw / "dataset.toml" if "dataset.toml" in copied else None)
+    # an export with a [sources] mapping in RAW/dataset.toml is read through it; OUT gets
+    # records and dataset.toml without the mapping
+    mapped = read_mapped(raw, read_scales(raw / "dataset.toml"), guard=False)
+    tables, copied, ignored = _read_raw(raw) if mapped is None else _read_mapped(raw, mapped)
+    texts = ({"dataset.toml": strip_sources((raw / "dataset.toml").read_text("utf-8-sig"))}
+             if mapped is not None else {})
+    measures = read_scales(raw / "dataset.toml" if "dataset.toml" in copied or texts else None)
     plan = _plan_columns(tables, measures, drop, keep)
     key, created = load_or_create_key(key_path)
 
@@ -134,7 +146,8 @@ def anonymise(raw: str | Path, out: str | Path, *, key_file: str | Path, drop=()
     if not (summary["rows_in"] == summary["rows_out"]).all():  # pragma: no cover - a bug guard
         raise RecordsError("internal error: rows were lost while anonymising; nothing was written.")
 
-    _write_atomically(out, frames, [raw / c for c in copied])
+    _write_atomically(out, frames, [raw / c for c in copied], texts)
+    copied += [f"{name} (without its [sources] mapping: OUT holds records)" for name in texts]
 
     patients = frames.get("patients")
     if patients is not None and "age" in patients:
@@ -155,7 +168,9 @@ def anonymise(raw: str | Path, out: str | Path, *, key_file: str | Path, drop=()
         shifted=pd.DataFrame(shifted, columns=["table", "column", "rows_shifted", "rows_blanked"]),
         n_patients=ids["patient"], n_clinicians=ids["clinician"], k=k, age_band=age_band,
         quasi_identifiers=quasi, k_anonymity=classes, coarsening=options, copied=copied,
-        ignored=ignored, notes=notes, as_written=as_written, write_age_band=write_age_band)
+        ignored=ignored, notes=notes, as_written=as_written, write_age_band=write_age_band,
+        **({} if mapped is None else {"mapping": mapped.account(),
+                                      "set_aside": mapped.set_aside}))
 
 
 def _age_band_midpoint(age: pd.Series, width: int) -> pd.Series:
@@ -318,7 +333,10 @@ def _write_table(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, na_rep="", lineterminator="\n", encoding="utf-8")
 
 
-def _write_atomically(out: Path, frames: dict[str, pd.DataFrame], copies: list[Path]) -> None:
+def _write_atomically(out: Path, frames: dict[str, pd.DataFrame], copies: list[Path],
+                      texts: dict[str, str] | None = None) -> None:
+    """Write ``frames`` as CSV, ``copies`` as they are and ``texts`` (name → text, e.g.
+    ``dataset.toml`` without its mapping) into OUT, all or nothing."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
@@ -326,6 +344,8 @@ def _write_atomically(out: Path, frames: dict[str, pd.DataFrame], copies: list[P
             _write_table(frame, tmp / f"{name}.csv")
         for src in copies:
             shutil.copyfile(src, tmp / src.name)
+        for name, text in (texts or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
         try:
             os.replace(tmp, out)
         except OSError as exc:

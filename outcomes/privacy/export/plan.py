@@ -146,8 +146,8 @@ def _check_kept_text(tables, plan, keep_n) -> None:
                        "do not need it)")
                 raise RecordsError(
                     f"{source}: column {col!r}{how} holds {what} in {len(rows)} row(s) (first "
-                    f"at data row {rows[0] + 1}). Free text often names people: {fix}; "
-                    "nothing was written.")
+                    f"at data row {values.index[rows[0]] + 1}). Free text often names people: "
+                    f"{fix}; nothing was written.")
 
 
 def _embedded_identifier(text: str, words: set[str], phrase) -> str | None:
@@ -204,7 +204,7 @@ def _refuse_free_text(col, values: pd.Series, source: str) -> None:
     if by_name or len(rows):
         why = ("its name says free text" if by_name else
                f"{len(rows)} value(s) of four or more words, first at data row "
-               f"{values.index.get_loc(present.index[rows[0]]) + 1}")
+               f"{present.index[rows[0]] + 1}")
         raise RecordsError(f"{source}: column {col!r} cannot be kept with --keep: it reads as "
                            f"free text ({why}), which the loader refuses (free text names "
                            "people in ways no check finds). Leave out --keep "
@@ -225,6 +225,7 @@ def _check_values(name, frame, decisions, keep_n, source, dropped_here) -> None:
         what = f"{hit['count']} value(s) hold {_PATTERN_TEXT[hit['kind']]}"
         if target in REQUIRED_COLUMNS[name] or _norm(col) in keep_n:
             raise RecordsError(f"{source}: column {col!r}: {what} (first at data row "
-                               f"{hit['rows'][0] + 1}); remove them from the export first.")
+                               f"{frame.index[hit['rows'][0]] + 1}); remove them from the "
+                               "export first.")
         decisions[col] = ("drop", target)
         dropped_here.append({"table": name, "column": col, "reason": what})

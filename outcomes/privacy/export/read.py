@@ -37,7 +37,11 @@ def _as_strings(series: pd.Series) -> pd.Series:
 
 
 def _read_raw(raw: Path) -> tuple[dict[str, tuple[pd.DataFrame, str]], list[str], list[str]]:
-    """Read the tables of RAW as strings → ({table: (frame, source)}, copied, ignored)."""
+    """Read the tables of RAW as strings → ({table: (frame, source)}, copied, ignored).
+
+    A frame's index + 1 is its data row in the file (messages quote it): a RangeIndex here; the
+    line − 2 of each row in an export read through a [sources] mapping (:func:`_read_mapped`),
+    whose rows set aside are not in the frame."""
     files = sorted(p for p in raw.iterdir() if not p.name.startswith((".", "~$")))
     found: dict[str, list[tuple[pd.DataFrame, str]]] = {t: [] for t in TABLES}
     used: set[str] = set()
@@ -71,6 +75,18 @@ def _read_raw(raw: Path) -> tuple[dict[str, tuple[pd.DataFrame, str]], list[str]
     ignored = [p.name + ("/" if p.is_dir() else "") for p in files
                if p.name not in used and p.name not in copied]
     return tables, copied, ignored
+
+
+def _read_mapped(raw: Path, mapped) -> tuple[dict, list[str], list[str]]:
+    """The tables of an export read through its [sources] mapping (a
+    :class:`~outcomes.records.sources.mapping.Mapped`), as :func:`_read_raw` returns them:
+    ``dataset.toml`` is not copied (OUT gets it without the mapping) and the files the mapping
+    does not read are listed as ignored."""
+    used = {t.file.split(" (sheet ")[0] for t in mapped.tables.values()}
+    ignored = [p.name + ("/" if p.is_dir() else "") for p in sorted(raw.iterdir())
+               if not p.name.startswith((".", "~$")) and p.name not in used
+               and p.name != "dataset.toml"]
+    return mapped.frames(), [], ignored
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -109,7 +125,7 @@ def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
 def _refuse_unsaved_formulas(path: Path, sheets: list[str]) -> None:
     """Stop when a cell holds a formula with no saved value: read as empty, it would be written
     to OUT as a missing value and no row problem would ever show it."""
-    from ...records.read import FORMULA_REASON, Unsaved, has_formulas, with_formulas
+    from ...records.workbook import FORMULA_REASON, Unsaved, has_formulas, with_formulas
 
     if not has_formulas(path):
         return
