@@ -122,6 +122,7 @@ def plot_label(value) -> str:
     ...     plot_label("cost $5")
     'cost \\\\$5'
     """
+    # imported here: every layer uses this module, and only a figure needs matplotlib
     import matplotlib
 
     text = _controls(str(value))
