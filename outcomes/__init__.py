@@ -35,7 +35,7 @@ _LAZY = {
     "synthetic": ["SimParams", "Simulation", "simulate", "demo_simulation"],
     "privacy.export": ["anonymise"],
     "privacy": ["k_anonymity", "suppress_small_counts", "suppress_count"],
-    "present.report": ["build_report"],
+    "views.report": ["build_report"],
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 

@@ -16,11 +16,17 @@ import os
 import sys
 from pathlib import Path
 
+from . import synthetic
 from .errors import RecordsError, SettingError
 from .escape import terminal
+from .privacy import export as privacy
 from .protocols import parse_strategy
+from .records import check as records_mod
 from .records import load_records
 from .records.dataset import read_strategies
+from .records.sources.draft import draft_sources
+from .records.sources.preview import preview
+from .records.sources.spec import has_mapping
 from .settings import Settings
 
 __all__ = ["build_parser", "main"]
@@ -189,8 +195,6 @@ def run_strategies(args: argparse.Namespace) -> int:
 
 def run_demo(args) -> int:
     """``outcomes demo DIR [--patients N] [--seed S]``: write the synthetic demo records."""
-    from . import synthetic
-
     n = synthetic.DEMO_PATIENTS if getattr(args, "patients", None) is None else args.patients
     seed = synthetic.DEMO_SEED if getattr(args, "seed", None) is None else args.seed
     if n < 1:
@@ -213,8 +217,6 @@ def run_check(args) -> int:
     Returns 0 when the records load (quarantined rows or not); a :class:`RecordsError` propagates
     to the command line, which prints it and exits with 1.
     """
-    from .records import check as records_mod
-
     records = load_records(args.dir, strict=bool(getattr(args, "strict", False)))
     info = records_mod.summary(records)
     if getattr(args, "json", False):
@@ -256,6 +258,7 @@ def run_effects(args: argparse.Namespace) -> int:
     A model that could not be estimated has a row with ``estimate`` null and the reason in
     ``note``.
     """
+    # imported here: the sentences import the models (statsmodels), see _analyses
     from .present.effects import effects_text
 
     analyses = _analyses(args, args.measure, every=True)
@@ -275,18 +278,10 @@ def run_beliefs(args: argparse.Namespace) -> int:
     """``outcomes beliefs DIR [--measure pore] [--landmark-days L] [--window-days W] [--json]
     [--strict]``. In ``--json`` a count ``n`` from 1 to 4 is printed as null (small counts are
     never shown)."""
-    from .estimate.beliefs import MIN_PATIENTS
-    from .present.beliefs import json_value
-
     analysis = _analyses(args, [args.measure])[0]
     result = analysis.beliefs(boot=args.boot, progress=sys.stderr.isatty() and not args.json)
     if args.json:
-        rows = [{k: json_value(v) for k, v in rec.items()}
-                for rec in result.table.to_dict(orient="records")]
-        for r in rows:
-            if r["n"] is not None and 0 < r["n"] < MIN_PATIENTS:
-                r["n"] = None
-        print(json.dumps(rows, indent=1, ensure_ascii=False))
+        print(json.dumps(result.to_json(), indent=1, ensure_ascii=False))
         return 0
     print(result.summary())
     return 0
@@ -294,8 +289,6 @@ def run_beliefs(args: argparse.Namespace) -> int:
 
 def run_anonymise(args) -> int:
     """``outcomes anonymise RAW OUT --key-file KEY [...]``: anonymise and print the account."""
-    from .privacy import export as privacy
-
     report = privacy.anonymise(args.raw, args.out, key_file=args.key_file, drop=args.drop,
                        keep=args.keep, shift_dates=args.shift_dates, k=args.k,
                        age_band=args.age_band, drop_quasi=args.drop_quasi,
@@ -308,10 +301,6 @@ def run_sources(args) -> int:
     """``outcomes sources RAW [--write] [--draft]`` (docs/methods.md §1.14): without a mapping
     in RAW/dataset.toml, print the drafted ``[sources]`` block (``--write`` adds it to the file);
     with one, print what it reads: rows per table, set aside, quarantined, columns."""
-    from .records.sources.draft import draft_sources
-    from .records.sources.preview import preview
-    from .records.sources.spec import has_mapping
-
     folder = Path(args.raw)
     if has_mapping(folder) and not args.draft:
         if args.write:
@@ -340,12 +329,13 @@ def run_sources(args) -> int:
 
 def run_report(args) -> int:
     """``outcomes report DIR -o FILE.html [--measure M ...] [--landmark-days N] [--boot B]``."""
-    from .present import report
+    # imported here: papermill and nbconvert take seconds to import, which the other commands
+    # (and `outcomes --help`) need not wait for
+    from .views import report
 
-    settings = Settings(**({} if args.landmark_days is None
-                            else {"landmark_days": args.landmark_days}))
-    path = report.build_report(args.dir, args.output, measures=args.measure,
-                               landmark_days=settings.landmark_days, boot=args.boot)
+    settings = _settings(args, Settings().measure)  # each of --measure replaces the measure
+    path = report.build_report(args.dir, args.output, settings, measures=args.measure,
+                               boot=args.boot)
     print(f"wrote {path} ({path.stat().st_size // 1024} KiB)", file=sys.stdout)
     return 0
 

@@ -9,7 +9,7 @@ medium here, and only here:
 - :func:`terminal` — command-line output (``outcomes check``, error messages, ``anonymise``):
   control characters (C0, DEL, C1 such as the 8-bit CSI, and the Unicode format characters that
   reorder text, e.g. U+202E) are written as visible escapes like ``\\x1b`` and ``\\u202e``.
-- :func:`markdown` — text put into a markdown cell (``views.Text``): markdown punctuation is
+- :func:`markdown` — text put into a markdown cell (``present.display.Text``): markdown punctuation is
   backslash-escaped and ``<``, ``>``, ``&`` become HTML entities, so neither a link, an image, an
   emphasis nor raw HTML can come from the data; control characters as in :func:`terminal`.
 - :func:`html` — text put into HTML (widgets, hand-built HTML): ``html.escape`` with quotes, and
@@ -122,6 +122,7 @@ def plot_label(value) -> str:
     ...     plot_label("cost $5")
     'cost \\\\$5'
     """
+    # imported here: every layer uses this module, and only a figure needs matplotlib
     import matplotlib
 
     text = _controls(str(value))

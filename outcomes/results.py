@@ -9,32 +9,20 @@ recomputed here.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import pandas as pd
 
+from .estimate.beliefs import MIN_PATIENTS
 from .estimate.schedules import ScheduleComparison
+from .format import json_rows
 from .present import beliefs as belief_words
 from .present import effects as effects_words
 from .present import schedules as schedule_words
 from .records.scales import Measure
 from .settings import Settings
 
-__all__ = ["Beliefs", "Effects", "Schedules", "json_rows"]
-
-
-def json_rows(frame: pd.DataFrame) -> list[dict]:
-    """Rows as JSON-ready dicts: NaN and infinities as null, numpy scalars as Python ones."""
-    def value(x):
-        if hasattr(x, "item"):
-            x = x.item()
-        if isinstance(x, float) and not math.isfinite(x):
-            return None
-        if x is pd.NA or x is pd.NaT:
-            return None
-        return x
-    return [{k: value(v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
+__all__ = ["Beliefs", "Effects", "Schedules"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,4 +114,10 @@ class Beliefs:
         return belief_words.plot_beliefs(self.table, ax=ax)
 
     def to_json(self) -> list[dict]:
-        return json_rows(self.table)
+        """The rows for ``--json``: data text with control characters removed
+        (:func:`outcomes.present.beliefs.plain`), a count ``n`` from 1 to 4 as null."""
+        rows = json_rows(self.table, text=belief_words.plain)
+        for r in rows:
+            if r["n"] is not None and 0 < r["n"] < MIN_PATIENTS:
+                r["n"] = None
+        return rows

@@ -18,13 +18,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "outcomes"
 
 #: layer of a module: its dotted name (under ``outcomes``) or the nearest package that has one
 LAYERS = {
-    "errors": 0, "escape": 0, "protocols": 0, "privacy": 0, "privacy.disclosure": 0,
+    "errors": 0, "escape": 0, "format": 0, "protocols": 0, "privacy": 0,
+    "privacy.disclosure": 0,
     "records": 1, "settings": 1,
     "tables": 2, "privacy.export": 2,
     "estimate": 3, "synthetic": 3,
     "present": 4,
     "analysis": 5, "results": 5,
-    "present.views": 6, "present.widgets": 6, "present.report": 6,
+    "views": 6,
     "cli": 7, "__main__": 8,
 }
 #: the longest a module may be without saying at its top why it is one module
@@ -88,9 +89,10 @@ def test_every_module_has_a_layer():
 
 
 def test_the_listing_shows_the_layers():
-    """Subpackages for records, tables, estimate, present, privacy and synthetic data."""
+    """Subpackages for records, tables, estimate, present, views, privacy and synthetic data."""
     packages = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
-    assert {"records", "tables", "estimate", "present", "privacy", "synthetic"} <= packages
+    assert {"records", "tables", "estimate", "present", "views", "privacy",
+            "synthetic"} <= packages
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

@@ -477,9 +477,9 @@ class TestPlainWords:
         assert "Chance of a better grade: not run, because" in out
 
     def test_no_negative_zero(self):
-        from outcomes.present.effects import _fmt, _num
-        assert _fmt(-0.001) == "0.00" and _num(-0.0001) == "0.000"
-        assert _fmt(-0.5) == "−0.50"
+        from outcomes.format import number
+        assert number(-0.001, "size") == "0.00" and number(-0.0001, 3, minus="-") == "0.000"
+        assert number(-0.5, "size") == "−0.50"
 
 
 def test_progress_bar_only_when_asked(monkeypatch, capsys):

@@ -116,10 +116,10 @@ def test_summary_has_a_papermill_parameters_cell():
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and tagged[0].cell_type == "code"
     names = {t.id for node in ast.parse(tagged[0].source).body for t in node.targets}
-    assert names == {"records_path", "measures", "landmark_days", "boot"}
+    assert names == {"records_path", "measures", "settings", "boot"}
     values = dict(re.findall(r"^(\w+) = (.+)$", tagged[0].source, flags=re.MULTILINE))
     assert values == {"records_path": '"../data/demo"', "measures": '["pore", "texture"]',
-                      "landmark_days": "182", "boot": "200"}
+                      "settings": '{"landmark_days": 182}', "boot": "200"}
 
 
 #: notebook 00 starts from the practice system's export of the same demo clinic

@@ -741,23 +741,30 @@ class TestEscaping:
             assert markdown(label) == label
 
     def test_report_texts_escape_labels_and_folder(self, hostile_records):
-        from outcomes.present import views
+        from outcomes import Analysis
+        from outcomes.views import summary
 
-        for text in (views.records_overview(hostile_records),
-                     views.key_findings(hostile_records)):
+        analyses = {"pore": Analysis(hostile_records, measure="pore")}
+        compared = {"pore": analyses["pore"].schedules(boot=0, sensitivity=False)}
+        texts = (summary.summary_overview(analyses), summary.headline(compared),
+                 summary.association_findings(analyses["pore"]))
+        for text in texts:
             html = _render(text._repr_markdown_())
             assert not [m for m in _live_markup(html) if m != "<strong>"], html
-        overview = _render(views.records_overview(hostile_records)._repr_markdown_())
+        overview = _render(texts[0]._repr_markdown_())
         assert "[folder](javascript:alert(1)) &lt;img src=x&gt;" in overview  # shown as text
+        headline = _render(texts[1]._repr_markdown_())
+        assert "Pore [details](javascript:alert(1)) &lt;b onmouseover=x&gt;" in headline
 
     def test_report_html_of_a_hostile_markdown_output(self, hostile_records):
         import nbformat
 
-        from outcomes.present import report, views
+        from outcomes import Analysis
+        from outcomes.views import report, summary
 
         nb = nbformat.v4.new_notebook()
-        cell = nbformat.v4.new_code_cell("views.records_overview(records)")
-        text = views.records_overview(hostile_records)
+        cell = nbformat.v4.new_code_cell("views.summary_overview(analyses)")
+        text = summary.summary_overview({"pore": Analysis(hostile_records, measure="pore")})
         cell.outputs = [nbformat.v4.new_output("display_data", data={
             "text/markdown": text._repr_markdown_(), "text/plain": repr(text)})]
         nb.cells = [cell]
@@ -775,9 +782,10 @@ class TestEscaping:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        from outcomes.present import views
+        from outcomes import Analysis
+        from outcomes.views import outcomes as outcome_views
 
-        ax = views.dose_response_plot(hostile_records)
+        ax = outcome_views.dose_response_plot(Analysis(hostile_records, measure="pore"))
         ax.figure.canvas.draw()  # a '$x$' label would be parsed as mathtext without escaping
         assert "$x$" not in ax.get_title() or "\\$" in ax.get_title()
         plt.close(ax.figure)
@@ -834,10 +842,10 @@ def test_notebook_setup_turns_mathtext_off_so_any_label_draws_as_typed():
     import matplotlib.pyplot as plt
 
     from outcomes.escape import plot_label
-    from outcomes.present import views
+    from outcomes.present.display import notebook_setup
 
     with matplotlib.rc_context():
-        views.notebook_setup()
+        notebook_setup()
         assert matplotlib.rcParams["text.parse_math"] is False
         fig, ax = plt.subplots()
         ax.set_ylabel("Pore $x$ score ($ unbalanced")  # mathtext would fail on this

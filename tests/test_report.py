@@ -1,4 +1,4 @@
-"""`outcomes report` and the helpers behind the notebooks (outcomes.present.report, outcomes.present.widgets).
+"""`outcomes report` and the helpers behind the notebooks (outcomes.views: report, widgets, views).
 
 The end-to-end report is built once (module fixture) from a copy of the demo records with three
 rows that must be quarantined, so that the report has a count below 5 to suppress.
@@ -14,10 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from outcomes import Analysis, cli
-from outcomes.errors import RecordsError
-from outcomes.present import report, views, widgets
+from outcomes import Analysis, Settings, cli
+from outcomes.errors import RecordsError, SettingError
+from outcomes.present import display
+from outcomes.protocols import Protocol
 from outcomes.records import REJECT_COLUMNS, from_frames, load_records
+from outcomes.views import attendance, check, report, summary, widgets
+from outcomes.views import outcomes as outcome_views
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
@@ -59,7 +62,7 @@ def test_report_links_nothing_local_or_remote(built):
 def test_report_hides_the_code(built):
     _, html, _ = built
     for code in ("load_records(", "notebook_setup()", "from outcomes", "records_path =",
-                 "views.key_findings"):
+                 "views.headline"):
         assert code not in html
     assert '<div class="highlight' not in html and "In&nbsp;[" not in html
 
@@ -87,20 +90,36 @@ def test_report_suppresses_small_counts(built):
 
 
 def test_report_on_another_measure_and_landmark(tmp_path):
-    out = report.build_report(DEMO, tmp_path / "texture.html", measures="texture",
-                              landmark_days=120, boot=20)
+    out = report.build_report(DEMO, tmp_path / "texture.html", Settings(landmark_days=120),
+                              measures="texture", boot=20)
     html = out.read_text(encoding="utf-8")
     assert "Skin texture" in html and "day 120" in html
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"measures": "wrinkles"}, "`measure` must be among"),
-    ({"landmark_days": 10}, "`landmark_days`"),
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"measures": "wrinkles"}, RecordsError, "`measure` must be among"),
+    ({"settings": Settings(landmark_days=20, window_days=10)}, SettingError,
+     "`landmark_days` must be a whole number of days >= 30"),
+    ({"settings": Settings(protocol=Protocol(loading_sessions=6))}, SettingError,
+     "`protocol` from the records folder's dataset.toml"),
+    ({"settings": {"landmark_days": 120}}, SettingError, "must be an outcomes.Settings"),
 ])
-def test_bad_options_are_records_errors(tmp_path, kwargs, message):
-    with pytest.raises(RecordsError, match=message):
+def test_bad_options_are_named(tmp_path, kwargs, error, message):
+    with pytest.raises(error, match=message):
         report.build_report(DEMO, tmp_path / "r.html", **kwargs)
     assert not (tmp_path / "r.html").exists()
+
+
+def test_every_plain_setting_reaches_the_notebook_as_json():
+    import json
+
+    settings = Settings(landmark_days=120, window_days=30, treatments=["microneedling"],
+                        rater="patient", min_followers=10)
+    plain = report.parameters(settings)
+    assert json.loads(json.dumps(plain)) == plain
+    assert set(plain) == set(report.PLAIN)
+    assert Settings(**plain) == settings          # nothing lost on the way
+    assert report.parameters(None) == {n: getattr(Settings(), n) for n in report.PLAIN}
 
 
 def test_missing_folder_and_wrong_suffix(tmp_path):
@@ -128,8 +147,9 @@ def test_a_failed_run_leaves_the_previous_report_untouched(tmp_path, monkeypatch
 def test_cli_passes_the_options(tmp_path, monkeypatch, capsys):
     seen = {}
 
-    def fake(records_dir, output_html, *, measures, landmark_days, boot):
-        seen.update(dir=records_dir, out=output_html, measure=measures, days=landmark_days)
+    def fake(records_dir, output_html, settings, *, measures, boot):
+        seen.update(dir=records_dir, out=output_html, measure=measures,
+                    days=settings.landmark_days)
         Path(output_html).write_text("x")
         return Path(output_html)
 
@@ -142,7 +162,7 @@ def test_cli_passes_the_options(tmp_path, monkeypatch, capsys):
 
 
 def test_kernel_is_this_interpreter():
-    km = report._kernel_manager_class()(kernel_name="python3")
+    km = report.CurrentPythonKernelManager(kernel_name="python3")
     assert km.kernel_spec.argv[0] == sys.executable
 
 
@@ -183,7 +203,7 @@ def _records_with_rejects(reasons, n=20):
 
 
 def test_frequency_groups_are_half_open():
-    got = views.frequency_group(pd.Series([0.0, 0.49, 0.5, 0.99, 1.0, 3.0]))
+    got = attendance.frequency_group(pd.Series([0.0, 0.49, 0.5, 0.99, 1.0, 3.0]))
     assert list(got.astype("str")) == ["under 0.5 a month", "under 0.5 a month",
                                        "0.5 to 1 a month", "0.5 to 1 a month",
                                        "1 or more a month", "1 or more a month"]
@@ -194,7 +214,7 @@ def test_present_formats_estimates_and_suppresses_patients():
                          "term": "sessions_per_month", "estimate": [1.234, -0.0001],
                          "ci_low": [0.5, -0.2], "ci_high": [2.0, 0.3], "p_value": [0.0004, 0.5],
                          "n": [120, 3], "note": ""})
-    out = views.present(tidy)
+    out = outcome_views.result_table(tidy)
     assert list(out.index) == ["naive (no adjustment)", "adjusted"]
     assert list(out["estimate (95% CI)"]) == ["1.23 (0.50 to 2.00)", "0.00 (−0.20 to 0.30)"]
     assert list(out["p"]) == ["<0.001", "0.500"]
@@ -202,9 +222,9 @@ def test_present_formats_estimates_and_suppresses_patients():
 
 
 def test_followup_table_counts_patients(demo):
-
-    table = Analysis(demo, measure="pore").ratings
-    out = views.followup_table(demo, measure="pore")
+    analysis = Analysis(demo, measure="pore")
+    table = analysis.ratings
+    out = check.followup_table(analysis)
     n_in = int((table["status"] == "included").sum())
     assert out.loc["included (baseline and landmark)", "patients"] == str(n_in)
     shown = [v for v in out["patients"] if v.isdigit()]
@@ -212,7 +232,7 @@ def test_followup_table_counts_patients(demo):
 
 
 def test_cohort_table_suppresses_small_cells(demo):
-    out = views.cohort_table(demo)
+    out = check.cohort_table(Analysis(demo))
     assert out.loc[("n", ""), "Overall"] == str(len(demo.sessions["patient_id"].unique()))
     cells = out.drop(columns="Missing").to_numpy().ravel()
     counts = [int(m.group(1)) for c in cells if (m := re.match(r"^(\d+) \(", str(c)))]
@@ -221,26 +241,28 @@ def test_cohort_table_suppresses_small_cells(demo):
 
 
 def test_adherence_table_counts_match_the_metrics(demo):
-    metrics = views.attendance_metrics(demo, landmark_days=182)
-    out = views.adherence_table(metrics)
+    metrics = attendance.attendance_metrics(Analysis(demo, landmark_days=182))
+    out = attendance.adherence_table(metrics)
     assert out.loc["All", "patients"] == str(len(metrics))
     expected = int((metrics["adherence"] >= 0.8).sum())
     assert out.loc["All", "on schedule"] == str(expected)
 
 
 def test_attendance_window_is_the_first_landmark_days(demo):
-    m = views.attendance_metrics(demo, landmark_days=91)
+    m = attendance.attendance_metrics(Analysis(demo, landmark_days=91))
     assert (m["window_days"] <= 91).all()
     assert (m["end"] - m["start"]).dt.days.max() == 91
 
 
-def test_key_findings_give_the_adjusted_effect_with_its_ci(demo):
+def test_the_summary_gives_the_adjusted_effect_with_its_ci(demo):
     from outcomes.estimate.effects import adjusted_effect
 
-    row = adjusted_effect(Analysis(demo, measure="pore").table).iloc[0]
-    text = str(views.key_findings(demo, measure="pore"))
+    analysis = Analysis(demo, measure="pore")
+    row = adjusted_effect(analysis.table).iloc[0]
+    assert 0 < row["ci_low"] < row["estimate"] < 10   # positive: no sign to turn into words
+    text = str(summary.association_findings(analysis))
     ci = f"{row['estimate']:.2f} (95% CI {row['ci_low']:.2f} to {row['ci_high']:.2f})"
-    assert ci.replace("-", "−") in text
+    assert f"**Adjusted:** Each additional session a month went with {ci} grades more" in text
 
 
 def test_semicolon_hides_results_without_history():
@@ -251,7 +273,7 @@ def test_semicolon_hides_results_without_history():
     try:
         with capture_output() as before:
             ip.run_cell("40 + 2;", store_history=False)
-        views._semicolon_without_history(ip)
+        display._semicolon_without_history(ip)
         with capture_output() as after:
             ip.run_cell("40 + 2;", store_history=False)
             ip.run_cell("40 + 3", store_history=False)
@@ -303,7 +325,7 @@ class TestExplorer:
         # notebook 02's bug: after a change the table was redrawn but the histogram left the cell
         import matplotlib.pyplot as plt
 
-        box = widgets.attendance_explorer(demo, landmarks=(91, 182))
+        box = widgets.attendance_explorer(Analysis(demo), landmarks=(91, 182))
         for protocol in list(box.controls["protocol"].options)[1:] + ["monthly throughout"]:
             box.controls["protocol"].value = protocol
             kinds = [set(o["data"]) for o in box.output.outputs]
@@ -323,25 +345,58 @@ class TestExplorer:
         assert "VBox" not in text and "landmark (days)" in text and "run the notebook" in text
 
     def test_effects_explorer_offers_what_the_records_hold(self, demo):
-        box = widgets.effects_explorer(demo, landmarks=(120, 182))
+        box = widgets.effects_explorer(Analysis(demo), landmarks=(120, 182))
         c = box.controls
         assert list(c["measure"].options) == ["pore", "texture"]
         assert c["region"].options[0] == "face" and c["rater"].options[0] == "clinician"
         assert c["landmark_days"].value == 182
 
     def test_attendance_explorer_protocols(self, demo):
-        box = widgets.attendance_explorer(demo, landmarks=(91, 182))
-        assert list(box.controls["protocol"].options) == list(views.protocol_choices())
+        box = widgets.attendance_explorer(Analysis(demo), landmarks=(91, 182))
+        assert list(box.controls["protocol"].options) == list(attendance.protocol_choices())
         box.controls["protocol"].value = "monthly throughout"  # redraws without error
+        assert box.analyses.get(landmark_days=182, protocol=Protocol(
+            loading_sessions=1, loading_interval=28, maintenance_interval=28,
+            maintenance_tolerance=7)).settings.protocol.loading_sessions == 1
+
+    def test_a_choice_seen_before_is_not_recomputed(self, demo):
+        analysis = Analysis(demo, measure="pore")
+        box = widgets.effects_explorer({"pore": analysis}, landmarks=(120, 182))
+        cache = box.analyses
+        assert cache.built == 0                      # the default view: the notebook's analysis
+        box.controls["landmark_days"].value = 120
+        shown_120 = box.output.outputs
+        assert cache.built == 1
+        box.controls["landmark_days"].value = 182    # back: the notebook's analysis again
+        box.controls["landmark_days"].value = 120    # and forth: the one built before
+        assert cache.built == 1 and box.output.outputs == shown_120
+        assert cache.get(landmark_days=182) is analysis
+        box.controls["measure"].value = "texture"
+        assert cache.built == 2
+        assert cache.get(measure="texture", landmark_days=120).settings.measure == "texture"
+
+    def test_the_widget_cache_is_bounded(self, demo):
+        cache = widgets.Analyses(Analysis(demo), size=2)
+        first = cache.get(landmark_days=120)
+        assert cache.get(landmark_days=120) is first and cache.built == 1
+        cache.get(landmark_days=150)
+        cache.get(landmark_days=160)
+        assert len(cache) == 2 and cache.get(landmark_days=120) is not first
+
+    def test_a_setting_that_cannot_be_is_shown_not_raised(self, demo):
+        box = widgets.effects_explorer(Analysis(demo), landmarks=(30, 182))
+        box.controls["landmark_days"].value = 30     # below the window: no such question
+        (shown,) = box.output.outputs
+        assert "`window_days` must be below `landmark_days`" in shown["data"]["text/markdown"]
 
 
-def test_attendance_view_rejects_an_unknown_protocol(demo):
-    with pytest.raises(RecordsError, match="`protocol` must be one of"):
-        views.attendance_view(demo, protocol="weekly")
+def test_an_unknown_protocol_is_named():
+    with pytest.raises(SettingError, match="`protocol` must be one of"):
+        attendance.protocol_named("weekly")
 
 
 def test_regions_table_lists_regions_present(demo):
-    out = views.regions_table(demo, measure="pore")
+    out = outcome_views.regions_table(Analysis(demo, measure="pore"))
     present = set(demo.assessments["region"].astype("str"))
     assert out.index[0] == "face" and set(out.index) == present
     assert np.all([("to" in v) or v == "not estimable" for v in out["estimate (95% CI)"]])

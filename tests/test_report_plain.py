@@ -1,86 +1,77 @@
-"""The tables and sentences notebooks 01–04 show a clinic lead (outcomes.present.report, end of module):
-no index column, no NaN, notes in full, row counts never suppressed, differences without minus
-signs, and words that agree with the figure beside them."""
+"""The tables and sentences notebooks 01–05 show a clinic lead (outcomes.views): no index column,
+no NaN, notes in full, row counts never suppressed, differences without minus signs, and words
+that agree with the figure beside them."""
 
 import numpy as np
 import pandas as pd
 import pytest
 from test_report import DEMO, _records_with_rejects
 
+from outcomes import Analysis
+from outcomes.format import MISSING
+from outcomes.present.display import Table, Text
 from outcomes.records import load_records
+from outcomes.views import check, robustness
+from outcomes.views import outcomes as outcome_views
 
 
 @pytest.fixture(scope="module")
 def demo():
     return load_records(DEMO)
 
-from outcomes.present import views
-
 
 class TestTable:
     def test_no_index_column_no_nan_and_notes_in_full(self):
         note = "a long note " * 30
-        t = views.Table(pd.DataFrame({"what": ["a", "b"], "value": [1.5, np.nan],
+        t = Table(pd.DataFrame({"what": ["a", "b"], "value": [1.5, np.nan],
                                        "note": [note, ""]}, index=[7, 8]))
         html = t._repr_html_()
         assert "NaN" not in html and "nan" not in repr(t)
-        assert views.NO_VALUE in html and note.strip() in html
+        assert MISSING in html and note.strip() in html
         assert "<th>7</th>" not in html and "7 " not in repr(t).splitlines()[1][:3]
         assert "<th>what</th>" in html
 
 
 def test_row_counts_are_rows_not_people_so_never_suppressed():
     rec = _records_with_rejects(["out of scale"] * 2 + ["duplicate"] * 7)
-    reasons = views.set_aside_reasons(rec).frame
+    reasons = check.set_aside_reasons(rec).frame
     assert dict(zip(reasons["reason"], reasons["rows set aside"])) == {"duplicate": 7,
                                                                       "out of scale": 2}
-    rows = views.rows_table(rec).frame.set_index("table")
+    rows = check.rows_table(rec).frame.set_index("table")
     assert rows.loc["assessments"].to_dict() == {"rows read": 29, "rows used": 20,
                                                  "rows set aside": 9}
-    assert isinstance(views.set_aside_reasons(_records_with_rejects([])), views.Text)
-
-
-@pytest.mark.parametrize("args, words", [
-    ((-0.31, -0.50, -0.13), "0.31 grades less (95% CI 0.13 to 0.50)"),
-    ((0.19, 0.04, 0.35), "0.19 grades more (95% CI 0.04 to 0.35)"),
-    ((-0.04, -0.22, 0.14), "0.04 grades less (95% CI from 0.22 less to 0.14 more)"),
-    ((np.nan, np.nan, np.nan), "not estimable"),
-])
-def test_differences_read_without_minus_signs(args, words):
-    assert views._which_way(*args) == words
+    assert isinstance(check.set_aside_reasons(_records_with_rejects([])), Text)
 
 
 def test_balance_sentence_names_every_variable_above_the_line():
     balance = pd.DataFrame({"variable": ["baseline", "age", "sex"], "level": ["", "", "F"],
                             "smd_before": [0.59, 0.17, 0.03], "smd_after": [0.18, -0.05, 0.12]})
-    text = views.balance_sentence(balance).markdown
+    text = robustness.balance_sentence(balance).markdown
     assert "starting grade (0.18)" in text and "sex: F (0.12)" in text and "age (" not in text
     assert "2 are not" in text
     ok = balance.assign(smd_after=[0.05, 0.01, -0.02])
-    assert "every variable is within 0.1" in views.balance_sentence(ok).markdown
+    assert "every variable is within 0.1" in robustness.balance_sentence(ok).markdown
 
 
 def test_balance_plot_is_tall_enough_for_its_labels():
     balance = pd.DataFrame({"variable": [f"v{i}" for i in range(30)], "level": "",
                             "smd_before": 0.2, "smd_after": 0.05})
-    ax = views.balance_plot(balance)
+    ax = robustness.balance_plot(balance)
     height = ax.figure.get_size_inches()[1]
     assert height / 30 >= 0.2  # at least 0.2 inch per label
 
 
 def test_dose_response_words_explain_the_dotted_line_and_a_late_rise(demo):
-    pore = views.dose_response_words(demo, measure="pore").markdown
+    pore = outcome_views.dose_response_words(Analysis(demo, measure="pore")).markdown
     assert "dotted vertical line marks one session a month" in pore
-    texture = views.dose_response_words(demo, measure="texture").markdown
-    assert ("turns up again" in texture) == views._rises_again(
-        views._analysis(demo, "texture"), views.dose_response_knee(
-            views._analysis(demo, "texture")))
+    texture = Analysis(demo, measure="texture")
+    words = outcome_views.dose_response_words(texture).markdown
+    assert ("turns up again" in words) == outcome_views._rises_again(
+        texture.table, outcome_views._knee(texture.table))
 
 
 def test_dropout_sentence_has_no_double_negative(demo):
-    from outcomes import Analysis
-
-    text = views.dropout_sentence(Analysis(demo, measure="pore").dropout()).markdown
+    text = robustness.dropout_sentence(Analysis(demo, measure="pore").dropout()).markdown
     assert "negative = less" not in text and "−" not in text
 
 

@@ -90,9 +90,11 @@ import statsmodels.api as sm
 from scipy import stats
 
 from ..errors import RecordsError
+from ..format import number
 from ..privacy import suppress_count
 from ..records.scales import Measure
 from ..tables.beliefs import HF_AFTER, HF_BEFORE_DAYS, text_values
+from .effects import consistency_effect
 from .verdict import trivial_size, verdict
 
 __all__ = [
@@ -138,10 +140,9 @@ _WORDS = {"age": "age", "sex": "sex", "skin_type": "skin type", "smoker": "smoki
 # --------------------------------------------------------------------------------------------
 
 def _num(x: float) -> str:
-    if x is None or not np.isfinite(x):
-        return "–"
-    digits = 3 if 0 < abs(x) < 0.005 else (2 if abs(x) < 10 else 1)   # never "0.00" for a
-    return f"{x:.{digits}f}".replace("-", "−")                       # limit just above 0
+    """A number in a note: two decimals (one from 10 on), three just off 0 (never "0.00" for a
+    limit just above 0)."""
+    return number(x, "limit")
 
 
 def _row(belief: str, estimate=np.nan, ci_low=np.nan, ci_high=np.nan, n=0, *, trivial: float,
@@ -275,8 +276,6 @@ def _schedule_belief(contrast, trivial: float, m: Measure) -> dict:
 
 
 def _consistency_belief(table: pd.DataFrame, trivial: float, m: Measure) -> dict:
-    from .effects import consistency_effect
-
     if len(table) < 2 * MIN_PATIENTS:
         return _row("consistency", n=len(table), trivial=trivial,
                     missing=f"only {len(table)} patients with a baseline and a landmark rating")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..format import number
 from ..records.scales import Measure
 
 __all__ = ["TRIVIAL_SHARE", "VERDICTS", "trivial_size", "verdict"]
@@ -27,11 +28,6 @@ TRIVIAL_SHARE = 0.1
 
 #: the verdicts, in the order they are reported
 VERDICTS = ("supported", "not supported", "not enough data")
-
-
-def _num(x: float) -> str:
-    digits = 3 if 0 < abs(x) < 0.005 else (2 if abs(x) < 10 else 1)
-    return f"{x:.{digits}f}".replace("-", "−")
 
 
 def trivial_size(measure: Measure) -> float:
@@ -56,11 +52,11 @@ def verdict(estimate: float, ci_low: float, ci_high: float, trivial: float, *,
     if not all(np.isfinite([estimate, ci_low, ci_high])):
         return "not enough data", "the estimate could not be computed"
     if ci_high < trivial:
-        return "not supported", (f"the interval excludes every effect of {_num(trivial)} or more "
-                                 "in the claimed direction")
+        return "not supported", (f"the interval excludes every effect of "
+                                 f"{number(trivial, 'limit')} or more in the claimed direction")
     if ci_low > margin:
         return "supported", ("the interval lies in the claimed direction" if margin == 0 else
-                             f"the whole interval lies above {_num(margin)} in the claimed "
-                             "direction")
+                             f"the whole interval lies above {number(margin, 'limit')} in the "
+                             "claimed direction")
     return "not enough data", ("the interval is too wide to tell: it is compatible with no "
                                "effect and with one that matters; more patients are needed")

@@ -13,10 +13,11 @@ import numpy as np
 import pandas as pd
 
 from ..estimate.who_benefits import WHO_BENEFITS_CAVEAT
+from ..format import MISSING, estimate_ci, number, p_value
 from ..privacy import suppress_count
 from ..records.scales import Measure
 
-__all__ = ["belief_table", "beliefs_text", "json_value", "plot_beliefs", "plot_who_benefits",
+__all__ = ["belief_table", "beliefs_text", "plain", "plot_beliefs", "plot_who_benefits",
            "regions_table", "who_benefits_table"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -26,31 +27,16 @@ def _unit_word(measure: Measure) -> str:
     return "grades" if measure.is_grade or measure.step is not None else "points"
 
 
-def _plain(text) -> str:
+def plain(text) -> str:
     """Text that came from the data, safe for a terminal or a table: control and bidi characters
-    removed."""
+    removed (also the rule of ``outcomes beliefs --json``)."""
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return ""
     return _CONTROL.sub("", str(text))
 
 
-def _num(x: float) -> str:
-    if x is None or not np.isfinite(x):
-        return "–"
-    digits = 3 if 0 < abs(x) < 0.005 else (2 if abs(x) < 10 else 1)   # never "0.00" for a
-    return f"{x:.{digits}f}".replace("-", "−")                       # limit just above 0
-
-
 def _ci_text(est, lo, hi) -> str:
-    if est is None or not np.isfinite(est):
-        return "–"
-    return f"{_num(est)} ({_num(lo)} to {_num(hi)})"
-
-
-def _p_text(p) -> str:
-    if p is None or not np.isfinite(p):
-        return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    return estimate_ci(est, lo, hi, "limit")
 
 
 def belief_table(result: pd.DataFrame) -> pd.DataFrame:
@@ -60,12 +46,12 @@ def belief_table(result: pd.DataFrame) -> pd.DataFrame:
     ``Verdict``, ``What it means`` (unit and reason).
     """
     return pd.DataFrame({
-        "Belief": result["statement"].map(_plain),
+        "Belief": result["statement"].map(plain),
         "Estimate (95% CI)": [_ci_text(e, lo, hi) for e, lo, hi in
                               zip(result["estimate"], result["ci_low"], result["ci_high"])],
         "Patients": result["n"].map(suppress_count),
         "Verdict": result["verdict"],
-        "What it means": result["note"].fillna("").map(_plain),
+        "What it means": result["note"].fillna("").map(plain),
     })
 
 
@@ -77,10 +63,11 @@ def regions_table(result: pd.DataFrame) -> pd.DataFrame:
              "improvement vs face": "Improvement beyond the whole face"}
     rows = []
     for (measure, zone), g in result.groupby(["measure", "region"], sort=False):
-        row = {"Measure": _plain(measure), "Zone": _plain(zone)}
+        row = {"Measure": plain(measure), "Zone": plain(zone)}
         for q, head in heads.items():
             r = g[g["quantity"] == q]
-            row[head] = _ci_text(*r[["estimate", "ci_low", "ci_high"]].iloc[0]) if len(r) else "–"
+            row[head] = (_ci_text(*r[["estimate", "ci_low", "ci_high"]].iloc[0]) if len(r)
+                         else MISSING)
         base = g.loc[g["quantity"] == "baseline", "n"]
         imp = g.loc[g["quantity"] == "improvement", "n"]
         row["Patients (start)"] = suppress_count(int(base.iloc[0])) if len(base) else "0"
@@ -92,7 +79,7 @@ def regions_table(result: pd.DataFrame) -> pd.DataFrame:
 def plot_beliefs(result: pd.DataFrame, *, ax=None):
     """Forest plot of :func:`belief_check`: estimate and 95 % CI per belief (positive = the
     claimed direction), with 0 and the trivial size marked. Returns the Axes."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # only when drawing: the command line uses the sentences
 
     data = result.dropna(subset=["estimate"]).reset_index(drop=True)
     if ax is None:
@@ -110,7 +97,7 @@ def plot_beliefs(result: pd.DataFrame, *, ax=None):
         ax.errorbar(r["estimate"], i, xerr=[[r["estimate"] - r["ci_low"]],
                     [r["ci_high"] - r["estimate"]]], fmt="o", capsize=3,
                     color=colours.get(r["verdict"], "C0"))
-    ax.set_yticks(y, data["belief"].map(_plain))
+    ax.set_yticks(y, data["belief"].map(plain))
     ax.invert_yaxis()
     ax.set_xlabel("estimate in the claimed direction (95% CI; unit per belief)")
     return ax
@@ -121,14 +108,14 @@ def who_benefits_table(result: pd.DataFrame) -> pd.DataFrame:
     """:func:`who_benefits` for people: plain headers, counts under 5 shown as ``<5``;
     ``attrs["caveat"]`` is the exploratory statement to show with it."""
     shown = pd.DataFrame({
-        "Group": result["modifier"].map(_plain),
-        "Subgroup": result["subgroup"].map(_plain),
+        "Group": result["modifier"].map(plain),
+        "Subgroup": result["subgroup"].map(plain),
         "Extra improvement per extra session a month (95% CI)": [
             _ci_text(e, lo, hi) for e, lo, hi in zip(result["estimate"], result["ci_low"],
                                                      result["ci_high"])],
         "Patients": result["n"].map(suppress_count),
-        "Do the groups differ? (p, Holm-adjusted)": result["interaction_p_holm"].map(_p_text),
-        "Note": result["note"].fillna("").map(_plain),
+        "Do the groups differ? (p, Holm-adjusted)": result["interaction_p_holm"].map(p_value),
+        "Note": result["note"].fillna("").map(plain),
     })
     shown.attrs["caveat"] = WHO_BENEFITS_CAVEAT
     return shown
@@ -138,7 +125,7 @@ def who_benefits_table(result: pd.DataFrame) -> pd.DataFrame:
 def plot_who_benefits(result: pd.DataFrame, *, ax=None):
     """Forest plot of :func:`who_benefits`: each subgroup's estimate and 95 % CI, grouped by
     modifier, with the overall adjusted slope as a dashed line when known. Returns the Axes."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # only when drawing: the command line uses the sentences
 
     data = result.dropna(subset=["estimate"]).reset_index(drop=True)
     if ax is None:
@@ -146,7 +133,7 @@ def plot_who_benefits(result: pd.DataFrame, *, ax=None):
     if data.empty:
         ax.set_title("no subgroup with enough patients")
         return ax
-    labels = [f"{_plain(m)}: {_plain(s)}" for m, s in zip(data["modifier"], data["subgroup"])]
+    labels = [f"{plain(m)}: {plain(s)}" for m, s in zip(data["modifier"], data["subgroup"])]
     y = np.arange(len(data))
     ax.axvline(0, color="0.6", lw=1, ls=":")
     overall = result.attrs.get("overall")
@@ -163,22 +150,11 @@ def plot_who_benefits(result: pd.DataFrame, *, ax=None):
 
 
 
-def json_value(x):
-    if isinstance(x, (float, np.floating)):
-        return None if not math.isfinite(x) else float(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, str):
-        return _plain(x)
-    return x
-
-
-
 def beliefs_text(result: pd.DataFrame, measure: Measure, *, quarantined: int) -> str:
     """The human output of ``outcomes beliefs``: one block per belief, verdict first."""
     m = measure
-    trivial = _num(result.attrs["trivial"])
-    lines = [f"What your records say about the clinic's beliefs — {_plain(m.label)}",
+    trivial = number(result.attrs["trivial"], "limit")
+    lines = [f"What your records say about the clinic's beliefs — {plain(m.label)}",
              (f"(positive = the claimed direction; an effect under {trivial} {_unit_word(m)} "
               "counts as clinically trivial)"), ""]
     table = belief_table(result)

@@ -7,18 +7,20 @@ What ``outcomes effects`` prints (:func:`effects_text`), one sentence per result
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..estimate.effects import CONSISTENCY_METRICS
+from ..format import count, number, p_value, percent
+from ..privacy import suppress_small_counts
 from ..records.scales import Measure
 from ..tables.attendance import DAYS_PER_MONTH
 
-__all__ = ["describe_effect", "effects_text", "json_value", "plot_effects",
-           "plot_improvement_by_frequency", "plot_trajectories"]
+__all__ = ["describe_effect", "effects_text", "plot_effects", "plot_improvement_by_frequency",
+           "plot_trajectories"]
 
 #: covariates in people's words
 _WORDS = {"baseline": "baseline rating", "age": "age", "sex": "sex", "skin_type": "skin type",
@@ -26,22 +28,12 @@ _WORDS = {"baseline": "baseline rating", "age": "age", "sex": "sex", "skin_type"
           "skincare": "home skincare", "concern": "kind of pore concern", "clinic_id": "clinic"}
 
 
-def _count(n: int) -> str:
-    """A count of people in a note or line shown to people: 1–4 as ``<5``
-    (:func:`outcomes.privacy.suppress_count`)."""
-    from ..privacy import suppress_count
-
-    return suppress_count(int(n))
-
-
 def _people(text: str) -> str:
     """Counts of 1–4 people (patients, ratings, exposed/unexposed) in a note shown by
     ``outcomes effects`` written as ``<5`` (:func:`outcomes.privacy.suppress_count`); the notes
     in the result table and ``--json`` keep the numbers."""
-    import re
-
     def small(m):
-        return _count(int(m.group(0)))
+        return count(int(m.group(0)))
 
     text = re.sub(r"(?<=patients \()\d+(?=\))|(?<=ratings \()\d+(?=\))", small, text)
     text = re.sub(r"(?<![\w.])\d+(?= (?:patient|rating|exposed|unexposed))", small, text)
@@ -49,12 +41,9 @@ def _people(text: str) -> str:
                   small, text)
 
 
-
 def _fmt(x: float) -> str:
-    text = f"{x:.2f}" if abs(x) < 10 else f"{x:.1f}"
-    if float(text) == 0:
-        text = text.lstrip("-")          # never "−0.00"
-    return text.replace("-", "−")
+    """A size in grades for a sentence: two decimals, one from 10 on."""
+    return number(x, "size")
 
 
 def _join(words: list[str]) -> str:
@@ -136,26 +125,9 @@ _MAIN_TERMS = {"naive": ["sessions_per_month"], "adjusted": ["sessions_per_month
                "mixed": ["sessions_within", "sessions_between"]}
 
 
-def json_value(x):
-    if isinstance(x, (float, np.floating)):
-        return None if not math.isfinite(x) else float(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if x is pd.NA or x is None:
-        return None
-    return x
-
-
-def _num(v: float, digits: int = 3) -> str:
-    """A number for a table: no "-0.000"."""
-    if not np.isfinite(v):
-        return "—"
-    text = f"{v:.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
-def _pct(p: float) -> str:
-    return ">99%" if p > 0.995 else "<1%" if p < 0.005 else f"{100 * p:.0f}%"
+def _num(v: float) -> str:
+    """A number for the details table (copied into other software: an ASCII minus)."""
+    return number(v, 3, minus="-")
 
 
 #: the label in words of each result shown to the clinic lead
@@ -219,7 +191,8 @@ def _plain(r: dict, m: Measure, covs: Sequence[str], landmark_days: int) -> str:
         p, plo, phi = (o / (1 + o) for o in odds)
         return (f"Where a patient had an even (50%) chance of a given {name} grade or better "
                 f"{when}, a similar patient coming one more session a month had about a "
-                f"{_pct(p)} chance (95% CI {_pct(plo)} to {_pct(phi)}), at the same baseline "
+                f"{percent(p, chance=True)} chance (95% CI {percent(plo, chance=True)} to "
+                f"{percent(phi, chance=True)}), at the same baseline "
                 "grade" + (" — the data are also compatible with no difference"
                            if lo <= 1 <= hi else "") + ".")
     return _one_sentence(describe_effect(r, m, covs, landmark_days=landmark_days))
@@ -229,8 +202,6 @@ def _exclusion_lines(table: pd.DataFrame) -> list[str]:
     """``excluded, <reason>: <n>`` with counts of 1–4 shown as ``<5`` and, so that a hidden
     count cannot be worked out from the total, :func:`outcomes.privacy.suppress_small_counts`'
     secondary suppression over the analysed and excluded counts."""
-    from ..privacy import suppress_small_counts
-
     reasons = dict(table.attrs.get("exclusions", {}))
     if not reasons:
         return [], str(len(table))
@@ -255,7 +226,7 @@ def effects_text(parts, *, landmark_days: int, quarantined: int, details: bool =
         excluded, analysed = _exclusion_lines(table)
         lines += [(f"== {m.label}: improvement = {change} in the rating ({_unit(m)}), "
                    "positive = better"),
-                  f"patients analysed: {analysed} of {_count(table.attrs['n_patients'])}"]
+                  f"patients analysed: {analysed} of {count(table.attrs['n_patients'])}"]
         lines += excluded
         is_main = np.array([t in _MAIN_TERMS.get(mod, [t]) for mod, t in
                             zip(res["model"], res["term"])], dtype=bool)
@@ -272,8 +243,7 @@ def effects_text(parts, *, landmark_days: int, quarantined: int, details: bool =
             show = main[["model", "term", "estimate", "ci_low", "ci_high", "p_value", "n"]].copy()
             for col in ("estimate", "ci_low", "ci_high"):
                 show[col] = show[col].map(_num)
-            show["p_value"] = show["p_value"].map(
-                lambda v: "—" if not np.isfinite(v) else "<0.001" if v < 0.001 else f"{v:.3f}")
+            show["p_value"] = show["p_value"].map(p_value)
             lines += ["", "details (model and term names as in --json):",
                       show.to_string(index=False), ""]
             notes = sorted({n for n in res["note"].dropna() if n})
@@ -284,7 +254,8 @@ def effects_text(parts, *, landmark_days: int, quarantined: int, details: bool =
 
 
 # --------------------------------------------------------------------------------------------
-# Plots
+# Plots (matplotlib and seaborn are imported inside each: the command line imports this module
+# for its sentences, and need not wait for them)
 # --------------------------------------------------------------------------------------------
 
 def plot_effects(results: pd.DataFrame, *, term: str = "sessions_per_month", ax=None):
@@ -292,7 +263,7 @@ def plot_effects(results: pd.DataFrame, *, term: str = "sessions_per_month", ax=
 
     Returns the matplotlib Axes.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # only when drawing (see the section's comment)
     import seaborn as sns
 
     data = results[results["term"] == term].dropna(subset=["estimate"]).reset_index(drop=True)
@@ -317,7 +288,7 @@ def plot_effects(results: pd.DataFrame, *, term: str = "sessions_per_month", ax=
 def plot_trajectories(data: pd.DataFrame, measure: Measure, *, ax=None):
     """Mean rating over months since t0, by frequency group
     (:func:`outcomes.tables.analysis_table.trajectories`). Returns the Axes."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # only when drawing (see the section's comment)
     import seaborn as sns
 
     if ax is None:
@@ -334,7 +305,7 @@ def plot_improvement_by_frequency(table: pd.DataFrame, *, ax=None):
     """Improvement against sessions per month (one dot per patient) with the naive OLS line —
     the raw view. For the adjusted dose-response curve see
     :func:`outcomes.robustness.dose_response_plot`. Returns the Axes."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # only when drawing (see the section's comment)
     import seaborn as sns
 
     if ax is None:

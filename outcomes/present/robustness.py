@@ -6,16 +6,18 @@ From the tidy rows of :mod:`outcomes.estimate.weighting`, :mod:`~outcomes.estima
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
-__all__ = ["dose_response_plot", "dropout_plot", "followup_bias_plot", "indication_plot",
-           "love_plot", "regression_to_mean_plot", "sensitivity_plot"]
+from ..privacy import suppress_count
+
+__all__ = ["dose_response_plot", "dropout_plot", "followup_bias_plot", "forest_plot",
+           "indication_plot", "love_plot", "regression_to_mean_plot", "sensitivity_plot"]
 
 
 def _axes(ax):
-    import matplotlib.pyplot as plt
-
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.2))
     return ax
@@ -23,8 +25,6 @@ def _axes(ax):
 
 def love_plot(balance: pd.DataFrame, *, threshold: float = 0.1, ax=None):
     """Love plot: |SMD| of each variable (level) before and after weighting, with the 0.1 line."""
-    import seaborn as sns
-
     ax = _axes(ax)
     b = balance.assign(label=np.where(balance["level"].astype(str) == "", balance["variable"],
                                       balance["variable"] + ": " + balance["level"].astype(str)))
@@ -40,8 +40,6 @@ def love_plot(balance: pd.DataFrame, *, threshold: float = 0.1, ax=None):
 
 def dose_response_plot(curve: pd.DataFrame, *, table: pd.DataFrame | None = None, ax=None):
     """Adjusted dose–response curve with its pointwise 95 % band (and patients' rug if given)."""
-    import seaborn as sns
-
     ax = _axes(ax)
     sns.lineplot(data=curve, x="sessions_per_month", y="estimate", ax=ax, color="C0")
     ax.fill_between(curve["sessions_per_month"], curve["ci_low"], curve["ci_high"], alpha=0.25,
@@ -54,7 +52,9 @@ def dose_response_plot(curve: pd.DataFrame, *, table: pd.DataFrame | None = None
     return ax
 
 
-def _forest(df: pd.DataFrame, label: pd.Series, ax, title: str, xlabel: str, ref: float = 0.0):
+def forest_plot(df: pd.DataFrame, label: pd.Series, ax, title: str, xlabel: str, ref: float = 0.0):
+    """Estimate and 95 % CI of each row of ``df`` (labelled ``label``, first row on top), with a
+    dashed line at ``ref``."""
     ax = _axes(ax)
     y = np.arange(len(df))[::-1]
     est = df["estimate"].to_numpy(dtype=float)
@@ -71,7 +71,7 @@ def _forest(df: pd.DataFrame, label: pd.Series, ax, title: str, xlabel: str, ref
 def sensitivity_plot(grid: pd.DataFrame, *, model: str = "adjusted", ax=None):
     """Forest plot of the sensitivity grid for one model; the primary setting's estimate dotted."""
     g = grid[(grid["model"] == model) & grid["estimate"].notna()]
-    ax = _forest(g, g["setting"] + " = " + g["value"].astype(str), ax,
+    ax = forest_plot(g, g["setting"] + " = " + g["value"].astype(str), ax,
                  f"Sensitivity of the {model} estimate", "estimate (95% CI)")
     prim = g.loc[g["primary"], "estimate"]
     if len(prim):
@@ -81,14 +81,12 @@ def sensitivity_plot(grid: pd.DataFrame, *, model: str = "adjusted", ax=None):
 
 def followup_bias_plot(result: pd.DataFrame, *, ax=None):
     """Per-session estimate in the all-follow-up design vs the landmark design."""
-    return _forest(result, result["model"], ax, "Follow-up bias: per-session estimate",
+    return forest_plot(result, result["model"], ax, "Follow-up bias: per-session estimate",
                    "extra improvement per session (95% CI)")
 
 
 def regression_to_mean_plot(table: pd.DataFrame, *, ax=None):
     """Raw change (landmark − baseline) against baseline with the least-squares line."""
-    import seaborn as sns
-
     ax = _axes(ax)
     df = table[["baseline", "landmark"]].astype("float64").dropna()
     df["change"] = df["landmark"] - df["baseline"]
@@ -102,15 +100,13 @@ def regression_to_mean_plot(table: pd.DataFrame, *, ax=None):
 
 def _labelled(groups: pd.Series, counts: pd.Series) -> pd.Series:
     """Group labels with their size, counts under 5 shown as "<5" (privacy.suppress_count)."""
-    from ..privacy import suppress_count
-
     return groups.astype("str") + " (n=" + counts.map(lambda n: suppress_count(int(n))) + ")"
 
 
 def indication_plot(result: pd.DataFrame, *, ax=None):
     """Mean baseline rating (95 % CI) by frequency group from :func:`confounding_by_indication`."""
     g = result[result["group"] != "trend"].rename(columns={"baseline_mean": "estimate"})
-    ax = _forest(g, _labelled(g["group"], g["n"]), ax,
+    ax = forest_plot(g, _labelled(g["group"], g["n"]), ax,
                  "Baseline rating by sessions per month", "mean baseline rating (95% CI)",
                  ref=float(np.nanmean(g["estimate"])))
     return ax
@@ -120,6 +116,6 @@ def dropout_plot(result: pd.DataFrame, *, ax=None):
     """Interim improvement (95 % CI) of stayers, stoppers and the other groups."""
     g = result[(result["group"] != "stopped - reached") & (result["n_interim"] > 0)]
     g = g.rename(columns={"interim_mean": "estimate"})
-    return _forest(g, _labelled(g["group"], g["n_interim"]), ax,
+    return forest_plot(g, _labelled(g["group"], g["n_interim"]), ax,
                    "Drop-out: last rating before the landmark window",
                    "interim improvement (95% CI)")

@@ -33,6 +33,8 @@ def schedule_plot(c: ScheduleComparison, *, measure_label: str | None = None, ax
     are named at the bottom with their count."""
     c = getattr(c, "comparison", c)
     if ax is None:
+        # only when drawing: the command line imports this module (through the results) for
+        # the sentences, and need not wait for matplotlib
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=(7.5, 3.2))

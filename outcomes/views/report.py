@@ -1,11 +1,14 @@
 """The clinic summary report: notebook 06 executed on a records folder, written as one HTML file.
 
-``outcomes report DIR -o FILE.html`` runs ``notebooks/06_clinic_summary.ipynb`` with papermill
-(parameters ``records_path``, ``measures``, ``landmark_days``, ``boot``) in a kernel started from
-the *current* interpreter — so it works inside ``.venv`` without any globally registered Jupyter
-kernel — and converts the result with nbconvert's HTML exporter: code hidden, figures embedded as
-base64 PNG, one self-contained file written atomically (a half-written report never replaces a
-good one). What the notebooks show (tables, sentences, figures) lives in :mod:`outcomes.views`.
+``outcomes report DIR -o FILE.html`` runs ``notebooks/06_clinic_summary.ipynb`` with papermill in a
+kernel started from the *current* interpreter — so it works inside ``.venv`` without any globally
+registered Jupyter kernel — and converts the result with nbconvert's HTML exporter: code hidden,
+figures embedded as base64 PNG, one self-contained file written atomically (a half-written report
+never replaces a good one). What the summary shows lives in :mod:`outcomes.views.summary`.
+
+The notebook's parameters are plain JSON: ``records_path``, ``measures``, ``boot`` and
+``settings``, the question's :class:`~outcomes.settings.Settings` as a dict of the settings that
+JSON can carry (:data:`PLAIN`); the notebook builds one ``Analysis`` per measure from them.
 """
 
 from __future__ import annotations
@@ -15,11 +18,31 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from ..errors import RecordsError, SettingError
+import papermill as pm
+from jinja2 import DictLoader
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
+from papermill.exceptions import PapermillExecutionError
+from traitlets import default
 
-__all__ = ["NOTEBOOK_DIR", "build_report", "execute_summary", "summary_notebook", "to_html"]
+from ..errors import RecordsError, SettingError
+from ..records import load_records
+from ..settings import Settings
+
+__all__ = ["NOTEBOOK_DIR", "PLAIN", "build_report", "execute_summary", "summary_notebook",
+           "to_html"]
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+
+#: the settings the report passes to the summary notebook (as plain JSON); its measure is each of
+#: the report's ``measures``, and the protocol and the schedules are those of ``dataset.toml``
+PLAIN = ("landmark_days", "window_days", "baseline_days", "permissible_gap", "region", "rater",
+         "treatments", "reference", "min_followers")
+
+#: the shortest landmark a report is written for (days)
+MIN_LANDMARK_DAYS = 30
 
 
 SUMMARY_NOTEBOOK = "06_clinic_summary.ipynb"
@@ -37,22 +60,16 @@ def summary_notebook() -> Path:
 # executing the summary notebook
 
 
-def _kernel_manager_class():
+class CurrentPythonKernelManager(AsyncKernelManager):
     """A kernel manager that always starts ipykernel with ``sys.executable``.
 
     Kernel specs registered elsewhere (``~/.local/share/jupyter``, a conda base) are ignored, so the
     report runs in the environment that runs ``outcomes`` — nothing to register.
     """
-    from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
 
-    class CurrentPythonKernelManager(AsyncKernelManager):
-        @default("kernel_spec_manager")
-        def _kernel_spec_manager_default(self):
-            return KernelSpecManager(kernel_dirs=[], ensure_native_kernel=True)
-
-    return CurrentPythonKernelManager
+    @default("kernel_spec_manager")
+    def _kernel_spec_manager_default(self):
+        return KernelSpecManager(kernel_dirs=[], ensure_native_kernel=True)
 
 
 def _measures(records, measures) -> list[str]:
@@ -69,27 +86,38 @@ def _measures(records, measures) -> list[str]:
     return chosen
 
 
-def _check_inputs(records_dir: Path, measures, landmark_days: int) -> list[str]:
-    from ..records import load_records
+def parameters(settings: Settings | None) -> dict:
+    """The settings as the summary notebook's ``settings`` parameter: the :data:`PLAIN` ones, as
+    JSON holds them. A protocol or schedules other than the defaults cannot be passed (they come
+    from the records folder's ``dataset.toml``): a :class:`SettingError` says so."""
+    settings = Settings() if settings is None else settings
+    if not isinstance(settings, Settings):
+        raise SettingError("The value for `settings` must be an outcomes.Settings, but "
+                           f"{type(settings).__name__} was passed.")
+    base = Settings()
+    for name in ("protocol", "strategies"):
+        if getattr(settings, name) != getattr(base, name):
+            raise SettingError(f"The report takes `{name}` from the records folder's "
+                               "dataset.toml: write it there instead of passing it.")
+    if settings.landmark_days < MIN_LANDMARK_DAYS:
+        raise SettingError(f"The value for `landmark_days` must be a whole number of days >= "
+                           f"{MIN_LANDMARK_DAYS} for a report, but {settings.landmark_days!r} "
+                           "was passed.")
+    values = {name: getattr(settings, name) for name in PLAIN}
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
+
+def execute_summary(records_dir: str | Path, settings: Settings | None = None, *, measures=None,
+                    boot: int = 200, notebook: str | Path | None = None, timeout: int = 600):
+    """Execute the summary notebook on ``records_dir`` with ``settings`` (default
+    ``Settings()``); returns the executed ``NotebookNode``. ``measures``: a measure or a list
+    (default pore and texture)."""
+    records_dir = Path(records_dir).resolve()
+    plain = parameters(settings)
     if not records_dir.is_dir():
         raise RecordsError(f"{records_dir}: no such records folder. Pass the folder that holds "
                            "sessions.csv and assessments.csv (or run `outcomes demo DIR` first).")
-    if isinstance(landmark_days, bool) or not isinstance(landmark_days, int) or landmark_days < 30:
-        raise RecordsError(f"The value for `landmark_days` must be a whole number of days >= 30, "
-                           f"but {landmark_days!r} was passed.")
-    return _measures(load_records(records_dir), measures)
-
-
-def execute_summary(records_dir: str | Path, *, measures=None, landmark_days: int = 182,
-                    boot: int = 200, notebook: str | Path | None = None, timeout: int = 600):
-    """Execute the summary notebook on ``records_dir``; returns the executed ``NotebookNode``.
-    ``measures``: a measure or a list (default pore and texture)."""
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
-    records_dir = Path(records_dir).resolve()
-    measures = _check_inputs(records_dir, measures, landmark_days)
+    measures = _measures(load_records(records_dir), measures)
     notebook = Path(notebook) if notebook is not None else summary_notebook()
     if not notebook.is_file():
         raise FileNotFoundError(f"{notebook}: the summary notebook is missing from this install.")
@@ -101,8 +129,8 @@ def execute_summary(records_dir: str | Path, *, measures=None, landmark_days: in
             return pm.execute_notebook(
                 str(notebook), None,
                 parameters={"records_path": str(records_dir), "measures": measures,
-                            "landmark_days": int(landmark_days), "boot": int(boot)},
-                kernel_name=KERNEL_NAME, kernel_manager_class=_kernel_manager_class(),
+                            "settings": plain, "boot": int(boot)},
+                kernel_name=KERNEL_NAME, kernel_manager_class=CurrentPythonKernelManager,
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
                 cwd=str(notebook.parent), progress_bar=False, log_output=False,
                 execution_timeout=timeout)
@@ -133,10 +161,6 @@ _TEMPLATE_TEXT = """{%- extends 'lab/index.html.j2' -%}
 
 def to_html(nb) -> str:
     """One self-contained HTML page: code hidden, prompts hidden, figures embedded as base64."""
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import TagRemovePreprocessor
-
     exporter = HTMLExporter(template_name="lab", template_file=_TEMPLATE, exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True,
                             extra_loaders=[DictLoader({_TEMPLATE: _TEMPLATE_TEXT})])
@@ -162,9 +186,9 @@ def _write_atomic(text: str, path: Path) -> None:
         raise
 
 
-def build_report(records_dir: str | Path, output_html: str | Path, *, measures=None,
-                 landmark_days: int = 182, boot: int = 200, notebook: str | Path | None = None,
-                 timeout: int = 600) -> Path:
+def build_report(records_dir: str | Path, output_html: str | Path,
+                 settings: Settings | None = None, *, measures=None, boot: int = 200,
+                 notebook: str | Path | None = None, timeout: int = 600) -> Path:
     """Execute the clinic-summary notebook on a records folder and write one HTML file.
 
     Parameters
@@ -174,10 +198,11 @@ def build_report(records_dir: str | Path, output_html: str | Path, *, measures=N
         ``dataset.toml``; see docs/methods.md §1).
     output_html : str or Path
         Where to write the report; parent folders are created. Written atomically.
+    settings : Settings, optional
+        The question (default ``Settings()``); those of :data:`PLAIN` reach the notebook (a
+        landmark of at least 30 days), its measure is each of ``measures``.
     measures : str or list of str, optional
         The measures the report is about (default pore and texture).
-    landmark_days : int, default 182
-        Days from the first session to the landmark assessment.
     boot : int, default 200
         Bootstrap replicates of the schedule comparison.
     notebook : str or Path, optional
@@ -194,12 +219,14 @@ def build_report(records_dir: str | Path, output_html: str | Path, *, measures=N
     ------
     RecordsError
         The folder is missing, the records cannot be loaded, or the measure is unknown.
+    SettingError
+        A setting the report cannot take.
     """
     output_html = Path(output_html)
     if output_html.suffix.lower() not in (".html", ".htm"):
         raise RecordsError(f"The report is written as HTML: give a file name ending in .html, "
                            f"not {output_html.name!r}.")
-    nb = execute_summary(records_dir, measures=measures, landmark_days=landmark_days, boot=boot,
-                         notebook=notebook, timeout=timeout)
+    nb = execute_summary(records_dir, settings, measures=measures, boot=boot, notebook=notebook,
+                         timeout=timeout)
     _write_atomic(to_html(nb), output_html)
     return output_html

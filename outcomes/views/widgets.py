@@ -1,8 +1,10 @@
 """Interactive controls for the notebooks (ipywidgets).
 
 The notebooks hold no logic: a cell calls one of these functions and gets a box of controls above an
-output area. Changing a control re-draws the view by calling a package function with the chosen
-values. The view a function starts with is the default one the committed notebook shows.
+output area. Changing a control builds the :class:`~outcomes.settings.Settings` of the choice and
+its :class:`~outcomes.analysis.Analysis` — kept by the widget in a small cache keyed by those
+(frozen, hashable) settings, so that moving a slider back does not recompute — and re-draws the
+view with it. The view a function starts with is the default one the committed notebook shows.
 
 - :func:`explorer` — the general tool: one control per option, any view function.
 - :func:`attendance_explorer` — notebook 02: landmark and protocol.
@@ -11,31 +13,73 @@ values. The view a function starts with is the default one the committed noteboo
 
 from __future__ import annotations
 
-import functools
+import base64
+import io
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import ipywidgets as w
+import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.core.formatters import DisplayFormatter
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from ..errors import RecordsError
+from ..analysis import Analysis
+from ..errors import RecordsError, SettingError
+from ..present.display import Text
+from ..settings import Settings
+from .attendance import attendance_view, protocol_choices, protocol_named
+from .outcomes import effects_view
 
-__all__ = ["attendance_explorer", "effects_explorer", "explorer", "show"]
+__all__ = ["Analyses", "attendance_explorer", "effects_explorer", "explorer"]
 
 #: landmarks offered by the explorers (days after the first session)
 LANDMARKS = (91, 182, 273, 365)
 
 
-def show(result: Any) -> None:
-    """Display a view's result: a DataFrame, a matplotlib Figure/Axes, text, or a tuple of them.
+class Analyses:
+    """The analyses a widget's controls ask for: one per :class:`Settings`, built on first use.
 
-    Figures are closed after being shown so that they are not drawn a second time by the inline
-    backend.
+    ``analyses.get(landmark_days=91)`` is the analysis of the base settings with that change; the
+    last ``size`` are kept (keyed by their settings), so going back to a choice reuses its tables.
+
+    Parameters
+    ----------
+    analyses : Analysis or dict of Analysis
+        The notebook's analysis (or one per measure): their records, and their settings as the
+        base every choice changes; they are the first entries of the cache.
+    size : int
+        How many analyses the widget keeps.
     """
-    from IPython.display import display
 
-    for item in _items(result):
-        data, metadata = _bundle(item)
-        display(data, metadata=metadata, raw=True)
+    def __init__(self, analyses: Analysis | dict[str, Analysis], *, size: int = 8):
+        given = list(analyses.values()) if isinstance(analyses, dict) else [analyses]
+        if not given or not all(isinstance(a, Analysis) for a in given):
+            raise SettingError("A widget needs an outcomes.Analysis (or a dict of them), but "
+                               f"{analyses!r} was passed.")
+        self.records = given[0].records
+        self.base: Settings = given[0].settings
+        self.size = size
+        self.built = 0  # analyses built by this widget (not counting those it was given)
+        self._cache: OrderedDict[Settings, Analysis] = OrderedDict(
+            (a.settings, a) for a in given[-size:])
+
+    def get(self, **changes) -> Analysis:
+        settings = self.base.replace(**changes)
+        if settings in self._cache:
+            self._cache.move_to_end(settings)
+            return self._cache[settings]
+        analysis = Analysis(self.records, settings)
+        self.built += 1
+        self._cache[settings] = analysis
+        while len(self._cache) > self.size:
+            self._cache.popitem(last=False)
+        return analysis
+
+    def __len__(self) -> int:
+        return len(self._cache)
 
 
 def _items(result: Any) -> list:
@@ -49,16 +93,9 @@ def _bundle(item: Any) -> tuple[dict, dict]:
     A matplotlib Figure (or Axes) becomes a PNG and is closed; a string is markdown; anything else
     goes through IPython's formatters (HTML for a DataFrame or Styler, plain text always).
     """
-    import matplotlib.pyplot as plt
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-
     if isinstance(item, Axes):
         item = item.figure
     if isinstance(item, Figure):
-        import base64
-        import io
-
         buffer = io.BytesIO()
         item.savefig(buffer, format="png", bbox_inches="tight")
         plt.close(item)
@@ -66,11 +103,7 @@ def _bundle(item: Any) -> tuple[dict, dict]:
         return ({"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
                  "text/plain": f"<Figure size {width}x{height}>"}, {})
     if isinstance(item, str):
-        from .views import Text
-
         item = Text(item)
-    from IPython.core.formatters import DisplayFormatter
-
     data, metadata = DisplayFormatter().format(item)
     return data, metadata
 
@@ -89,8 +122,6 @@ class Controls:
 
 
 def _control(name: str, choices: Sequence, description: str | None, default=None):
-    import ipywidgets as w
-
     if isinstance(choices, (str, bytes)) or not isinstance(choices, Sequence) or not choices:
         raise RecordsError(f"The value for `{name}` must be a non-empty list of choices, but "
                            f"{choices!r} was passed.")
@@ -115,7 +146,8 @@ def explorer(view: Callable[..., Any], /, *, labels: dict[str, str] | None = Non
     Parameters
     ----------
     view : callable
-        Called with one keyword per option; returns what :func:`show` can display.
+        Called with one keyword per option; returns a DataFrame, a Figure or Axes, text, or a
+        tuple of them.
     labels : dict, optional
         Label per option (default: the option name with spaces).
     defaults : dict, optional
@@ -133,8 +165,6 @@ def explorer(view: Callable[..., Any], /, *, labels: dict[str, str] | None = Non
         ``box.refresh()`` re-draws. Where no kernel draws the widget (a committed notebook opened
         as it is), its plain text says which controls there are and how to use them.
     """
-    import ipywidgets as w
-
     if not callable(view):
         raise RecordsError(f"`view` must be a function, but {view!r} was passed.")
     labels, defaults = labels or {}, defaults or {}
@@ -153,7 +183,7 @@ def explorer(view: Callable[..., Any], /, *, labels: dict[str, str] | None = Non
         # in the saved notebook.
         try:
             items = _items(view(**{name: c.value for name, c in controls.items()}))
-        except RecordsError as exc:  # a choice the records cannot answer: say so, plainly
+        except (RecordsError, SettingError) as exc:  # a choice that cannot be answered: say so
             items = [f"**Not available for this choice:** {exc}"]
         outputs = []
         for item in items:
@@ -163,7 +193,7 @@ def explorer(view: Callable[..., Any], /, *, labels: dict[str, str] | None = Non
 
     for c in controls.values():
         c.observe(refresh, names="value")
-    box = _control_box_class()([w.HBox(list(controls.values())), out])
+    box = ControlBox([w.HBox(list(controls.values())), out])
     box.fallback = (f"Controls for {', '.join(labels.get(n, n.replace('_', ' ')) for n in options)}"
                     ": run the notebook (Run ▸ Run All Cells) to use them; the default view is "
                     "shown in the cells above.")
@@ -175,51 +205,53 @@ def explorer(view: Callable[..., Any], /, *, labels: dict[str, str] | None = Non
     return box
 
 
-def attendance_explorer(records, *, landmarks: Sequence[int] = LANDMARKS,
+def attendance_explorer(analysis: Analysis, *, landmarks: Sequence[int] = LANDMARKS,
                         protocols: Sequence[str] | None = None):
     """Notebook 02: attendance metrics and protocol adherence for a chosen landmark and protocol.
 
-    Shows :func:`outcomes.views.attendance_view` (metrics by frequency group and the frequency
-    distribution) for the chosen ``landmark_days`` and ``protocol`` (a name of
-    :func:`outcomes.views.protocol_choices`).
+    Shows :func:`outcomes.views.attendance.attendance_view` (adherence by frequency group and the
+    frequency distribution) of the analysis with the chosen ``landmark_days`` and ``protocol`` (a
+    name of :func:`outcomes.views.attendance.protocol_choices`); its other settings are those of
+    ``analysis``. ``box.analyses`` is the widget's :class:`Analyses`.
     """
-    from .views import attendance_view, protocol_choices
-
+    analyses = Analyses(analysis)
     protocols = list(protocols) if protocols is not None else list(protocol_choices())
-    return explorer(lambda landmark_days, protocol: attendance_view(
-        records, landmark_days=landmark_days, protocol=protocol),
+    box = explorer(lambda landmark_days, protocol: attendance_view(analyses.get(
+        landmark_days=landmark_days, protocol=protocol_named(protocol))),
         landmark_days=sorted(landmarks), protocol=protocols,
         labels={"landmark_days": "landmark (days)"}, defaults=_landmark_default(landmarks))
+    box.analyses = analyses
+    return box
 
 
-def effects_explorer(records, *, measures: Sequence[str] | None = None,
-                     regions: Sequence[str] | None = None, raters: Sequence[str] | None = None,
+def effects_explorer(analyses: Analysis | dict[str, Analysis], *,
+                     measures: Sequence[str] | None = None, regions: Sequence[str] | None = None,
+                     raters: Sequence[str] | None = None,
                      landmarks: Sequence[int] = LANDMARKS):
     """Notebook 03: naive vs adjusted effect of frequency for a measure, region, rater, landmark.
 
-    Shows :func:`outcomes.views.effects_view`. The choices offered default to what the records
-    hold (measures with ratings, regions and raters present), primary ones first.
+    Shows :func:`outcomes.views.outcomes.effects_view` of the analysis with the chosen settings
+    (its other settings are those of the first analysis given). The choices offered default to
+    what the records hold (measures with ratings, regions and raters present), primary ones
+    first. ``box.analyses`` is the widget's :class:`Analyses`.
     """
-    from .views import effects_view
-
-    a = records.assessments
+    cache = Analyses(analyses)
+    a = cache.records.assessments
     measures = list(measures) if measures is not None else [
-        m for m in records.measures if m in a and a[m].notna().any()]
+        m for m in cache.records.measures if m in a and a[m].notna().any()]
     regions = list(regions) if regions is not None else _present(a["region"], "face")
     raters = list(raters) if raters is not None else _present(a["rater"], "clinician")
-    return explorer(lambda measure, region, rater, landmark_days: effects_view(
-        records, measure=measure, region=region, rater=rater, landmark_days=landmark_days),
+    box = explorer(lambda measure, region, rater, landmark_days: effects_view(cache.get(
+        measure=measure, region=region, rater=rater, landmark_days=landmark_days)),
         measure=measures, region=regions, rater=raters,
         landmark_days=sorted(landmarks), labels={"landmark_days": "landmark (days)"},
         defaults=_landmark_default(landmarks))
+    box.analyses = cache
+    return box
 
 
-@functools.cache
-def _control_box_class():
-    """A ``VBox`` whose plain-text form is :attr:`Controls.fallback` (ipywidgets imported late)."""
-    import ipywidgets as w
-
-    return type("ControlBox", (Controls, w.VBox), {"__module__": __name__})
+class ControlBox(Controls, w.VBox):
+    """A ``VBox`` whose plain-text form is :attr:`Controls.fallback`."""
 
 
 def _present(column: pd.Series, first: str) -> list[str]:
