@@ -52,6 +52,7 @@ from .settings import Settings
 from .tables import analysis_table as tables
 from .tables import beliefs as belief_tables
 from .tables import ratings as ratings_mod
+from .tables.persistence import persistence_curve
 
 __all__ = ["CACHE_SIZE", "Analysis"]
 
@@ -204,6 +205,15 @@ class Analysis:
         """HydraFacial sessions with a rating shortly before and after
         (:func:`outcomes.tables.beliefs.hydrafacial_windows`)."""
         return belief_tables.hydrafacial_windows(self.records, self.settings)
+
+    def persistence(self, *, gap_days: int | None = None) -> pd.DataFrame:
+        """The Kaplan–Meier curve of how long patients keep coming: a patient stops at the first
+        gap longer than ``gap_days`` (default the permissible gap)
+        (:func:`outcomes.tables.persistence.persistence_curve`)."""
+        gap = self.settings.permissible_gap if gap_days is None else gap_days
+        return self._cached(("persistence", gap), lambda: persistence_curve(
+            self.sessions, permissible_gap=gap,
+            data_end=self.records.sessions["date"].max()))
 
     # ------------------------------------------------------------------ estimates
     def _cached(self, key, compute):

@@ -14,10 +14,9 @@ from outcomes.tables.attendance import (
     DAYS_PER_MONTH,
     exposure_at,
     patient_metrics,
-    persistence,
-    persistence_curve,
     summarise,
 )
+from outcomes.tables.persistence import persistence, persistence_curve
 
 D0 = pd.Timestamp("2024-01-01")
 FEW = settings(max_examples=60, deadline=None)

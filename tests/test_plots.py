@@ -12,7 +12,8 @@ from outcomes.present.plots import (
     patient_timelines,
     persistence_plot,
 )
-from outcomes.tables.attendance import patient_metrics, persistence_curve
+from outcomes.tables.attendance import patient_metrics
+from outcomes.tables.persistence import persistence_curve
 
 D0 = pd.Timestamp("2024-01-01")
 

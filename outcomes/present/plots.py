@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ..tables.attendance import patient_metrics, persistence_curve
+from ..tables.attendance import patient_metrics
+from ..tables.persistence import persistence_curve
 
 __all__ = [
     "adherence_plot",
@@ -152,7 +153,7 @@ def consistency_distribution(data: pd.DataFrame, **kwargs):
 def persistence_plot(data: pd.DataFrame, *, label: str | None = None, ax=None, **kwargs):
     """Kaplan–Meier step curve of persistence with its confidence band.
 
-    ``data`` is a :func:`~outcomes.attendance.persistence_curve` table (``time``, ``survival``,
+    ``data`` is a :func:`~outcomes.tables.persistence.persistence_curve` table (``time``, ``survival``,
     ``ci_low``, ``ci_high``) or anything :func:`persistence_curve` accepts (``kwargs`` go to it).
     """
     curve = data if {"time", "survival"} <= set(data.columns) else persistence_curve(data,
