@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from outcomes import from_frames
 from outcomes.cli import main
 from outcomes.errors import RecordsError, SettingError
-from outcomes.estimate.schedules import compare_strategies, follow_strategy, strategy_sentences
+from outcomes.estimate.schedules import compare_strategies, follow_strategy
+from outcomes.present.schedules import strategy_sentences
 from outcomes.protocols import Strategy, default_strategies, parse_strategy, strategy_from_spec
 from outcomes.records.dataset import read_strategies
 

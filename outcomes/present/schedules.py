@@ -1,15 +1,16 @@
 """The schedule comparison for people: its sentences and its figure.
 
-From :class:`outcomes.estimate.schedules.ScheduleComparison`; nothing is estimated here. (The
-sentences still live beside the estimator, :func:`outcomes.estimate.schedules.strategy_text`,
-and are re-exported here until the estimator's rewrite lands; then they move here.)
+From :class:`outcomes.estimate.schedules.ScheduleComparison`; nothing is estimated here: the
+sentences of every contrast, the command line's text and the figure.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from ..estimate.schedules import ScheduleComparison, strategy_sentences, strategy_text
+from ..estimate.schedules import ScheduleComparison
+from ..format import number
 from ..privacy import suppress_count
 from ..records.scales import Measure
 
@@ -62,3 +63,82 @@ def schedule_plot(c: ScheduleComparison, *, measure_label: str | None = None, ax
     ax.legend(loc="lower right", fontsize="small")
     ax.set_title("Had every patient followed this schedule")
     return ax
+
+
+def _when(landmark_days: int) -> str:
+    months = landmark_days / 30.4375
+    if abs(months - round(months)) < 0.15 and round(months) >= 1:
+        return f"at {round(months)} months"
+    return f"{landmark_days} days after the first session"
+
+
+def strategy_sentences(comparison: ScheduleComparison, measure_label: str | None = None
+                       ) -> list[str]:
+    """One plain sentence per contrast with the reference (and one per strategy that cannot be
+    judged), e.g. "Had every patient followed the protocol, pore grades would have improved by
+    0.95 (95% CI 0.80 to 1.10) at 6 months, against 0.70 (…) had they come every two months: a
+    difference of 0.25 (…)."."""
+    res = comparison.results.set_index("term")
+    st = comparison.settings
+    ref = st["reference"]
+    label = measure_label or f"{st['measure']} grades"
+    when = _when(st["landmark_days"])
+    names = list(st["strategies"])
+    out = []
+
+    def ci(row):
+        return f"95% CI {number(row['ci_low'])} to {number(row['ci_high'])}"
+    r = res.loc[ref]
+    for name in names:
+        if name == ref:
+            continue
+        a = res.loc[name]
+        d = res.loc[f"{name} - {ref}"]
+        if not np.isfinite(d["estimate"]):
+            continue
+        out.append(f"Had every patient followed '{name}' ({st['strategies'][name]}), {label} "
+                   f"would have improved by {number(a['estimate'])} ({ci(a)}) {when}, against "
+                   f"{number(r['estimate'])} ({ci(r)}) had they followed '{ref}': a difference "
+                   f"of {number(d['estimate'])} ({ci(d)}).")
+    for name in names:
+        a = res.loc[name]
+        if not np.isfinite(a["estimate"]):
+            out.append(f"'{name}' cannot be judged from these records: only "
+                       f"{suppress_count(int(a['n_outcome']))} patients followed it to the review "
+                       f"(at least {st['min_followers']} are needed for a number).")
+    return out
+
+
+def strategy_text(comparison: ScheduleComparison, *, measure_label: str | None = None,
+                  sentence_label: str | None = None, details: bool = False) -> str:
+    """The human output of ``outcomes strategies`` for one measure (``measure_label`` heads it,
+    ``sentence_label`` — e.g. "pore grades" — names the measure in the sentences)."""
+    st = comparison.settings
+    res = comparison.results
+    n = int(res["n"].iloc[0]) if len(res) else 0
+    lines = [(f"== Schedules compared: {measure_label or st['measure']} — mean improvement "
+             f"{_when(st['landmark_days'])} (positive = better)"),
+             f"eligible patients: {suppress_count(n)}"]
+    lines += [f"  not eligible, {why}: {suppress_count(k)}"
+              for why, k in comparison.excluded.items() if k]
+    table = pd.DataFrame({
+        "schedule": res["term"],
+        "followed to review": [suppress_count(int(k)) if " - " not in t else ""
+                               for k, t in zip(res["n_outcome"], res["term"])],
+        "mean improvement": res["estimate"].map(number),
+        "95% CI": [f"{number(a)} to {number(b)}" if np.isfinite(a) else "—"
+                   for a, b in zip(res["ci_low"], res["ci_high"])],
+        "weighted mean": res["ipw_estimate"].map(number),
+        "plain mean of followers": res["naive_estimate"].map(number),
+    })
+    lines += ["", table.to_string(index=False), ""]
+    lines += ["- " + s for s in strategy_sentences(comparison, sentence_label or measure_label)]
+    lines.append("- 'weighted mean' is a check on the headline number; 'plain mean of followers' "
+                 "ignores who kept to a schedule and why, and can mislead.")
+    lines += ["- " + note for note in comparison.notes if details or "settle" not in note]
+    if details and len(comparison.weights):
+        lines += ["", "weights per schedule:", comparison.weights.to_string(index=False)]
+        if len(comparison.sensitivity):
+            lines += ["", "contrasts with grace windows halved (0.5) and widened by half (1.5):",
+                      comparison.sensitivity.to_string(index=False)]
+    return "\n".join(lines)
