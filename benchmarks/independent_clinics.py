@@ -366,7 +366,7 @@ def simulate(design: Design, n: int, seed: int, forced: str | None = None) -> Cl
             seen = p["s0"]["pore"][idle] - severity(_sub(p, idle), "pore", sess[idle],
                                                     np.full(len(idle), day)) \
                 + p["perception"][idle]
-            h = 0.004 * np.exp(-2.5 * (seen - 0.4))
+            h = 0.002 * np.exp(-2.0 * (seen - 0.4))
             active[idle[rng.random(len(idle)) < np.minimum(h, 0.2)]] = False
         active[idle[rng.random(len(idle)) < 0.001]] = False
         # sessions
@@ -401,7 +401,7 @@ def simulate(design: Design, n: int, seed: int, forced: str | None = None) -> Cl
                     seen = p["s0"]["pore"][go] - severity(_sub(p, go), "pore", sess[go],
                                                           np.full(len(go), day)) \
                         + p["perception"][go]
-                    stop |= rng.random(len(go)) < _sigmoid(-1.0 - 3.0 * (seen - 0.5))
+                    stop |= rng.random(len(go)) < _sigmoid(-1.8 - 2.5 * (seen - 0.5))
                 active[go[stop]] = False
                 target[go] = _target(p, go, n_sess[go], rec[go])
         if n_sess.max() >= KMAX:

@@ -52,6 +52,7 @@ import independent_clinics as ic
 from outcomes import Analysis, Settings, load_records
 
 TARGET_BIAS, TARGET_COVER, TARGET_RATIO = 0.02, (0.93, 0.97), 1.2
+ERROR = "(analysis failed)"
 OPTIONAL = ("effective_n", "fragile", "ice_estimate", "ipw_estimate", "naive_estimate",
             "n_outcome")
 
@@ -64,6 +65,15 @@ def settings_keywords(washout: int | None) -> dict:
 
 def analyse_clinic(job: dict) -> list[dict]:
     """Simulate, write, load and analyse one clinic; one row per term with the estimate."""
+    try:
+        return _analyse_clinic(job)
+    # one clinic the estimator cannot take is a finding to print, not a reason to lose the run
+    except Exception as exc:  # noqa: BLE001
+        return [{k: job[k] for k in ("scenario", "patients", "seed")}
+                | {"term": ERROR, "error": f"{type(exc).__name__}: {exc}"}]
+
+
+def _analyse_clinic(job: dict) -> list[dict]:
     design = ic.SCENARIOS[job["scenario"]]
     clinic = ic.simulate(design, job["patients"], seed=job["seed"])
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,8 +98,8 @@ def analyse_clinic(job: dict) -> list[dict]:
         rows.append(row)
     strategies = [t for t in res["term"] if " - " not in str(t)]
     if "protocol" in strategies and job["reference"] != "protocol":
-        for s in strategies:
-            if s != "protocol":
+        for s in strategies:                   # the reference's is the negated contrast above
+            if s not in ("protocol", job["reference"]):
                 c = comp.contrast(s, "protocol")
                 rows.append(dict(base, term=f"{s} - protocol", estimate=c["estimate"],
                                  ci_low=c["ci_low"], ci_high=c["ci_high"]))
@@ -98,6 +108,7 @@ def analyse_clinic(job: dict) -> list[dict]:
 
 def summarise(runs: pd.DataFrame, truths: dict[str, pd.DataFrame], measure: str) -> pd.DataFrame:
     out = []
+    runs = runs[runs["term"] != ERROR]
     for (scenario, n, term), g in runs.groupby(["scenario", "patients", "term"], sort=False):
         design = ic.SCENARIOS[scenario]
         t = truths[scenario]
@@ -122,6 +133,13 @@ def summarise(runs: pd.DataFrame, truths: dict[str, pd.DataFrame], measure: str)
                "mean_estimate": float(est[ok].mean()) if k else np.nan, "bias": bias,
                "mc_se": mcse, "coverage": cover, "mean_width": width, "sd_estimate": sd,
                "width_ratio": ratio, "estimable": k, "clinics": len(g)}
+        for col in ("ipw_estimate", "naive_estimate", "ice_estimate"):
+            values = pd.to_numeric(g[col], errors="coerce") if col in g else pd.Series()
+            if values.notna().any():
+                row[col.replace("estimate", "bias")] = float((values - truth).mean())
+        if not design.positivity:
+            row["bias_followable"] = float(np.mean(est[ok] - row["truth_followable"])) \
+                if k else np.nan
         if "fragile" in g:
             row["fragile_share"] = float(pd.to_numeric(g["fragile"], errors="coerce")
                                          .fillna(0).astype(bool).mean())
@@ -149,8 +167,15 @@ def render(summary: pd.DataFrame) -> str:
         label = ("records only" if d.records_only else "NOT records only (bias measured only)")
         if not d.positivity:
             label += "; positivity violated by design"
-        lines.append(f"\n{scenario} — {d.note} — {label}; {n} patients, "
-                     f"{int(g['clinics'].max())} clinics")
+        clinics = int(g["clinics"].max())
+        lines.append(f"\n{scenario} — {d.note} — {label}; {n} patients, {clinics} clinics"
+                     + (" (too few to judge the targets: marks indicative)" if clinics < 20
+                        else ""))
+        if not d.positivity:
+            lines.append("  (the truth is for every eligible patient; bias against the truth "
+                         "among patients who could follow: "
+                         + ", ".join(f"{r['term']} {_f(r['bias_followable'], '+.3f')}"
+                                     for _, r in g.iterrows() if " - " not in r["term"]) + ")")
         lines.append(f"  {'row':<30}{'truth':>7}{'bias ± MC SE':>17}{'cover':>7}{'width':>7}"
                      f"{'ratio':>7}{'est.':>7}{'fragile':>8}  targets")
         for _, r in g.iterrows():
@@ -199,9 +224,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     scenarios = args.scenario or list(ic.SCENARIOS)
     truths = {s: ic.truth(ic.SCENARIOS[s], n=args.truth_patients) for s in scenarios}
-    jobs = [{"scenario": s, "patients": n, "seed": 10_000 * (j + 1) + i, "boot": args.boot,
-             "measure": args.measure, "reference": args.reference, "washout": args.washout}
-            for j, s in enumerate(scenarios) for n in args.patients for i in range(args.clinics)]
+    order = list(ic.SCENARIOS)               # a scenario's seeds do not depend on which run
+    jobs = [{"scenario": s, "patients": n, "seed": 10_000 * (order.index(s) + 1) + i,
+             "boot": args.boot, "measure": args.measure, "reference": args.reference,
+             "washout": args.washout}
+            for s in scenarios for n in args.patients for i in range(args.clinics)]
     t = time.perf_counter()
     rows = []
     if args.workers <= 1:
@@ -214,6 +241,8 @@ def main(argv=None):
     elapsed = time.perf_counter() - t
     runs = pd.DataFrame(rows)
     summary = summarise(runs, truths, args.measure)
+    failed = runs[runs["term"] == ERROR]
+    runs = runs[runs["term"] != ERROR]
     washout = settings_keywords(args.washout)
     print(f"{len(jobs)} clinics ({args.clinics} per scenario and size; sizes {args.patients}), "
           f"{args.boot} bootstrap replicates, measure {args.measure}, reference {args.reference}, "
@@ -226,6 +255,10 @@ def main(argv=None):
           f"after day {ic.LANDMARK}, rated at day {ic.LANDMARK}; bias = mean(estimate − truth) ± "
           "its Monte Carlo SE; ratio = mean CI width / (2 × 1.96 × SD of the estimates)")
     print(render(summary))
+    if len(failed):
+        print(f"\n{len(failed)} clinic analyses failed (not in the table):")
+        for _, r in failed.iterrows():
+            print(f"  {r['scenario']} {r['patients']} seed {r['seed']}: {r['error']}")
     if any(ic.SCENARIOS[s].records_only for s in scenarios):
         ro = summary[summary["records_only"]]
         print(f"\nrecords-only scenarios: {int(ro['bias_ok'].sum())}/{len(ro)} rows within the "
