@@ -21,19 +21,24 @@ Skin biology (per patient, per measure, time ``t`` in days since the patient's r
 
 Attendance (a point process in continuous time, one-day steps, decided *between* sessions too)
 ---------------------------------------------------------------------------------------------
-After each session the patient has a target gap (their preferred rhythm: clinic, age and an
-independent latent taste; responders — a recorded change ≥ 1 grade — space out by 35 %); the daily
-hazard of a session is small before ``target − 6`` days and 0.18 afterwards. Ratings are recorded
-at 75 % of sessions, at a rating-only check-in 10–20 days after 35 % of sessions, and at reviews
-near day 182 and day 364 (each attended with a probability, see below). Patients stop for good
-for the reasons of each :class:`Design`; a small background hazard (0.1 % a day) stops anyone.
+Each patient means to keep a rhythm — the clinic's protocol (3 sessions 28 days apart, then every
+91 days), monthly, every two months, or their own (40–60 days by clinic, younger patients slower,
+log-normal spread); which one depends on clinic, age and chance, never on the skin. After each
+session the target gap is that rhythm's, 25 % longer for responders (a recorded change ≥ 1 grade)
+not on the protocol; the daily hazard of a session is 0.003 until ``target − 4`` days and 0.25
+from then on. About 12 % come once to try it (more often the young and men). Ratings are recorded
+at 75 % of sessions (before the session), at a rating-only check-in 10–20 days after 35 % of
+sessions, and at reviews near day 182 and day 364 (attended with a probability falling with age
+and when the last session was more than 75 days before; in ``g_lost`` also with a worse recorded
+change). Patients stop for good for the reasons of each :class:`Design`; a small background
+hazard (0.1 % a day) stops anyone.
 
 Scenarios (:data:`SCENARIOS`), each labelled ``records_only`` when attendance and loss to follow-up
 depend only on what the records hold (baseline covariates and recorded ratings, plus chance that
 has nothing to do with the outcome):
 
 ``baseline``      decisions at sessions on the rating recorded there (smooth logistic in the change)
-                  and on covariates; review attendance on covariates and whether the patient stopped.
+                  and on covariates; review attendance on age and the time since the last session.
 ``a_between``     decisions *between* sessions: at rating-only check-ins and day by day, on the latest
                   recorded rating; none at sessions.                              (records only)
 ``b_threshold``   at sessions, stop with probability 0.85 when the recorded change is below 0.5
@@ -353,9 +358,12 @@ def simulate(design: Design, n: int, seed: int, forced: str | None = None) -> Cl
             if len(who) == 0:
                 continue
             if design.lost_informative:
-                pr = _sigmoid(1.0 + 1.6 * np.nan_to_num(rec[who], nan=0.0) - 0.6 * ~active[who])
+                pr = _sigmoid(1.0 + 1.6 * np.nan_to_num(rec[who], nan=0.0)
+                              - 0.6 * (day - last[who] > 75))
             else:
-                pr = _sigmoid(2.3 - 0.15 * a10[who] - 0.8 * ~active[who])
+                # on what the records show: age, and no session for 75 days (not the
+                # patient's unrecorded decision to stop)
+                pr = _sigmoid(2.3 - 0.15 * a10[who] - 0.8 * (day - last[who] > 75))
             rate(who[rng.random(len(who)) < pr], day)
         # decisions between sessions, day by day
         idle = np.flatnonzero(active)
