@@ -23,8 +23,14 @@ the estimator has that column; then targets (|bias| ≤ 0.02, coverage 93–97 %
 ticked only where attendance depends only on what the records hold — elsewhere only the bias is
 measured. Per-clinic rows and the summary go to ``benchmarks/results/``.
 
+Then, unless ``--skip-speed``, the speed check: ``outcomes strategies`` on one independent clinic
+of ``--speed`` patients (default 10,000), both measures, 200 replicates, with its time and peak
+memory (issue 22 item 7 asks 100,000 in ≤ 120 s: ``--speed 10000 20000 100000``).
+
 Run: ``.venv/bin/python benchmarks/strategies.py [--clinics 24] [--patients 600 1500]
-[--boot 200] [--workers 2] [--measure pore] [--reference every_2_months] [--scenario NAME ...]``.
+[--boot 200] [--workers 2] [--measure pore] [--reference every_2_months] [--scenario NAME ...]
+[--washout 90] [--skip-speed | --speed N ...]``. With the defaults (8 scenarios × 2 sizes × 24
+clinics, 200 replicates) about 40 minutes on two free cores; run it in the background.
 """
 
 from __future__ import annotations
@@ -221,6 +227,10 @@ def main(argv=None):
     ap.add_argument("--truth-patients", type=int, default=200_000)
     ap.add_argument("--out", default=str(HERE / "results"))
     ap.add_argument("--tag", default="strategies")
+    ap.add_argument("--speed", type=int, nargs="+", default=[10_000],
+                    help="patients of the speed check (outcomes strategies, both measures)")
+    ap.add_argument("--boot-speed", type=int, default=200)
+    ap.add_argument("--skip-speed", action="store_true")
     args = ap.parse_args(argv)
     scenarios = args.scenario or list(ic.SCENARIOS)
     truths = {s: ic.truth(ic.SCENARIOS[s], n=args.truth_patients) for s in scenarios}
@@ -272,6 +282,32 @@ def main(argv=None):
         f"`benchmarks/strategies.py {' '.join(argv if argv is not None else sys.argv[1:])}` — "
         f"{elapsed:.0f} s\n\n" + markdown(summary))
     print(f"written: {out}/{args.tag}_clinics.csv, _summary.csv, _summary.md")
+    if not args.skip_speed:
+        for n in args.speed:
+            speed(n, args.boot_speed)
+
+
+def speed(n: int, boot: int = 200) -> None:
+    """``outcomes strategies`` (both measures, ``boot`` replicates, JSON) on one independent
+    baseline clinic of ``n`` patients, in a child process: wall time and its peak memory
+    (issue 22 item 7: 100,000 patients in ≤ 120 s and ≤ 4 GB on this 2-core machine)."""
+    import resource
+    import subprocess
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        clinic = ic.simulate(ic.SCENARIOS["baseline"], n, seed=7)
+        clinic.write(tmp)
+        made = time.perf_counter() - t
+        t = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "outcomes", "strategies", tmp, "--boot",
+                               str(boot), "--json"], capture_output=True, text=True, check=False)
+        dt = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20   # KiB → GiB (Linux)
+    status = "" if done.returncode == 0 else f" — FAILED: {done.stderr.strip()[-300:]}"
+    print(f"speed: outcomes strategies, {n:,} patients ({len(clinic.sessions):,} sessions), "
+          f"pore and texture, {boot} replicates: {dt:.1f} s, peak memory of the largest child "
+          f"so far {peak:.2f} GB (simulating took {made:.0f} s){status}")
 
 
 if __name__ == "__main__":
