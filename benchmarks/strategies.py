@@ -241,13 +241,21 @@ def main(argv=None):
             for s in scenarios for n in args.patients for i in range(args.clinics)]
     t = time.perf_counter()
     rows = []
+
+    def progress(i):
+        if i % 10 == 0 or i == len(jobs):
+            print(f"  {i}/{len(jobs)} clinics, {time.perf_counter() - t:.0f} s", file=sys.stderr,
+                  flush=True)
+
     if args.workers <= 1:
-        for job in jobs:
+        for i, job in enumerate(jobs, 1):
             rows += analyse_clinic(job)
+            progress(i)
     else:
         with ProcessPoolExecutor(args.workers) as pool:
-            for res in pool.map(analyse_clinic, jobs):
+            for i, res in enumerate(pool.map(analyse_clinic, jobs), 1):
                 rows += res
+                progress(i)
     elapsed = time.perf_counter() - t
     runs = pd.DataFrame(rows)
     summary = summarise(runs, truths, args.measure)
