@@ -41,8 +41,8 @@ has nothing to do with the outcome):
                   and on covariates; review attendance on age and the time since the last session.
 ``a_between``     decisions *between* sessions: at rating-only check-ins and day by day, on the latest
                   recorded rating; none at sessions.                              (records only)
-``b_threshold``   at sessions, stop with probability 0.85 when the recorded change is below 0.5
-                  grade (from the 2nd session on).                                (records only)
+``b_threshold``   at sessions, stop with probability 0.6 when the recorded change is below 0.5
+                  grade (from the 3rd session on; else 4 %).                      (records only)
 ``c_unrecorded``  the patient sees their own latent change (with perception noise) every day and
                   stops on it; the clinic never records it.                       (NOT records only)
 ``d_window``      reviews late in the window (day 187–226), and half the patients still coming get
@@ -374,7 +374,7 @@ def simulate(design: Design, n: int, seed: int, forced: str | None = None) -> Cl
             seen = p["s0"]["pore"][idle] - severity(_sub(p, idle), "pore", sess[idle],
                                                     np.full(len(idle), day)) \
                 + p["perception"][idle]
-            h = 0.002 * np.exp(-2.0 * (seen - 0.4))
+            h = 0.0012 * np.exp(-1.5 * (seen - 0.4))
             active[idle[rng.random(len(idle)) < np.minimum(h, 0.2)]] = False
         active[idle[rng.random(len(idle)) < 0.001]] = False
         # sessions
@@ -401,7 +401,7 @@ def simulate(design: Design, n: int, seed: int, forced: str | None = None) -> Cl
                 kk = n_sess[go]
                 if design.stop_rule == "threshold":
                     low = rec[go] < design.stop_threshold          # no rating yet: not low
-                    pr = np.where(low & (kk >= 2), 0.85, 0.05)
+                    pr = np.where(low & (kk >= 3), 0.6, 0.04)
                     stop = rng.random(len(go)) < pr
                 else:
                     stop = stop_smooth(go, kk)
@@ -409,7 +409,7 @@ def simulate(design: Design, n: int, seed: int, forced: str | None = None) -> Cl
                     seen = p["s0"]["pore"][go] - severity(_sub(p, go), "pore", sess[go],
                                                           np.full(len(go), day)) \
                         + p["perception"][go]
-                    stop |= rng.random(len(go)) < _sigmoid(-1.8 - 2.5 * (seen - 0.5))
+                    stop |= rng.random(len(go)) < _sigmoid(-2.4 - 2.0 * (seen - 0.5))
                 active[go[stop]] = False
                 target[go] = _target(p, go, n_sess[go], rec[go])
         if n_sess.max() >= KMAX:
