@@ -41,7 +41,7 @@ def test_truth_is_the_forced_clinic_mean(strategy):
     design = ic.SCENARIOS["baseline"]
     truth = ic.truth(design, n=40_000, seed=5)
     t = truth[(truth["measure"] == "pore") & (truth["term"] == strategy)].iloc[0]
-    clinic = ic.simulate(design, 2000, seed=11, forced=strategy)
+    clinic = ic.simulate(design, 1500, seed=11, forced=strategy)
     a = clinic.assessments.assign(date=pd.to_datetime(clinic.assessments["date"]))
     s = clinic.sessions.assign(date=pd.to_datetime(clinic.sessions["date"]))
     t0 = s.groupby("patient_id")["date"].min()
@@ -49,7 +49,7 @@ def test_truth_is_the_forced_clinic_mean(strategy):
     base = a[a["day"] == 0].set_index("patient_id")["pore"]
     land = a[a["day"] == ic.LANDMARK].set_index("patient_id")["pore"]
     imp = (base - land).dropna()
-    assert len(imp) == 2000
+    assert len(imp) == 1500
     n_sessions = s.groupby("patient_id").size()
     assert set(n_sessions[imp.index]) == {len(ic.SCHEDULES[strategy])}
     se = np.hypot(imp.std() / np.sqrt(len(imp)), t["mc_se"])
