@@ -165,6 +165,11 @@ def _f(x, fmt):
     return "—" if x is None or not np.isfinite(x) else format(x, fmt)
 
 
+def _near(value, bound, se) -> bool:
+    """The target's bound lies within 2 Monte Carlo SEs of the value: the mark could flip."""
+    return bool(np.isfinite(value) and np.isfinite(se) and abs(value - bound) <= 2 * se)
+
+
 def render(summary: pd.DataFrame) -> str:
     """The printed table: one block per scenario and size."""
     lines = []
@@ -174,9 +179,10 @@ def render(summary: pd.DataFrame) -> str:
         if not d.positivity:
             label += "; positivity violated by design"
         clinics = int(g["clinics"].max())
-        lines.append(f"\n{scenario} — {d.note} — {label}; {n} patients, {clinics} clinics"
-                     + (" (too few to judge the targets: marks indicative)" if clinics < 20
-                        else ""))
+        lines.append(f"\n{scenario} — {d.note} — {label}; {n} patients, {clinics} clinics "
+                     f"(coverage of 95 % is measured ± {100 * math.sqrt(.95 * .05 / clinics):.1f}"
+                     " points)" + (": too few to judge the targets, marks indicative"
+                                   if clinics < 20 else ""))
         if not d.positivity:
             lines.append("  (the truth is for every eligible patient; bias against the truth "
                          "among patients who could follow: "
@@ -187,9 +193,14 @@ def render(summary: pd.DataFrame) -> str:
         for _, r in g.iterrows():
             mark = ""
             if d.records_only:
-                mark = " ".join(f"{name}:{'ok' if r[col] else 'FAIL'}" for name, col in
-                                (("bias", "bias_ok"), ("cover", "coverage_ok"),
-                                 ("width", "ratio_ok")))
+                k = max(int(r["estimable"]), 1)
+                unsure = {"bias_ok": _near(abs(r["bias"]), TARGET_BIAS, r["mc_se"]),
+                          "coverage_ok": any(_near(r["coverage"], c, math.sqrt(.95 * .05 / k))
+                                             for c in TARGET_COVER),
+                          "ratio_ok": False}
+                mark = " ".join(f"{name}:{'ok' if r[col] else 'FAIL'}{'?' if unsure[col] else ''}"
+                                for name, col in (("bias", "bias_ok"), ("cover", "coverage_ok"),
+                                                  ("width", "ratio_ok")))
             fragile = _f(100 * r["fragile_share"], ".0f") + "%" if "fragile_share" in r \
                 and np.isfinite(r.get("fragile_share", np.nan)) else "—"
             bias = f"{_f(r['bias'], '+.3f')} ± {_f(r['mc_se'], '.3f')}"
@@ -231,7 +242,15 @@ def main(argv=None):
                     help="patients of the speed check (outcomes strategies, both measures)")
     ap.add_argument("--boot-speed", type=int, default=200)
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--summarise", metavar="CLINICS_CSV", default=None,
+                    help="print the table again from a run's *_clinics.csv (no new run)")
     args = ap.parse_args(argv)
+    if args.summarise:
+        runs = pd.read_csv(args.summarise)
+        names = [s for s in ic.SCENARIOS if s in set(runs["scenario"])]
+        truths = {s: ic.truth(ic.SCENARIOS[s], n=args.truth_patients) for s in names}
+        print(render(summarise(runs, truths, args.measure)))
+        return
     scenarios = args.scenario or list(ic.SCENARIOS)
     truths = {s: ic.truth(ic.SCENARIOS[s], n=args.truth_patients) for s in scenarios}
     order = list(ic.SCENARIOS)               # a scenario's seeds do not depend on which run
@@ -271,7 +290,8 @@ def main(argv=None):
           f"{int(runs.groupby(['scenario', 'patients', 'seed'])['quarantined'].first().sum())}")
     print(f"truth: {args.truth_patients:,} patients per design forced onto nominal days, none "
           f"after day {ic.LANDMARK}, rated at day {ic.LANDMARK}; bias = mean(estimate − truth) ± "
-          "its Monte Carlo SE; ratio = mean CI width / (2 × 1.96 × SD of the estimates)")
+          "its Monte Carlo SE; ratio = mean CI width / (2 × 1.96 × SD of the estimates); a mark "
+          "ending in ? could flip within 2 Monte Carlo SEs")
     print(render(summary))
     if len(failed):
         print(f"\n{len(failed)} clinic analyses failed (not in the table):")
