@@ -63,7 +63,9 @@ For each strategy the same patients (common random numbers: the same ``S0``, ``G
 day-182 rating noise) are forced onto the schedule's *nominal* days (:data:`SCHEDULES`, no session
 on or after day 182) and rated at day 182; the mean improvement ``baseline grade − day-182 grade``
 (positive = better) over a large population of new users is the truth, with every contrast. Also
-given: the same at the patient's own review day (still no session after day 182), and, for
+given: the same at the patient's own review day (still no session after day 182,
+``truth_review``), with every gap drawn uniformly inside the strategy's grace window instead of
+the nominal one (``truth_window``: how much the nominal-date choice matters), and, for
 ``e_positivity``, among the patients who could follow (clinics a and b).
 """
 
@@ -211,6 +213,27 @@ def grade(x) -> np.ndarray:
     return np.clip(np.round(np.asarray(x) * 2) / 2, 0.0, 4.0)
 
 
+#: the grace windows of the same strategies, (loading sessions, loading gap ± tolerance, gap ±
+#: tolerance) — for the truth with sessions anywhere inside them (``truth_window``)
+WINDOWS = {"protocol": (3, 28, 7, 91, 21), "every_2_months": (1, 0, 0, 61, 10),
+           "monthly": (1, 0, 0, 30, 7), "single": None}
+
+
+def _in_windows(strategy: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Session days with every gap uniform inside its grace window, none on or after day 182."""
+    days = np.full((n, KMAX), np.nan)
+    days[:, 0] = 0
+    if WINDOWS[strategy] is None:
+        return days
+    loading, le, lt, me, mt = WINDOWS[strategy]
+    now = np.zeros(n)
+    for k in range(1, KMAX):
+        e, t = (le, lt) if k < loading else (me, mt)
+        now = now + rng.integers(e - t, e + t + 1, n)
+        days[:, k] = np.where(now < LANDMARK, now, np.nan)
+    return days
+
+
 def _nominal(strategy: str, n: int) -> np.ndarray:
     days = np.full((n, KMAX), np.nan)
     sched = SCHEDULES[strategy]
@@ -223,22 +246,27 @@ def _nominal(strategy: str, n: int) -> np.ndarray:
 
 def truth(design: Design, n: int = 200_000, seed: int = 20261202) -> pd.DataFrame:
     """Interventional truth of ``design``: one row per strategy mean and per contrast ``A - B``
-    (every pair), columns ``measure, term, truth, mc_se, truth_review, truth_followable``."""
+    (every pair), columns ``measure, term, truth, mc_se, truth_review, truth_window,
+    truth_followable``."""
     rng = np.random.default_rng(seed)
     p = draw_patients(n, rng, replace(design, prevalent_share=0.0))
     can = p["clinic"] != 2 if design.blocked_clinic else np.ones(n, bool)
     rows = []
     for m in MEASURES:
         base = grade(p["s0"][m] + p["e0"][m])
-        imp, imp_rev = {}, {}
+        imp, imp_rev, imp_win = {}, {}, {}
         for s in SCHEDULES:
             days = _nominal(s, n)
             imp[s] = base - grade(severity(p, m, days, LANDMARK) + p["e182"][m])
             imp_rev[s] = base - grade(severity(p, m, days, p["review"]) + p["ereview"][m])
+            wrng = np.random.default_rng([seed, 1])           # the same draws for each measure
+            imp_win[s] = base - grade(severity(p, m, _in_windows(s, n, wrng), LANDMARK)
+                                      + p["e182"][m])
         for s in SCHEDULES:
             rows.append({"measure": m, "term": s, "truth": imp[s].mean(),
                          "mc_se": imp[s].std() / math.sqrt(n),
-                         "truth_review": imp_rev[s].mean(), "truth_followable": imp[s][can].mean()})
+                         "truth_review": imp_rev[s].mean(), "truth_window": imp_win[s].mean(),
+                         "truth_followable": imp[s][can].mean()})
         for a in SCHEDULES:
             for b in SCHEDULES:
                 if a != b:
@@ -246,6 +274,7 @@ def truth(design: Design, n: int = 200_000, seed: int = 20261202) -> pd.DataFram
                     rows.append({"measure": m, "term": f"{a} - {b}", "truth": d.mean(),
                                  "mc_se": d.std() / math.sqrt(n),
                                  "truth_review": (imp_rev[a] - imp_rev[b]).mean(),
+                                 "truth_window": (imp_win[a] - imp_win[b]).mean(),
                                  "truth_followable": d[can].mean()})
     return pd.DataFrame(rows)
 

@@ -135,6 +135,7 @@ def summarise(runs: pd.DataFrame, truths: dict[str, pd.DataFrame], measure: str)
         row = {"scenario": scenario, "records_only": design.records_only,
                "positivity": design.positivity, "patients": n, "term": term, "truth": truth,
                "truth_review": float(t["truth_review"].iloc[0]) if len(t) else np.nan,
+               "truth_window": float(t["truth_window"].iloc[0]) if len(t) else np.nan,
                "truth_followable": float(t["truth_followable"].iloc[0]) if len(t) else np.nan,
                "mean_estimate": float(est[ok].mean()) if k else np.nan, "bias": bias,
                "mc_se": mcse, "coverage": cover, "mean_width": width, "sd_estimate": sd,
@@ -183,6 +184,11 @@ def render(summary: pd.DataFrame) -> str:
                      f"(coverage of 95 % is measured ± {100 * math.sqrt(.95 * .05 / clinics):.1f}"
                      " points)" + (": too few to judge the targets, marks indicative"
                                    if clinics < 20 else ""))
+        moved = [f"{r['term']} {r['truth_window'] - r['truth']:+.3f}" for _, r in g.iterrows()
+                 if abs(r["truth_window"] - r["truth"]) > 0.01]
+        if moved:
+            lines.append("  (truth with gaps anywhere in the grace windows instead of nominal, "
+                         "minus nominal: " + ", ".join(moved) + ")")
         if not d.positivity:
             lines.append("  (the truth is for every eligible patient; bias against the truth "
                          "among patients who could follow: "
