@@ -39,9 +39,9 @@ def test_truth_is_the_forced_clinic_mean(strategy):
     improvement (baseline − day-182 grade, read back from the CSV tables) matches the truth
     within Monte Carlo error."""
     design = ic.SCENARIOS["baseline"]
-    truth = ic.truth(design, n=40_000, seed=5)
+    truth = ic.truth(design, n=20_000, seed=5)
     t = truth[(truth["measure"] == "pore") & (truth["term"] == strategy)].iloc[0]
-    clinic = ic.simulate(design, 1500, seed=11, forced=strategy)
+    clinic = ic.simulate(design, 1000, seed=11, forced=strategy)
     a = clinic.assessments.assign(date=pd.to_datetime(clinic.assessments["date"]))
     s = clinic.sessions.assign(date=pd.to_datetime(clinic.sessions["date"]))
     t0 = s.groupby("patient_id")["date"].min()
@@ -49,7 +49,7 @@ def test_truth_is_the_forced_clinic_mean(strategy):
     base = a[a["day"] == 0].set_index("patient_id")["pore"]
     land = a[a["day"] == ic.LANDMARK].set_index("patient_id")["pore"]
     imp = (base - land).dropna()
-    assert len(imp) == 1500
+    assert len(imp) == 1000
     n_sessions = s.groupby("patient_id").size()
     assert set(n_sessions[imp.index]) == {len(ic.SCHEDULES[strategy])}
     se = np.hypot(imp.std() / np.sqrt(len(imp)), t["mc_se"])
@@ -57,7 +57,7 @@ def test_truth_is_the_forced_clinic_mean(strategy):
 
 
 def test_truth_orders_the_schedules_and_contrasts_are_differences():
-    truth = ic.truth(ic.SCENARIOS["baseline"], n=40_000).query("measure == 'pore'")
+    truth = ic.truth(ic.SCENARIOS["baseline"], n=20_000).query("measure == 'pore'")
     t = truth.set_index("term")["truth"]
     assert t["monthly"] > t["protocol"] > t["single"]
     assert t["every_2_months"] > t["single"]
