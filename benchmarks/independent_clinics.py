@@ -488,3 +488,10 @@ def _tables(p, design, start, prevalent, sess_log, ratings) -> Clinic:
                            "review_day": p["review"], "clinic": p["clinic"]})
     return Clinic(sessions.reset_index(drop=True), assessments.reset_index(drop=True), patients,
                   hidden, design)
+
+
+if __name__ == "__main__":       # `make bench` runs every file here: print the truths
+    for _name, _design in SCENARIOS.items():
+        _t = truth(_design).query("measure == 'pore'").set_index("term")
+        print(f"{_name:>13}: " + ", ".join(f"{s} {_t.loc[s, 'truth']:.3f}" for s in SCHEDULES)
+              + f"; protocol - every_2_months {_t.loc['protocol - every_2_months', 'truth']:+.3f}")
