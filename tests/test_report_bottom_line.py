@@ -64,16 +64,18 @@ def test_a_fragile_winner_is_not_crowned():
     lines = bottom_line(comparison(MEANS, FOLLOWERS, ESS), PORE)
     assert len(lines) == 3
     answer, rests, sure = lines
-    assert "best supported is every two months" in answer
+    assert "keep the clinic's protocol" in answer
+    assert "the closest, every two months, cannot be told apart from it" in answer
     assert "monthly" not in answer  # the largest number rests on 17 weighted patients
     assert "only 28 patients kept to monthly" in sure and "treat its number as a hint" in sure
     assert "monthly has the largest number" in sure and "not crowned" in sure
 
 
 def test_the_reference_is_the_clinics_protocol_and_named():
-    answer = bottom_line(comparison(MEANS, FOLLOWERS, ESS), PORE)[0]
-    assert "the clinic's protocol" in answer and "reference chosen" not in answer
-    assert "0.20 grades more improvement" in answer
+    answer = bottom_line(comparison(MEANS, FOLLOWERS, ESS,
+                                    diffs={"every_2_months": (0.2, 0.05, 0.35)}), PORE)[0]
+    assert "better than the clinic's protocol" in answer and "reference chosen" not in answer
+    assert "0.20 grades more improvement (95% CI 0.05 to 0.35)" in answer
     # the reference is itself the best supported: keep it
     answer = bottom_line(comparison(MEANS, FOLLOWERS, ESS, reference="every_2_months"),
                          PORE)[0]
@@ -83,17 +85,23 @@ def test_the_reference_is_the_clinics_protocol_and_named():
 def test_another_reference_is_named_as_chosen():
     means = {**MEANS, "every_2_months": (0.9, 0.7, 1.1)}
     answer = bottom_line(comparison(means, FOLLOWERS, ESS, reference="every_2_months"), PORE)[0]
-    assert "best supported is the clinic's protocol" in answer
-    assert "every two months (the reference chosen for this report)" in answer
+    assert "keep every two months (the reference chosen for this report)" in answer
+    assert "the closest, the clinic's protocol, cannot be told apart from it" in answer
 
 
 def test_the_verdict_of_the_difference_uses_the_one_rule():
     clear = comparison(MEANS, FOLLOWERS, ESS, diffs={"every_2_months": (0.2, 0.05, 0.35)})
-    assert "better than the clinic's protocol" in bottom_line(clear, PORE)[0]
+    assert "best supported is every two months** — better than the clinic's protocol" in \
+        bottom_line(clear, PORE)[0]
     assert "*supported*" in bottom_line(clear, PORE)[0]
     unclear = comparison(MEANS, FOLLOWERS, ESS, diffs={"every_2_months": (0.2, -0.1, 0.5)})
-    assert "cannot be told apart from the clinic's protocol" in bottom_line(unclear, PORE)[0]
+    assert "keep the clinic's protocol" in bottom_line(unclear, PORE)[0]
+    assert "cannot be told apart from it" in bottom_line(unclear, PORE)[0]
     assert "*not enough data*" in bottom_line(unclear, PORE)[0]
+    worse = comparison(MEANS, FOLLOWERS, ESS, diffs={"every_2_months": (-0.6, -0.9, -0.3)})
+    answer = bottom_line(worse, PORE)[0]
+    assert "keep the clinic's protocol" in answer and "is no better" in answer
+    assert "0.60 grades less" in answer and "−" not in answer  # no minus sign to misread
 
 
 def test_the_flag_sentence_and_what_each_number_rests_on():
@@ -138,7 +146,12 @@ def test_fallback_fragility_is_effective_number_under_twice_min_followers():
 
 def test_every_number_fragile_crowns_nothing():
     c = comparison(MEANS, FOLLOWERS, {k: 10.0 for k in ESS})
-    assert "no schedule is crowned" in bottom_line(c, PORE)[0]
+    answer, _, sure = bottom_line(c, PORE)
+    assert "best supported" not in answer and "rests on few patients" in answer
+    assert "only 8 patients" not in sure  # a schedule without a number is not flagged
+    assert "only 28 patients kept to monthly (about 10 once weighted), 90 to the clinic's " \
+           "protocol (about 10) and 120 to every two months (about 10): treat these numbers " \
+           "as a hint" in sure
 
 
 @pytest.mark.parametrize("name,label,words", [

@@ -11,8 +11,10 @@ Per measure, three lines (:func:`bottom_line`):
    kept to monthly: treat as a hint"), or that none does.
 
 A schedule is never crowned on a number its own diagnostics call fragile: the best-supported
-schedule is the one with the largest mean improvement *among those that are not fragile*; a
-fragile schedule with a larger number is named in the flag line instead.
+schedule is the one with the largest mean improvement among those that are *not fragile* and
+*better than the reference* under the one verdict rule; when none is, the line says to keep the
+reference, and names the closest contender with its verdict. A fragile schedule with a larger
+number is named in the flag line instead.
 
 Whether a number is fragile comes from one small function, :func:`standing`: it uses the
 comparison's own ``effective_n``, ``fragile`` and ``fragile_reasons`` columns when
@@ -30,7 +32,7 @@ import pandas as pd
 
 from ..estimate.schedules import ScheduleComparison
 from ..estimate.verdict import trivial_size, verdict
-from ..format import number
+from ..format import number, which_way
 from ..privacy import suppress_count
 from ..records.scales import Measure
 from .schedules import schedule_name
@@ -80,12 +82,21 @@ def _ess(x: float) -> str:
     return "—" if not math.isfinite(x) else number(x, 0)
 
 
-def fragile_flag(row: pd.Series, name: str) -> str:
-    """The plain flag of one fragile number, e.g. "only 28 patients kept to monthly (about 17
-    once weighted): treat its number as a hint"."""
-    followers = suppress_count(int(row["followers"]))
-    return (f"only {followers} patients kept to {name} (about {_ess(row['effective_n'])} once "
-            "weighted): treat its number as a hint, not a reason to move patients")
+def fragile_flag(rows: pd.DataFrame, names: dict[str, str]) -> str:
+    """The plain flag of the fragile numbers, fewest patients first, e.g. "only 28 patients kept
+    to monthly (about 17 once weighted) and 34 to every two months (about 23): treat their numbers
+    as a hint, not a reason to move patients"."""
+    rows = rows.sort_values("followers")
+    parts = []
+    for i, (_, r) in enumerate(rows.iterrows()):
+        name = names.get(r["term"], r["term"])
+        followers = suppress_count(int(r["followers"]))
+        ess = _ess(r["effective_n"])
+        parts.append(f"only {followers} patients kept to {name} (about {ess} once weighted)"
+                     if i == 0 else f"{followers} to {name} (about {ess})")
+    joined = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    whose = "its number" if len(parts) == 1 else "these numbers"
+    return f"{joined}: treat {whose} as a hint, not a reason to move patients"
 
 
 def _rests_on(table: pd.DataFrame, names: dict[str, str]) -> str:
@@ -131,35 +142,46 @@ def bottom_line(comparison: ScheduleComparison, measure: Measure, *,
     if ref_row.empty or not np.isfinite(float(ref_row["estimate"].iloc[0])):
         answer = (f"**{heading}: no schedule can be compared with {against}** — too few patients "
                   "kept to it for a number.")
-    elif sound.empty:
-        answer = (f"**{heading}: no schedule is crowned** — every number these records give "
-                  "rests on few patients.")
     else:
-        best = sound.sort_values("estimate", ascending=False).iloc[0]
-        best_name = names.get(best["term"], best["term"])
-        if best["term"] == ref:
-            others = sound[sound["term"] != ref]
-            answer = (f"**{heading}: keep {ref_name}** — no schedule with a sound number did "
-                      f"better (mean improvement {number(best['estimate'])} {unit}, 95% CI "
-                      f"{number(best['ci_low'])} to {number(best['ci_high'])})"
-                      + ("" if len(others) else "; no other schedule has a sound number") + ".")
+        judged = []
+        for _, r in sound[sound["term"] != ref].iterrows():
+            d = _difference(comparison, r["term"], ref)
+            if np.isfinite(d["estimate"]):
+                judged.append((r, d, verdict(d["estimate"], d["ci_low"], d["ci_high"],
+                                             trivial)[0]))
+        better = [j for j in judged if j[2] == "supported"]
+        if better:
+            r, d, v = max(better, key=lambda j: j[0]["estimate"])
+            answer = (f"**{heading}: best supported is {names.get(r['term'], r['term'])}** — "
+                      f"better than {against}: "
+                      + which_way(d["estimate"], d["ci_low"], d["ci_high"], unit=unit,
+                                  more="more improvement", less="less improvement")
+                      + f"; verdict: *{v}*.")
         else:
-            d = _difference(comparison, best["term"], ref)
-            v, _ = verdict(d["estimate"], d["ci_low"], d["ci_high"], trivial)
-            how = {"supported": f"better than {against}",
-                   "not supported": f"no better than {against}",
-                   "not enough data": f"cannot be told apart from {against}"}[v]
-            answer = (f"**{heading}: best supported is {best_name}** — {how}: "
-                      f"{number(d['estimate'])} {unit} more improvement (95% CI "
-                      f"{number(d['ci_low'])} to {number(d['ci_high'])}); verdict: *{v}*.")
+            ref_r = ref_row.iloc[0]
+            answer = (f"**{heading}: keep {against}** — no schedule with a sound number did "
+                      f"clearly better (its mean improvement: {number(ref_r['estimate'])} "
+                      f"{unit}, 95% CI {number(ref_r['ci_low'])} to {number(ref_r['ci_high'])})")
+            if judged:
+                r, d, v = max(judged, key=lambda j: j[0]["estimate"])
+                how = {"not supported": "is no better",
+                       "not enough data": "cannot be told apart from it"}.get(v, v)
+                answer += (f"; the closest, {names.get(r['term'], r['term'])}, {how}: "
+                           + which_way(d["estimate"], d["ci_low"], d["ci_high"], unit=unit,
+                                       more="more", less="less")
+                           + f", verdict *{v}*")
+            elif sound.empty:
+                answer += "; every number these records give rests on few patients"
+            answer += "."
     rests = f"Rests on (patients who kept to each schedule to the review): {_rests_on(table, names)}."
-    flags = [fragile_flag(r, names.get(r["term"], r["term"])) for _, r in ok.iterrows()
-             if r["fragile"]]
-    if not sound.empty:
-        top = ok.sort_values("estimate", ascending=False).iloc[0]
-        if top["fragile"]:
-            flags.append(f"{names.get(top['term'], top['term'])} has the largest number "
-                         f"({number(top['estimate'])} {unit}) but is not crowned on it")
+    flags = []
+    fragile = ok[ok["fragile"]]
+    if len(fragile):
+        flags.append(fragile_flag(fragile, names))
+    top = ok.sort_values("estimate", ascending=False).iloc[0] if len(ok) else None
+    if top is not None and top["fragile"]:
+        flags.append(f"{names.get(top['term'], top['term'])} has the largest number "
+                     f"({number(top['estimate'])} {unit}) but is not crowned on it")
     if flags:
         how_sure = "**How sure:** " + "; ".join(flags) + "."
     else:
