@@ -86,3 +86,13 @@ def test_committed_controls_read_as_a_sentence_not_a_widget_repr(name):
     for out in widgets:
         text = out["data"]["text/plain"]
         assert not text.startswith(("VBox(", "HBox(")) and "run the notebook" in text
+
+
+def test_notes_are_forwardable_without_the_methods_document_or_the_landmark():
+    from outcomes.views.summary import forwardable
+    note = ("the longer schedules look somewhat better than they are (docs/methods.md §4.15); "
+            "98 started too recently to reach the landmark")
+    out = forwardable(note)
+    assert "docs/" not in out and "§" not in out and "landmark" not in out
+    assert out == ("the longer schedules look somewhat better than they are; 98 started too "
+                   "recently to reach the review")

@@ -166,7 +166,9 @@ def bottom_line(comparison: ScheduleComparison, measure: Measure, *,
                 r, d, v = max(judged, key=lambda j: j[0]["estimate"])
                 how = {"not supported": "is no better",
                        "not enough data": "cannot be told apart from it"}.get(v, v)
-                answer += (f"; the closest, {names.get(r['term'], r['term'])}, {how}: "
+                which = ("the closest" if len(judged) > 1 else
+                         "the only other schedule with a sound number")
+                answer += (f"; {which}, {names.get(r['term'], r['term'])}, {how}: "
                            + which_way(d["estimate"], d["ci_low"], d["ci_high"], unit=unit,
                                        more="more", less="less")
                            + f", verdict *{v}*")

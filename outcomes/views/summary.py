@@ -19,6 +19,7 @@ import pandas as pd
 
 from .. import escape
 from ..analysis import Analysis
+from ..errors import RecordsError
 from ..estimate.effects import adjusted_effect, naive_effect
 from ..estimate.verdict import trivial_size, verdict
 from ..estimate.weighting import ipw_effect
@@ -37,7 +38,7 @@ from .schedules import attendance_against_protocol_plot
 
 __all__ = ["FEW_PATIENTS", "association_findings", "attendance_against_protocol_plot",
            "beliefs_view", "bottom_line_view", "dose_response_plot", "figure",
-           "frequency_groups", "headline", "how_made", "reading_rule", "regularity_answer",
+           "forwardable", "frequency_groups", "headline", "how_made", "reading_rule", "regularity_answer",
            "scale_line", "schedules_table", "summary_caveats", "summary_overview",
            "trajectories_plot"]
 
@@ -186,11 +187,12 @@ def summary_caveats(analysis: Analysis, schedules: Schedules) -> Text:
              + (f"; these records hold nothing on {', '.join(missing)}" if missing else "")
              + ". Anything else that differs between patients who keep to a schedule and those "
                "who do not (motivation, for instance) can still bias them."]
-    lines += [f"- {n}" for n in comparison.notes if "settle" not in n]
+    lines += [f"- {forwardable(n)}" for n in comparison.notes if "settle" not in n]
     excluded = {k: v for k, v in comparison.excluded.items() if v}
     if excluded:
         lines.append("- **Patients left out of the schedule comparison:** "
-                     + "; ".join(f"{count(v)} {k}" for k, v in excluded.items()) + ".")
+                     + "; ".join(f"{count(v)} {forwardable(k)}" for k, v in excluded.items())
+                     + ".")
     not_judged = comparison.results[comparison.results["estimate"].isna()
                                     & ~comparison.results["term"].str.contains(" - ")]
     if len(not_judged):
@@ -315,20 +317,29 @@ def regularity_answer(analysis: Analysis, schedules: Schedules) -> Text:
     m = analysis.measure
     trivial = trivial_size(m)
     unit = m.unit
-    with quiet():
-        regular = ipw_effect(analysis.table, exposure="regular", measure=m).iloc[0]
+    try:
+        with quiet():
+            regular = ipw_effect(analysis.table, exposure="regular", measure=m).iloc[0]
+    except (RecordsError, ValueError) as exc:
+        regular = {"estimate": float("nan"), "ci_low": float("nan"),
+                   "ci_high": float("nan"), "note": str(exc)}
     beliefs = analysis.beliefs(schedules=schedules).table.set_index("belief")
     same = beliefs.loc["consistency"] if "consistency" in beliefs.index else None
     v_reg = verdict(regular["estimate"], regular["ci_low"], regular["ci_high"], trivial,
                     margin=trivial)[0]
     lines = [f"**{escape.markdown(m.label)}** — {scale_line(m, bare=True)}.", ""]
-    lines.append(
-        f"1. *Association:* patients who came regularly (about once a month or more, for 80% of "
-        f"their time) improved "
-        f"{estimate_ci(regular['estimate'], regular['ci_low'], regular['ci_high'])} {unit} more "
-        f"than comparable patients who did not — verdict *{v_reg}*. They also came more "
-        "often, and patients who see no change stop coming, so this mixes regularity, number "
-        "of sessions and response.")
+    if np.isfinite(regular["estimate"]):
+        lines.append(
+            f"1. *Association:* patients who came regularly (about once a month or more, for "
+            f"80% of their time) improved "
+            f"{estimate_ci(regular['estimate'], regular['ci_low'], regular['ci_high'])} {unit} "
+            f"more than comparable patients who did not — verdict *{v_reg}*. They also came "
+            "more often, and patients who see no change stop coming, so this mixes regularity, "
+            "number of sessions and response.")
+    else:
+        lines.append("1. *Association:* regular attenders could not be compared with the others "
+                     "on these records (too few in one of the groups) — verdict *not enough "
+                     "data*.")
     if same is not None:
         lines.append(
             f"2. *Association, at the same number of sessions:* "
@@ -352,6 +363,19 @@ def regularity_answer(analysis: Analysis, schedules: Schedules) -> Text:
                   "Which schedule to choose is the schedule comparison's answer.")
     lines += ["", f"**So, does coming regularly help?** For {_noun(m)}, {answer}"]
     return Text("\n".join(lines))
+
+
+#: what a forwarded report cannot open or does not say: a reference to the methods document, a
+#: section number, a code name in quotes
+_UNOPENABLE = re.compile(r"\s*\((?:see )?docs/methods\.md[^)]*\)|\s*docs/methods\.md\s*§?[\d.]*")
+
+
+def forwardable(text: str) -> str:
+    """A sentence of the estimates' notes as a forwarded report says it: no reference to the
+    methods document or its sections (the appendix says how the numbers are made), "the review"
+    for "the landmark"."""
+    text = _UNOPENABLE.sub("", str(text))
+    return text.replace("the landmark", "the review").replace("landmark", "review")
 
 
 def _noun(m: Measure) -> str:
