@@ -96,7 +96,7 @@ def test_report_on_another_measure_and_landmark(tmp_path):
     html = out.read_text(encoding="utf-8")
     assert "Skin texture" in html and "120 days later" in html
     # another reference than the clinic's protocol is named in the bottom line as the one chosen
-    assert "every two months (the reference chosen for this report)" in html
+    assert "every two months (the reference chosen for this comparison)" in html
 
 
 def _text(html: str) -> str:

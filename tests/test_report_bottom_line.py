@@ -86,7 +86,7 @@ def test_the_reference_is_the_clinics_protocol_and_named():
 def test_another_reference_is_named_as_chosen():
     means = {**MEANS, "every_2_months": (0.9, 0.7, 1.1)}
     answer = bottom_line(comparison(means, FOLLOWERS, ESS, reference="every_2_months"), PORE)[0]
-    assert "keep every two months (the reference chosen for this report)" in answer
+    assert "keep every two months (the reference chosen for this comparison)" in answer
     assert ("the only other schedule with a sound number, the clinic's protocol, cannot be "
             "told apart") in answer
 

@@ -130,7 +130,7 @@ def bottom_line(comparison: ScheduleComparison, measure: Measure, *,
     ref = st["reference"]
     ref_name = names.get(ref, ref)
     against = (ref_name if ref == "protocol" else
-               f"{ref_name} (the reference chosen for this report)")
+               f"{ref_name} (the reference chosen for this comparison)")
     table = standing(comparison)
     unit = measure.unit
     trivial = trivial_size(measure)

@@ -156,8 +156,16 @@ def strategy_text(comparison: ScheduleComparison, *, measure_label: str | None =
              f"eligible patients: {suppress_count(n)}"]
     lines += [f"  not eligible, {why}: {suppress_count(k)}"
               for why, k in comparison.excluded.items() if k]
+    people = _names(comparison)
+
+    def called(term):
+        if " - " in term:
+            a, b = term.split(" - ", 1)
+            return f"{people.get(a, a)} vs {people.get(b, b)}"
+        return people.get(term, term)
+
     table = pd.DataFrame({
-        "schedule": res["term"],
+        "schedule": res["term"].map(called),
         "followed to review": [suppress_count(int(k)) if " - " not in t else ""
                                for k, t in zip(res["n_outcome"], res["term"])],
         "mean improvement": res["estimate"].map(number),
