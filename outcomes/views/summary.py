@@ -164,7 +164,8 @@ def association_findings(analysis: Analysis) -> Text:
         adj = adjusted_effect(table).iloc[0]
         naive = naive_effect(table).iloc[0]
     covs = table.attrs.get("covariates", ())
-    lines = [f"- **Adjusted:** {describe_effect(adj, m, covs, landmark_days=days)}",
+    lines = [scale_line(analysis.measure), "",
+             f"- **Adjusted:** {describe_effect(adj, m, covs, landmark_days=days)}",
              f"- **Naive:** {describe_effect(naive, m, (), landmark_days=days)}",
              ("- **Why this is an association, not the effect of coming more often:** the benefit "
               "of sessions levels off and fades, so one more session a month is not one effect; "
