@@ -132,6 +132,9 @@ def test_report_is_forwardable_without_code_names_paths_or_section_numbers(built
 def test_report_prints_each_figure_with_its_caption(built):
     html = built[1]
     assert "@media print" in html and ".jp-Cell:has(img) { break-inside: avoid;" in html
+    # JupyterLab's own print style keeps every output whole, which pushed a long table to the
+    # next page and left a near-empty one: only figures are kept whole
+    assert ".jp-OutputArea-child { break-inside: auto; }" in html.split("@media print")[-1]
     rows = html.split(".jp-RenderedHTMLCommon tr, .jp-RenderedHTMLCommon li {")[1]
     assert rows.lstrip().startswith("break-inside: avoid")   # no table row split
     # a figure and its caption are outputs of one cell: the caption follows its image

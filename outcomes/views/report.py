@@ -164,7 +164,7 @@ _TEMPLATE_TEXT = """{%- extends 'lab/index.html.j2' -%}
 body.jp-Notebook { max-width: 60rem; margin: 0 auto; }
 .jp-RenderedHTMLCommon table { font-size: 0.85rem; width: 100%; table-layout: auto; }
 .jp-RenderedHTMLCommon table td, .jp-RenderedHTMLCommon table th { white-space: normal;
-  text-align: left; vertical-align: top; }
+  text-align: left !important; vertical-align: top; }
 .jp-RenderedHTMLCommon caption { caption-side: top; text-align: left; font-weight: bold;
   padding: 0.4em 0; }
 /* printed (A4 or Letter): a figure and its caption share a cell and stay on one page, a table
@@ -174,7 +174,11 @@ body.jp-Notebook { max-width: 60rem; margin: 0 auto; }
   body.jp-Notebook { max-width: none; padding: 0; }
   .jp-OutputArea-child, .jp-OutputArea-output { display: block; width: 100%; }
   .jp-Cell { padding: 0; }
-  .jp-Cell:has(img) { break-inside: avoid; page-break-inside: avoid; }
+  /* JupyterLab keeps every output whole on a page, which pushes a long table to the next page
+     and leaves the one before near-empty: only a figure (with its caption) is kept whole */
+  .jp-OutputArea-child { break-inside: auto; }
+  .jp-OutputArea-child:has(img), .jp-Cell:has(img) { break-inside: avoid;
+    page-break-inside: avoid; }
   .jp-Cell:has(img) img { max-height: 150mm; width: auto; max-width: 100%; }
   .jp-RenderedHTMLCommon tr, .jp-RenderedHTMLCommon li { break-inside: avoid;
     page-break-inside: avoid; }
