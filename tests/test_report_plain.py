@@ -140,5 +140,8 @@ def test_schedule_figure_names_schedules_in_words_with_the_legend_under_the_axes
 
 def test_a_table_title_is_its_caption():
     html = Table(pd.DataFrame({"a": [1]}), title="Table 1. Schedules — Pore & size")._repr_html_()
-    assert "<caption>Table 1. Schedules — Pore &amp; size</caption>" in html
+    assert "<caption><strong>Table 1. Schedules — Pore &amp; size</strong></caption>" in html
     assert html.index("<caption>") < html.index("<thead>")
+    noted = Table(pd.DataFrame({"a": [1]}), title="T", note="Grades on a 0–4 scale.")
+    assert "<strong>T</strong><br><span" in noted._repr_html_()
+    assert str(noted).splitlines()[:2] == ["T", "Grades on a 0–4 scale."]

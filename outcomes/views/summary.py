@@ -133,7 +133,8 @@ def beliefs_view(analysis: Analysis, schedules: Schedules, number_: int | None =
                                                       regex=False)
     table["What it means"] = table["What it means"].map(_without_rule)
     head = f"Table {number_}. " if number_ else ""
-    return Table(table, title=f"{head}The clinic's beliefs — {m.label}")
+    return Table(table, title=f"{head}The clinic's beliefs — {m.label}",
+                 note=m.scale_words().capitalize() + ".")
 
 
 #: the verdict's reasons, said once in the rule at the top rather than in every row

@@ -433,7 +433,7 @@ def print_problems(pdf: Path, paper: str) -> list[str]:
     images = _images_per_page(pdf)
     problems = []
     for i, text in enumerate(pages, start=1):
-        captions = re.findall(r"^\s*(Figure \d+\.)", text, flags=re.M)
+        captions = re.findall(r"^\s*(Figure \d+\.)", text, flags=re.MULTILINE)
         if captions and images.get(i, 0) < len(captions):
             problems.append(f"{paper} page {i}: {', '.join(captions)} without its figure")
         lines = [line for line in text.splitlines() if line.strip()]
