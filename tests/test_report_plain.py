@@ -145,3 +145,13 @@ def test_a_table_title_is_its_caption():
     noted = Table(pd.DataFrame({"a": [1]}), title="T", note="Grades on a 0–4 scale.")
     assert "<strong>T</strong><br><span" in noted._repr_html_()
     assert str(noted).splitlines()[:2] == ["T", "Grades on a 0–4 scale."]
+
+
+def test_a_belief_about_pores_is_stated_for_the_measure_checked():
+    from outcomes.present.beliefs import stated_for
+    from outcomes.records.scales import DEFAULT_MEASURES
+
+    belief = "Older patients have worse pores at their first visit."
+    assert stated_for(belief, DEFAULT_MEASURES["pore"]) == belief
+    assert stated_for(belief, DEFAULT_MEASURES["texture"]) == (
+        "Older patients have worse skin texture at their first visit.")

@@ -126,11 +126,8 @@ def beliefs_view(analysis: Analysis, schedules: Schedules, number_: int | None =
     """The clinic's beliefs checked on these records, the schedule belief from ``schedules``
     (:meth:`outcomes.analysis.Analysis.beliefs`), titled with the measure; a belief stated for
     pores is stated for the measure it is checked on; ``number_`` numbers its title."""
-    table = belief_table(analysis.beliefs(schedules=schedules).table)
     m = analysis.measure
-    if m.name != "pore":
-        table["Belief"] = table["Belief"].str.replace("worse pores", f"worse {_noun(m)}",
-                                                      regex=False)
+    table = belief_table(analysis.beliefs(schedules=schedules).table, m)
     table["What it means"] = table["What it means"].map(_without_rule)
     head = f"Table {number_}. " if number_ else ""
     return Table(table, title=f"{head}The clinic's beliefs — {m.label}",
