@@ -276,9 +276,11 @@ _RUN_ALL = """
 const done = arguments[arguments.length - 1];
 const app = window.jupyterapp;
 const nb = app.shell.currentWidget;
+// started, not awaited: on a loaded machine the run outlasts the driver's script timeout (60 s);
+// run_all_cells then waits for the kernel to be idle, with its own limit
 nb.sessionContext.ready
-  .then(() => app.commands.execute('notebook:run-all-cells'))
-  .then(() => done('ok'), (e) => done('failed: ' + e));
+  .then(() => { app.commands.execute('notebook:run-all-cells'); done('ok'); },
+        (e) => done('failed: ' + e));
 """
 
 _BUSY = """
