@@ -17,6 +17,7 @@ from .estimate.beliefs import MIN_PATIENTS
 from .estimate.schedules import ScheduleComparison
 from .format import json_rows
 from .present import beliefs as belief_words
+from .present import bottom_line as bottom_words
 from .present import effects as effects_words
 from .present import schedules as schedule_words
 from .records.scales import Measure
@@ -77,8 +78,13 @@ class Schedules:
         return getattr(self.comparison, name)
 
     def summary(self, *, details: bool = False) -> str:
-        """The plain-words output of ``outcomes strategies`` for this measure."""
-        return schedule_words.strategy_text(
+        """The plain-words output of ``outcomes strategies`` for this measure: the bottom line
+        first (:func:`outcomes.present.bottom_line.bottom_line`, markdown emphasis removed),
+        then the table and the sentences."""
+        lines = bottom_words.bottom_line(self.comparison, self.measure)
+        top = "\n".join(["Bottom line:"] + [
+            "  " + line.replace("**", "").replace("*", "") for line in lines])
+        return top + "\n\n" + schedule_words.strategy_text(
             self.comparison, measure_label=self.measure.label,
             sentence_label=schedule_words.measure_words(self.measure), details=details)
 

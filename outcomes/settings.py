@@ -24,7 +24,7 @@ What the settings mean
 ``treatments``     the treatments whose sessions count (and define t0); ``None`` = every one
 ``protocol``       the schedule protocol adherence is judged against (the clinic's protocol)
 ``strategies``     the schedules compared; ``None`` = the four defaults and dataset.toml's
-``reference``      the schedule every other is compared with (``every_2_months``)
+``reference``      the schedule every other is compared with (``protocol``: the clinic's own)
 ``min_followers``  fewest followers for a schedule to get a number (20)
 =================  ==========================================================================
 
@@ -78,7 +78,7 @@ class Settings:
     treatments: tuple[str, ...] | None = None
     protocol: Protocol = field(default_factory=Protocol)
     strategies: tuple[Strategy, ...] | None = None
-    reference: str = "every_2_months"
+    reference: str = "protocol"
     min_followers: int = 20
 
     def __post_init__(self):

@@ -250,3 +250,19 @@ def test_every_command_output_reaches_the_terminal_escaped(command, monkeypatch,
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert out == "label \\x1b[2J\\u202e done\nnext line\n"
+
+
+def test_a_row_counted_under_two_reasons_is_said(capsys):
+    """The demo with mistakes has a row with two problems: the reasons add to one more than the
+    rows quarantined, and the check says why instead of leaving the sum to puzzle over."""
+    from pathlib import Path
+    folder = Path(__file__).resolve().parents[1] / "data" / "demo-with-mistakes"
+    assert main(["check", str(folder)]) == 0
+    out = capsys.readouterr().out
+    head = next(line for line in out.splitlines() if line.startswith("quarantined rows:"))
+    total = int(head.split(":")[1].split("(")[0].replace(",", ""))
+    reasons = [line for line in out.splitlines()[out.splitlines().index(head) + 1:]
+               if line.startswith("  ") and line.split()[0].replace(",", "").isdigit()]
+    added = sum(int(line.split()[0].replace(",", "")) for line in reasons)
+    assert added > total  # the case the sentence is for
+    assert f"counted once under each reason, so these add to {added}" in head

@@ -423,7 +423,7 @@ class TestOddRecords:
         records = _same_schedule_records()
         status, out, err = _cli(monkeypatch, capsys, records, "--measure", "pore")
         assert status == 0 and not err
-        assert "Main answer: could not be estimated" in out
+        assert "Adjusted association: could not be estimated" in out
         res = Analysis(records, measure="pore").effects().table
         adj = res[(res["model"] == "adjusted") & (res["term"] == "sessions_per_month")].iloc[0]
         assert np.isnan(adj["estimate"]) and "does not vary" in adj["note"]
@@ -463,8 +463,10 @@ class TestPlainWords:
         _, out, _ = _cli(monkeypatch, capsys, sim)
         for word in _JARGON:
             assert word not in out, word
-        assert "Main answer: Each additional session a month went with" in out
-        assert "Chance of a better grade:" in out and "% chance" in out
+        assert "Adjusted association: Each additional session a month went with" in out
+        assert "Main answer" not in out  # an association is not the answer
+        assert "A better grade reached: On the grade scale itself" in out
+        assert "% chance" not in out  # no chance a reader takes for a promise
         _, detailed, _ = _cli(monkeypatch, capsys, sim, "--details")
         assert "adjusted+consistency" in detailed and "note:" in detailed
         assert "-0.000" not in detailed
@@ -474,7 +476,7 @@ class TestPlainWords:
         sim = simulate(150, seed=5).to_records()
         sim.measures["pore"] = Measure("pore", "Pore score (device)", 0.0, 4.0, "lower")
         _, out, _ = _cli(monkeypatch, capsys, sim, "--measure", "pore")
-        assert "Chance of a better grade: not run, because" in out
+        assert "A better grade reached: not run, because" in out
 
     def test_no_negative_zero(self):
         from outcomes.format import number

@@ -90,10 +90,57 @@ def test_report_suppresses_small_counts(built):
 
 
 def test_report_on_another_measure_and_landmark(tmp_path):
-    out = report.build_report(DEMO, tmp_path / "texture.html", Settings(landmark_days=120),
+    out = report.build_report(DEMO, tmp_path / "texture.html",
+                              Settings(landmark_days=120, reference="every_2_months"),
                               measures="texture", boot=20)
     html = out.read_text(encoding="utf-8")
-    assert "Skin texture" in html and "day 120" in html
+    assert "Skin texture" in html and "120 days later" in html
+    # another reference than the clinic's protocol is named in the bottom line as the one chosen
+    assert "every two months (the reference chosen for this comparison)" in html
+
+
+def _text(html: str) -> str:
+    """The report's visible text, roughly: tags, styles and embedded images removed."""
+    html = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", html, flags=re.DOTALL)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_report_opens_on_the_bottom_line_of_both_measures(built):
+    text = _text(built[1])
+    first = text.index("The records ")
+    top = text[:first]
+    for measure in ("Pore size", "Skin texture"):
+        assert measure in top
+    assert top.count("Rests on") == 2 and top.count("How sure:") == 2
+    assert "the clinic's protocol" in top and "once weighted" in top
+    assert "One rule for every verdict" in top   # the rule, once, near the top
+    assert text.count("One rule for every verdict") == 1
+
+
+def test_report_is_forwardable_without_code_names_paths_or_section_numbers(built):
+    text = _text(built[1])
+    for word in ("every_2_months", "§", "notebook 0", "docs/methods", ".ipynb", "landmark",
+                 "Main answer", "'monthly'"):
+        assert word not in text, word
+    assert "How these numbers are made" in text
+    assert "So, does coming regularly help?" in text
+    assert "The clinic's beliefs — Pore size" in text
+    assert "The clinic's beliefs — Skin texture" in text
+    assert "grades on the 0–4 scale" in text and "moderate → mild" in text
+
+
+def test_report_prints_each_figure_with_its_caption(built):
+    html = built[1]
+    assert "@media print" in html and ".jp-Cell:has(img) { break-inside: avoid;" in html
+    # JupyterLab's own print style keeps every output whole, which pushed a long table to the
+    # next page and left a near-empty one: only figures are kept whole
+    assert ".jp-OutputArea-child { break-inside: auto; }" in html.split("@media print")[-1]
+    rows = html.split(".jp-RenderedHTMLCommon tr, .jp-RenderedHTMLCommon li {")[1]
+    assert rows.lstrip().startswith("break-inside: avoid")   # no table row split
+    # a figure and its caption are outputs of one cell: the caption follows its image
+    for n in range(1, 6):
+        cell = html[:html.index(f"Figure {n}.")].rsplit('class="jp-Cell ', 1)[1]
+        assert "data:image/png;base64," in cell, n
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
@@ -350,6 +397,24 @@ class TestExplorer:
         assert list(c["measure"].options) == ["pore", "texture"]
         assert c["region"].options[0] == "face" and c["rater"].options[0] == "clinician"
         assert c["landmark_days"].value == 182
+
+    def test_effects_explorer_offers_only_rated_region_rater_pairs(self, demo):
+        # the demo's patients rate the whole face only: no "patient" choice on the nose
+        box = widgets.effects_explorer(Analysis(demo), landmarks=(120, 182))
+        c = box.controls
+        assert list(c["rater"].options) == ["clinician", "patient"]   # the face: both
+        c["region"].value = "nose"
+        assert list(c["rater"].options) == ["clinician"]
+        assert c["rater"].value == "clinician"
+        pairs = widgets.rated_pairs(demo.assessments, ["pore"])["pore"]
+        assert ("nose", "patient") not in pairs and ("face", "patient") in pairs
+
+    def test_no_choice_is_cut_off(self, demo):
+        box = widgets.attendance_explorer(Analysis(demo), landmarks=(91, 182))
+        control = box.controls["protocol"]
+        longest = max(len(o) for o in control.options)
+        width = control.layout.width
+        assert width.endswith("ch") and int(width[:-2]) >= len(control.description) + longest
 
     def test_attendance_explorer_protocols(self, demo):
         box = widgets.attendance_explorer(Analysis(demo), landmarks=(91, 182))

@@ -86,3 +86,72 @@ def test_committed_controls_read_as_a_sentence_not_a_widget_repr(name):
     for out in widgets:
         text = out["data"]["text/plain"]
         assert not text.startswith(("VBox(", "HBox(")) and "run the notebook" in text
+
+
+def test_notes_are_forwardable_without_the_methods_document_or_the_landmark():
+    from outcomes.views.summary import forwardable
+    note = ("the longer schedules look somewhat better than they are (docs/methods.md §4.15); "
+            "98 started too recently to reach the landmark")
+    out = forwardable(note)
+    assert "docs/" not in out and "§" not in out and "landmark" not in out
+    assert out == ("the longer schedules look somewhat better than they are; 98 started too "
+                   "recently to reach the review")
+
+
+def test_figure_4_starts_at_month_0_defines_its_groups_and_keeps_its_legend_off_the_data(demo):
+    import matplotlib
+    matplotlib.use("Agg")
+    from outcomes.views import summary
+
+    analysis = Analysis(demo, measure="pore")
+    ax = summary.trajectories_plot(analysis)
+    xs = np.concatenate([line.get_xdata() for line in ax.get_lines() if len(line.get_xdata())])
+    assert xs.min() >= 0                                  # no point at month −1
+    anchor = ax.get_legend().get_bbox_to_anchor().transformed(ax.transAxes.inverted())
+    assert anchor.x0 >= 1.0                               # beside the axes, not on the lines
+    groups = summary.frequency_groups(analysis)
+    assert groups.startswith("low: up to ") and "middle: up to" in groups and "high" in groups
+
+
+def test_a_figure_and_its_caption_are_one_output_and_the_figure_is_closed(demo):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from outcomes.views import summary
+
+    analysis = Analysis(demo, measure="pore")
+    caption = summary.figure(summary.trajectories_plot(analysis), "**Figure 4.** words")
+    assert isinstance(caption, Text) and str(caption).startswith("**Figure 4.**")
+    assert plt.get_fignums() == []
+
+
+def test_schedule_figure_names_schedules_in_words_with_the_legend_under_the_axes(demo):
+    import matplotlib
+    matplotlib.use("Agg")
+
+    schedules = Analysis(demo, measure="pore").schedules(boot=0, sensitivity=False)
+    ax = schedules.plot()
+    ticks = " ".join(t.get_text() for t in ax.get_yticklabels())
+    assert "the clinic's protocol" in ticks and "every_2_months" not in ticks
+    anchor = ax.get_legend().get_bbox_to_anchor().transformed(ax.transAxes.inverted())
+    assert anchor.y0 < 0                                  # under the axes, off the intervals
+
+
+def test_a_table_title_is_its_caption():
+    html = Table(pd.DataFrame({"a": [1]}), title="Table 1. Schedules — Pore & size")._repr_html_()
+    assert "<caption><strong>Table 1. Schedules — Pore &amp; size</strong></caption>" in html
+    assert html.index("<caption>") < html.index("<thead>")
+    noted = Table(pd.DataFrame({"a": [1]}), title="T", note="Grades on a 0–4 scale.")
+    assert "<strong>T</strong><br><span" in noted._repr_html_()
+    assert str(noted).splitlines()[:2] == ["T", "Grades on a 0–4 scale."]
+
+
+def test_a_belief_about_pores_is_stated_for_the_measure_checked():
+    from outcomes.present.beliefs import stated_for
+    from outcomes.records.scales import DEFAULT_MEASURES
+
+    belief = "Older patients have worse pores at their first visit."
+    assert stated_for(belief, DEFAULT_MEASURES["pore"]) == belief
+    assert stated_for(belief, DEFAULT_MEASURES["texture"]) == (
+        "Older patients have worse skin texture at their first visit.")

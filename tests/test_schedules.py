@@ -245,7 +245,7 @@ def test_cli_json_contract_and_words(capsys):
     rows = json.loads(capsys.readouterr().out)
     terms = [r["term"] for r in rows]
     assert terms[:5] == ["protocol", "every_2_months", "monthly", "single", "six_weekly"]
-    assert "protocol - every_2_months" in terms
+    assert "every_2_months - protocol" in terms   # against the clinic's own protocol by default
     for r in rows:
         assert {"measure", "model", "term", "estimate", "ci_low", "ci_high", "n", "n_followed",
                 "note"} <= set(r)
@@ -255,6 +255,7 @@ def test_cli_json_contract_and_words(capsys):
     assert main(["strategies", "data/demo", "--measure", "pore", "--boot", "20"]) == 0
     out = capsys.readouterr().out
     assert "Schedules compared" in out and "-0.00" not in out and "−0.00" not in out
+    assert out.startswith("Bottom line:") and "the clinic's protocol" in out.split("\n\n")[0]
 
 
 def test_cli_bad_strategy_is_exit_1(capsys):

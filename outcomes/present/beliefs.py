@@ -18,7 +18,7 @@ from ..privacy import suppress_count
 from ..records.scales import Measure
 
 __all__ = ["belief_table", "beliefs_text", "plain", "plot_beliefs", "plot_who_benefits",
-           "regions_table", "who_benefits_table"]
+           "regions_table", "stated_for", "who_benefits_table"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
@@ -39,14 +39,23 @@ def _ci_text(est, lo, hi) -> str:
     return estimate_ci(est, lo, hi, "limit")
 
 
-def belief_table(result: pd.DataFrame) -> pd.DataFrame:
+def stated_for(statement: str, measure: Measure | None) -> str:
+    """A belief stated for pores ("Older patients have worse pores …") stated for the measure
+    it is checked on ("… worse skin texture …")."""
+    if measure is None or measure.name == "pore":
+        return statement
+    noun = measure.label.split(" (")[0].strip().lower() or measure.name
+    return statement.replace("worse pores", f"worse {noun}")
+
+
+def belief_table(result: pd.DataFrame, measure: Measure | None = None) -> pd.DataFrame:
     """:func:`belief_check` for people: "What your records say about the clinic's beliefs".
 
-    Columns: ``Belief``, ``Estimate (95% CI)``, ``Patients`` (counts under 5 as ``<5``),
-    ``Verdict``, ``What it means`` (unit and reason).
+    Columns: ``Belief`` (stated for ``measure`` when given), ``Estimate (95% CI)``, ``Patients``
+    (counts under 5 as ``<5``), ``Verdict``, ``What it means`` (unit and reason).
     """
     return pd.DataFrame({
-        "Belief": result["statement"].map(plain),
+        "Belief": result["statement"].map(plain).map(lambda t: stated_for(t, measure)),
         "Estimate (95% CI)": [_ci_text(e, lo, hi) for e, lo, hi in
                               zip(result["estimate"], result["ci_low"], result["ci_high"])],
         "Patients": result["n"].map(suppress_count),
@@ -157,7 +166,7 @@ def beliefs_text(result: pd.DataFrame, measure: Measure, *, quarantined: int) ->
     lines = [f"What your records say about the clinic's beliefs — {plain(m.label)}",
              (f"(positive = the claimed direction; an effect under {trivial} {_unit_word(m)} "
               "counts as clinically trivial)"), ""]
-    table = belief_table(result)
+    table = belief_table(result, m)
     for r, rec in zip(table.to_dict(orient="records"), result.to_dict(orient="records")):
         lines += [f"[{r['Verdict']}] {rec['belief']}: {r['Belief']}",
                   f"    estimate {r['Estimate (95% CI)']}, patients {r['Patients'] or '0'}",

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 
 import matplotlib as mpl
@@ -50,18 +51,34 @@ class Table:
     ----------
     frame : DataFrame
         The rows to show, in order; its index is not shown.
+    title : str, optional
+        The table's title ("Table 1. Schedules compared — Pore size"), shown as its caption: part
+        of the table, so that a printed page never leaves a title without its table.
+    note : str, optional
+        A line under the title, in the caption too (e.g. the measure's scale in words).
     """
 
-    def __init__(self, frame: pd.DataFrame):
+    def __init__(self, frame: pd.DataFrame, title: str | None = None, note: str | None = None):
         self.frame = frame.reset_index(drop=True)
+        self.title = title
+        self.note = note
 
     def _repr_html_(self) -> str:
         with pd.option_context("display.max_colwidth", None):
-            return self.frame.to_html(index=False, na_rep=NO_VALUE, border=0, escape=True)
+            out = self.frame.to_html(index=False, na_rep=NO_VALUE, border=0, escape=True)
+        if self.title:
+            head, rest = out.split(">", 1)
+            note = (f'<br><span style="font-weight: normal">{html.escape(self.note)}</span>'
+                    if self.note else "")
+            out = (f"{head}>\n  <caption><strong>{html.escape(self.title)}</strong>{note}"
+                   f"</caption>{rest}")
+        return out
 
     def __repr__(self) -> str:
         with pd.option_context("display.max_colwidth", None, "display.width", 10_000):
-            return self.frame.to_string(index=False, na_rep=NO_VALUE)
+            text = self.frame.to_string(index=False, na_rep=NO_VALUE)
+        head = [x for x in (self.title, self.note) if x]
+        return "\n".join([*head, text])
 
     __str__ = __repr__
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..estimate.effects import CONSISTENCY_METRICS
-from ..format import count, number, p_value, percent
+from ..format import count, number, p_value
 from ..privacy import suppress_small_counts
 from ..records.scales import Measure
 from ..tables.attendance import DAYS_PER_MONTH
@@ -132,13 +132,13 @@ def _num(v: float) -> str:
 
 #: the label in words of each result shown to the clinic lead
 _LABELS = {("naive", "sessions_per_month"): "Raw comparison",
-           ("adjusted", "sessions_per_month"): "Main answer",
+           ("adjusted", "sessions_per_month"): "Adjusted association",
            ("adjusted+consistency", "sessions_per_month"): "Frequency, with regularity held equal",
            ("mixed", "sessions_within"): "Every rating over time, within patients",
            ("mixed", "sessions_between"): "Every rating over time, between patients",
            ("ipw", "regular"): "Regular attenders",
            ("ipw", "monthly_start"): "A monthly start",
-           ("ordinal", "sessions_per_month"): "Chance of a better grade"}
+           ("ordinal", "sessions_per_month"): "A better grade reached"}
 
 
 def _label(model: str, term: str) -> str:
@@ -187,14 +187,21 @@ def _plain(r: dict, m: Measure, covs: Sequence[str], landmark_days: int) -> str:
                 f"not, comparable in baseline rating and the other recorded characteristics"
                 f"{unsure}{caution}.")
     if model == "ordinal":
-        odds = [est, lo, hi]
-        p, plo, phi = (o / (1 + o) for o in odds)
-        return (f"Where a patient had an even (50%) chance of a given {name} grade or better "
-                f"{when}, a similar patient coming one more session a month had about a "
-                f"{percent(p, chance=True)} chance (95% CI {percent(plo, chance=True)} to "
-                f"{percent(phi, chance=True)}), at the same baseline "
-                "grade" + (" — the data are also compatible with no difference"
-                           if lo <= 1 <= hi else "") + ".")
+        # no chance in per cent: per one more session a month the odds ratio is large enough
+        # (e.g. 99% against an even 50%) that a reader takes it as a promise, and it is an
+        # association like the rows above; the direction and whether the records can tell
+        # are what it adds
+        if lo <= 1 <= hi:
+            tell = "the records cannot tell whether it goes either way"
+        elif est > 1:
+            tell = "the interval excludes no difference"
+        else:
+            tell = "the interval excludes no difference, in the other direction"
+        way = "more" if est >= 1 else "less"
+        return (f"On the grade scale itself, patients who came more often were {way} likely to "
+                f"reach a better {name} grade {when} than similar patients at the same baseline "
+                f"grade; {tell}. This is the same association as above, counted in grades "
+                "reached rather than in mean change.")
     return _one_sentence(describe_effect(r, m, covs, landmark_days=landmark_days))
 
 
@@ -237,7 +244,7 @@ def effects_text(parts, *, landmark_days: int, quarantined: int, details: bool =
             lines.append(f"- {_label(r['model'], r['term'])}: "
                          + _plain(r, m, covs, landmark_days))
         if not m.is_grade:
-            lines.append(f"- Chance of a better grade: not run, because {m.label} is not a grade "
+            lines.append(f"- A better grade reached: not run, because {m.label} is not a grade "
                          "scale (no `step` for it in dataset.toml).")
         if details:
             show = main[["model", "term", "estimate", "ci_low", "ci_high", "p_value", "n"]].copy()

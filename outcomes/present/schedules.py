@@ -14,7 +14,8 @@ from ..format import number
 from ..privacy import suppress_count
 from ..records.scales import Measure
 
-__all__ = ["measure_words", "schedule_plot", "strategy_sentences", "strategy_text"]
+__all__ = ["measure_words", "schedule_name", "schedule_plot", "strategy_sentences",
+           "strategy_text"]
 
 
 def measure_words(measure: Measure) -> str:
@@ -29,6 +30,21 @@ def _labels(c: ScheduleComparison) -> dict[str, str]:
     return dict(c.settings["strategies"])
 
 
+def schedule_name(name: str, label: str | None = None) -> str:
+    """A schedule as people call it, from its label: "the clinic's protocol" (label "the
+    clinic's protocol: 3 sessions …"), "every two months" (label "every two months (61 ± 10
+    days)"), "a single session"; a label without such a short form is used whole, and a schedule
+    without a label is its name with spaces ("six weekly")."""
+    if not label:
+        return name.replace("_", " ")
+    short = label.split(":")[0].split(" (")[0].split(",")[0].strip()
+    return short or label
+
+
+def _names(c: ScheduleComparison) -> dict[str, str]:
+    return {k: schedule_name(k, v) for k, v in _labels(c).items()}
+
+
 def schedule_plot(c: ScheduleComparison, *, measure_label: str | None = None, ax=None):
     """Mean improvement under each schedule with its 95% CI; schedules the records cannot judge
     are named at the bottom with their count."""
@@ -41,6 +57,7 @@ def schedule_plot(c: ScheduleComparison, *, measure_label: str | None = None, ax
         _, ax = plt.subplots(figsize=(7.5, 3.2))
     res = c.results[~c.results["term"].str.contains(" - ")].reset_index(drop=True)
     labels = _labels(c)
+    people = _names(c)
     y = np.arange(len(res))[::-1]
     ok = np.isfinite(res["estimate"].to_numpy(float))
     est = res["estimate"].to_numpy(float)
@@ -52,7 +69,8 @@ def schedule_plot(c: ScheduleComparison, *, measure_label: str | None = None, ax
     ticks = []
     short = c.settings.get("short", {})
     for i, r in res.iterrows():
-        name = f"{r['term']}\n({short.get(r['term'], labels.get(r['term'], ''))})"
+        name = (f"{people.get(r['term'], r['term'])}\n"
+                f"({short.get(r['term'], labels.get(r['term'], ''))})")
         if not ok[i]:
             name += f"\nnot estimable: {suppress_count(int(r['n_outcome']))} followers"
         ticks.append(name)
@@ -60,7 +78,9 @@ def schedule_plot(c: ScheduleComparison, *, measure_label: str | None = None, ax
     ax.axvline(0, color="0.6", lw=1)
     ax.set_xlabel(f"improvement at the review ({measure_label or c.settings['measure']}, "
                   "positive = better)")
-    ax.legend(loc="lower right", fontsize="small")
+    # the legend under the axes, never over a schedule's interval
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.32), ncol=2, fontsize="small",
+              frameon=False)
     ax.set_title("Had every patient followed this schedule")
     return ax
 
@@ -72,22 +92,36 @@ def _when(landmark_days: int) -> str:
     return f"{landmark_days} days after the first session"
 
 
+def _detail(name: str, label: str) -> str:
+    """What a label says beyond the schedule's short name: "30 ± 7 days" for "monthly (30 ± 7
+    days)", "" when nothing."""
+    short = schedule_name(name, label)
+    rest = label[len(short):].strip(" :,") if label.startswith(short) else ""
+    return rest[1:-1] if rest.startswith("(") and rest.endswith(")") else rest
+
+
 def strategy_sentences(comparison: ScheduleComparison, measure_label: str | None = None
                        ) -> list[str]:
     """One plain sentence per contrast with the reference (and one per strategy that cannot be
-    judged), e.g. "Had every patient followed the protocol, pore grades would have improved by
-    0.95 (95% CI 0.80 to 1.10) at 6 months, against 0.70 (…) had they come every two months: a
-    difference of 0.25 (…)."."""
+    judged), schedules named in people's words, e.g. "Had every patient come monthly (30 ± 7
+    days), pore grades would have improved by 1.20 (95% CI 0.90 to 1.50) at 6 months, against
+    0.95 (…) had they followed the clinic's protocol: a difference of 0.25 (…)."."""
     res = comparison.results.set_index("term")
     st = comparison.settings
     ref = st["reference"]
     label = measure_label or f"{st['measure']} grades"
     when = _when(st["landmark_days"])
     names = list(st["strategies"])
+    people = _names(comparison)
     out = []
 
     def ci(row):
         return f"95% CI {number(row['ci_low'])} to {number(row['ci_high'])}"
+
+    def called(name):
+        detail = _detail(name, st["strategies"][name])
+        return f"{people[name]} ({detail})" if detail else people[name]
+
     r = res.loc[ref]
     for name in names:
         if name == ref:
@@ -96,16 +130,17 @@ def strategy_sentences(comparison: ScheduleComparison, measure_label: str | None
         d = res.loc[f"{name} - {ref}"]
         if not np.isfinite(d["estimate"]):
             continue
-        out.append(f"Had every patient followed '{name}' ({st['strategies'][name]}), {label} "
+        out.append(f"Had every patient followed {called(name)}, {label} "
                    f"would have improved by {number(a['estimate'])} ({ci(a)}) {when}, against "
-                   f"{number(r['estimate'])} ({ci(r)}) had they followed '{ref}': a difference "
-                   f"of {number(d['estimate'])} ({ci(d)}).")
+                   f"{number(r['estimate'])} ({ci(r)}) had they followed {people[ref]}: a "
+                   f"difference of {number(d['estimate'])} ({ci(d)}).")
     for name in names:
         a = res.loc[name]
         if not np.isfinite(a["estimate"]):
-            out.append(f"'{name}' cannot be judged from these records: only "
-                       f"{suppress_count(int(a['n_outcome']))} patients followed it to the review "
-                       f"(at least {st['min_followers']} are needed for a number).")
+            out.append(f"{people[name][0].upper()}{people[name][1:]} cannot be judged from these "
+                       f"records: only {suppress_count(int(a['n_outcome']))} patients followed "
+                       f"it to the review (at least {st['min_followers']} are needed for a "
+                       "number).")
     return out
 
 
@@ -121,8 +156,16 @@ def strategy_text(comparison: ScheduleComparison, *, measure_label: str | None =
              f"eligible patients: {suppress_count(n)}"]
     lines += [f"  not eligible, {why}: {suppress_count(k)}"
               for why, k in comparison.excluded.items() if k]
+    people = _names(comparison)
+
+    def called(term):
+        if " - " in term:
+            a, b = term.split(" - ", 1)
+            return f"{people.get(a, a)} vs {people.get(b, b)}"
+        return people.get(term, term)
+
     table = pd.DataFrame({
-        "schedule": res["term"],
+        "schedule": res["term"].map(called),
         "followed to review": [suppress_count(int(k)) if " - " not in t else ""
                                for k, t in zip(res["n_outcome"], res["term"])],
         "mean improvement": res["estimate"].map(number),

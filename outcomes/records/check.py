@@ -120,8 +120,12 @@ def check_text(records: Records, info: dict, max_rejects: int) -> str:
     if not info["quarantined"]:
         out.append("quarantined rows: none")
         return _terminal_lines(out)
-    out.append(f"quarantined rows: {info['quarantined']:,} (kept out of the analyses), by reason:")
-    for reason, n in info["quarantined_by_reason"].items():
+    by_reason = info["quarantined_by_reason"]
+    twice = sum(by_reason.values()) - info["quarantined"]
+    out.append(f"quarantined rows: {info['quarantined']:,} (kept out of the analyses), by reason"
+               + (f" (a row with two problems is counted once under each reason, so these add "
+                  f"to {sum(by_reason.values()):,}):" if twice > 0 else ":"))
+    for reason, n in by_reason.items():
         out.append(f"  {n:>8,}  {reason}")
     shown = records.rejects.head(max_rejects)
     more = len(records.rejects) - len(shown)

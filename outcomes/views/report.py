@@ -156,6 +156,44 @@ _TEMPLATE_TEXT = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_css -%}
+{{ super() }}
+<style type="text/css">
+""" + "{% raw %}" + """
+/* the report read on screen: a column of text a person reads, not the notebook's full width */
+body.jp-Notebook { max-width: 60rem; margin: 0 auto; }
+.jp-RenderedHTMLCommon table { font-size: 0.85rem; width: 100%; table-layout: auto; }
+.jp-RenderedHTMLCommon table td, .jp-RenderedHTMLCommon table th { white-space: normal;
+  text-align: left !important; vertical-align: top; }
+.jp-RenderedHTMLCommon caption { caption-side: top; text-align: left; font-weight: bold;
+  padding: 0.4em 0; }
+/* printed (A4 or Letter): a figure and its caption share a cell and stay on one page, a table
+   row is never split, a heading stays with what follows it */
+@page { margin: 14mm 12mm; }
+@media print {
+  body.jp-Notebook { max-width: none; padding: 0; }
+  .jp-OutputArea-child, .jp-OutputArea-output { display: block; width: 100%; }
+  .jp-Cell { padding: 0; }
+  /* JupyterLab keeps every output whole on a page, which pushes a long table to the next page
+     and leaves the one before near-empty: only a figure (with its caption) is kept whole */
+  .jp-OutputArea-child { break-inside: auto; }
+  .jp-OutputArea-child:has(img), .jp-Cell:has(img) { break-inside: avoid;
+    page-break-inside: avoid; }
+  .jp-Cell:has(img) img { max-height: 150mm; width: auto; max-width: 100%; }
+  .jp-RenderedHTMLCommon tr, .jp-RenderedHTMLCommon li { break-inside: avoid;
+    page-break-inside: avoid; }
+  .jp-RenderedHTMLCommon thead { display: table-header-group; }
+  .jp-RenderedHTMLCommon caption, .jp-RenderedHTMLCommon thead { break-after: avoid;
+    page-break-after: avoid; }
+  .jp-RenderedHTMLCommon h1, .jp-RenderedHTMLCommon h2, .jp-RenderedHTMLCommon h3 {
+    break-after: avoid; page-break-after: avoid; }
+  .jp-MarkdownCell:has(h2), .jp-MarkdownCell:has(h1) { break-after: avoid;
+    page-break-after: avoid; }
+  .jp-RenderedHTMLCommon p { orphans: 3; widows: 3; }
+}
+""" + "{% endraw %}" + """
+</style>
+{%- endblock html_head_css -%}
 """
 
 

@@ -135,7 +135,16 @@ def _control(name: str, choices: Sequence, description: str | None, default=None
     if all(isinstance(c, int) and not isinstance(c, bool) for c in choices) and len(choices) > 2:
         return w.SelectionSlider(options=list(choices), value=default, description=label,
                                  continuous_update=False, style=style)
-    return w.Dropdown(options=list(choices), value=default, description=label, style=style)
+    return w.Dropdown(options=list(choices), value=default, description=label, style=style,
+                      layout=w.Layout(width=dropdown_width(label, choices)))
+
+
+def dropdown_width(label: str, choices: Sequence) -> str:
+    """A drop-down wide enough for its label and its longest choice, so that no choice is cut
+    off ("clinic: 3 monthly, then every 3 month…"): one ``ch`` per character, and room for
+    the arrow and the padding."""
+    longest = max(len(str(c)) for c in choices)
+    return f"{len(label) + longest + 8}ch"
 
 
 def explorer(view: Callable[..., Any], /, *, labels: dict[str, str] | None = None,
@@ -239,15 +248,58 @@ def effects_explorer(analyses: Analysis | dict[str, Analysis], *,
     a = cache.records.assessments
     measures = list(measures) if measures is not None else [
         m for m in cache.records.measures if m in a and a[m].notna().any()]
-    regions = list(regions) if regions is not None else _present(a["region"], "face")
+    rated = rated_pairs(a, measures)
+    held = sorted({g for pairs in rated.values() for g, _ in pairs})
+    regions = list(regions) if regions is not None else _present(
+        pd.Series(held) if held else a["region"], "face")
     raters = list(raters) if raters is not None else _present(a["rater"], "clinician")
-    box = explorer(lambda measure, region, rater, landmark_days: effects_view(cache.get(
-        measure=measure, region=region, rater=rater, landmark_days=landmark_days)),
-        measure=measures, region=regions, rater=raters,
-        landmark_days=sorted(landmarks), labels={"landmark_days": "landmark (days)"},
-        defaults=_landmark_default(landmarks))
+
+    def view(measure, region, rater, landmark_days):
+        if (region, rater) not in rated.get(measure, ()):
+            who = sorted(r for g, r in rated.get(measure, ()) if g == region)
+            return (f"**No {rater} ratings of {measure} on the {region} in these records**, so "
+                    "there is nothing to estimate for this choice"
+                    + (f"; the {region} was rated by: {', '.join(who)}." if who else
+                       f"; nobody rated {measure} on the {region}."))
+        return effects_view(cache.get(measure=measure, region=region, rater=rater,
+                                      landmark_days=landmark_days))
+
+    box = explorer(view, measure=measures, region=regions, rater=raters,
+                   landmark_days=sorted(landmarks), labels={"landmark_days": "landmark (days)"},
+                   defaults=_landmark_default(landmarks))
+    c = box.controls
+
+    def only_rated(*_):
+        """Offer the raters who rated the chosen measure on the chosen region (only pairs the
+        records hold); the regions follow the measure."""
+        measure = c["measure"].value
+        ok_regions = [g for g in regions if any(p[0] == g for p in rated.get(measure, ()))]
+        if ok_regions and list(c["region"].options) != ok_regions:
+            keep = c["region"].value if c["region"].value in ok_regions else ok_regions[0]
+            c["region"].options = ok_regions
+            c["region"].value = keep
+        ok = [r for r in raters if (c["region"].value, r) in rated.get(measure, ())]
+        if ok and list(c["rater"].options) != ok:
+            keep = c["rater"].value if c["rater"].value in ok else ok[0]
+            c["rater"].options = ok
+            c["rater"].value = keep
+
+    c["measure"].observe(only_rated, names="value")
+    c["region"].observe(only_rated, names="value")
+    only_rated()
     box.analyses = cache
     return box
+
+
+def rated_pairs(assessments: pd.DataFrame, measures: Sequence[str]) -> dict[str, set]:
+    """Per measure, the ``(region, rater)`` pairs with at least one rating of it."""
+    out = {}
+    for m in measures:
+        if m not in assessments:
+            continue
+        has = assessments[assessments[m].notna()]
+        out[m] = set(zip(has["region"].astype("str"), has["rater"].astype("str")))
+    return out
 
 
 class ControlBox(Controls, w.VBox):

@@ -8,8 +8,15 @@ name). It
    ``Error`` output, "Error displaying widget") or a raw widget repr (``VBox(children=…``);
 3. runs notebook 02 with its kernel, changes its protocol control and fails unless the figure is
    still in the control's cell after the redraw;
-4. opens ``reports/summary.html`` and fails unless every ``<img>`` is drawn (naturalWidth > 0) and
-   no raw markup (``<tag``) shows in the visible text.
+4. opens ``reports/summary.html`` and fails unless every ``<img>`` is drawn (naturalWidth > 0),
+   no raw markup (``<tag``) shows in the visible text, and no code name (``every_2_months``), path,
+   section sign or notebook name is in its prose;
+5. fails unless the first screen (the window's height, no scrolling) holds the bottom line of
+   every measure: the schedule, what it rests on, how sure (screenshot ``report-first-screen``);
+6. prints the report to PDF on A4 and on Letter with Chromium and reads it page by page
+   (poppler's ``pdftotext``, ``pdfimages``): fails when a figure's caption is on a page without
+   its figure, or a page other than the last is near-empty; the first two pages of each are
+   kept as PNG (``print-A4-1.png`` …) to look at.
 
 Screenshots go to ``reports/browser/`` (always for the report and notebooks 02, 04, 05 and 06, and for any
 failure). Needs Debian's ``chromium`` and ``chromium-driver`` (``make browser-deps``) and selenium.
@@ -19,6 +26,7 @@ Exit status 0 when every check passes, 1 otherwise; the whole run is bounded by 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -53,6 +61,13 @@ STDERR = '.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]'
 # notebooks written for the clinic lead: no NaN cell in their tables
 PLAIN = ("01", "02", "03", "04", "05", "06")
 RAW_MARKUP = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?>")
+# what a forwarded report must not say: code names, paths, section numbers, notebook names
+CODE_WORDS = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b|§|\bnotebook \d|\.ipynb|\.md\b|"
+                        r"\bdocs/|\bdata/")
+# paper sizes in inches (Chromium's printToPDF takes inches)
+PAPERS = {"A4": (8.27, 11.69), "Letter": (8.5, 11.0)}
+# a printed page (not the last) with fewer lines of text than this and no figure is near-empty
+NEAR_EMPTY = 15
 # JupyterLab settings for the check: every cell in the page (no windowing), no news, no updates
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
@@ -261,9 +276,11 @@ _RUN_ALL = """
 const done = arguments[arguments.length - 1];
 const app = window.jupyterapp;
 const nb = app.shell.currentWidget;
+// started, not awaited: on a loaded machine the run outlasts the driver's script timeout (60 s);
+// run_all_cells then waits for the kernel to be idle, with its own limit
 nb.sessionContext.ready
-  .then(() => app.commands.execute('notebook:run-all-cells'))
-  .then(() => done('ok'), (e) => done('failed: ' + e));
+  .then(() => { app.commands.execute('notebook:run-all-cells'); done('ok'); },
+        (e) => done('failed: ' + e));
 """
 
 _BUSY = """
@@ -351,6 +368,8 @@ def check_report(driver, path: Path) -> None:
     broken = [alt for alt, width in images if not width]
     text = driver.execute_script("return document.body.innerText")
     markup = sorted({m.group(0)[:60] for m in RAW_MARKUP.finditer(text)})
+    code = sorted({m.group(0) for m in CODE_WORDS.finditer(text)})
+    screenshot(driver, "report-first-screen")
     screenshot(driver, "report", full_page=True)
     problems = []
     if not images:
@@ -359,10 +378,94 @@ def check_report(driver, path: Path) -> None:
         problems.append(f"{len(broken)} of {len(images)} image(s) not drawn: {broken[:3]}")
     if markup:
         problems.append(f"raw markup in the visible text: {markup[:5]}")
+    if code:
+        problems.append(f"code names, paths or section numbers in the prose: {code[:8]}")
+    problems += first_screen_problems(driver)
     if problems:
         raise Failed(f"{path.name}: " + "; ".join(problems))
-    log(f"{path.relative_to(ROOT)}: {len(images)} image(s) drawn, no raw markup in "
-        f"{len(text)} characters of text")
+    log(f"{path.relative_to(ROOT)}: {len(images)} image(s) drawn, no raw markup or code name in "
+        f"{len(text)} characters of text; the bottom line is on the first screen")
+
+
+_FIRST_SCREEN = """
+const h = window.innerHeight;
+return [...document.querySelectorAll('li, p')]
+  .filter(el => { const r = el.getBoundingClientRect(); return r.height > 0 && r.bottom <= h; })
+  .map(el => el.innerText);
+"""
+
+
+def first_screen_problems(driver) -> list[str]:
+    """What the first screen (top of the page, the window's height) lacks of the bottom line: for
+    every measure a line naming the schedule, one saying what it rests on, one saying how sure."""
+    driver.execute_script("window.scrollTo(0, 0)")
+    seen = driver.execute_script(_FIRST_SCREEN)
+    answers = [t for t in seen if re.search(r"best supported is|keep |no schedule", t)]
+    rests = [t for t in seen if t.startswith("Rests on")]
+    sure = [t for t in seen if t.startswith("How sure")]
+    problems = []
+    if len(answers) < 2 or len(rests) < 2 or len(sure) < 2:
+        problems.append(f"the first screen holds {len(answers)} answer(s), {len(rests)} "
+                        f"'rests on' and {len(sure)} 'how sure' line(s): the bottom line of both "
+                        "measures should be there without scrolling")
+    return problems
+
+
+def _pages(pdf: Path) -> list[str]:
+    out = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                         text=True, check=True).stdout
+    return out.split("\f")[:-1] if out.endswith("\f") else out.split("\f")
+
+
+def _images_per_page(pdf: Path) -> dict[int, int]:
+    out = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True,
+                         check=True).stdout.splitlines()[2:]
+    pages: dict[int, int] = {}
+    for line in out:
+        fields = line.split()
+        if len(fields) > 2 and fields[2] == "image":
+            pages[int(fields[0])] = pages.get(int(fields[0]), 0) + 1
+    return pages
+
+
+def print_problems(pdf: Path, paper: str) -> list[str]:
+    """A printed report read page by page: every caption on a page with its figure, no
+    near-empty page but the last."""
+    pages = _pages(pdf)
+    images = _images_per_page(pdf)
+    problems = []
+    for i, text in enumerate(pages, start=1):
+        captions = re.findall(r"^\s*(Figure \d+\.)", text, flags=re.MULTILINE)
+        if captions and images.get(i, 0) < len(captions):
+            problems.append(f"{paper} page {i}: {', '.join(captions)} without its figure")
+        lines = [line for line in text.splitlines() if line.strip()]
+        if i < len(pages) and len(lines) < NEAR_EMPTY and not images.get(i):
+            problems.append(f"{paper} page {i} is near-empty ({len(lines)} lines of text)")
+    return problems
+
+
+def check_print(driver, path: Path) -> None:
+    """Print the report to PDF on A4 and Letter; read each page; keep its first pages as PNG."""
+    driver.get(path.as_uri())
+    _wait(driver, 30, lambda d: d.execute_script(
+        "return document.readyState === 'complete' && [...document.images].every(i => i.complete)"),
+        "the report to load")
+    problems = []
+    for paper, (width, height) in PAPERS.items():
+        pdf = SHOTS / f"summary-{paper}.pdf"
+        data = driver.execute_cdp_cmd("Page.printToPDF", {
+            "paperWidth": width, "paperHeight": height, "printBackground": True,
+            "preferCSSPageSize": False, "marginTop": 0.4, "marginBottom": 0.4,
+            "marginLeft": 0.4, "marginRight": 0.4})
+        pdf.write_bytes(base64.b64decode(data["data"]))
+        subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "3", str(pdf),
+                        str(SHOTS / f"print-{paper}")], check=True)
+        found = print_problems(pdf, paper)
+        problems += found
+        log(f"printed on {paper}: {len(_pages(pdf))} pages"
+            + ("" if found else ", every caption with its figure, no near-empty page"))
+    if problems:
+        raise Failed(f"{path.name} printed: " + "; ".join(problems))
 
 
 def main(argv=None) -> int:
@@ -381,7 +484,7 @@ def main(argv=None) -> int:
     signal.alarm(int(args.timeout))
     started = time.monotonic()
     if SHOTS.is_dir():  # screenshots of this run only
-        for old in SHOTS.glob("*.png"):
+        for old in [*SHOTS.glob("*.png"), *SHOTS.glob("*.pdf")]:
             old.unlink()
     failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="outcomes-browser-") as tmp_name:
@@ -426,6 +529,11 @@ def main(argv=None) -> int:
                 except (Failed, WebDriverException) as exc:
                     failures.append(str(exc))
                     screenshot(driver, "FAILED-report")
+                try:
+                    check_print(driver, REPORT)
+                except (Failed, WebDriverException, OSError,
+                        subprocess.CalledProcessError) as exc:
+                    failures.append(str(exc))
         except Failed as exc:
             failures.append(str(exc))
         finally:
@@ -435,7 +543,7 @@ def main(argv=None) -> int:
     elapsed = time.monotonic() - started
     for failure in failures:
         log(f"FAILED {failure}")
-    checks = len(notebooks) + 1
+    checks = len(notebooks) + 2
     log(f"took {elapsed:.0f} s; screenshots in {SHOTS.relative_to(ROOT)}/")
     log(f"{checks - min(len(failures), checks)} passed, {len(failures)} failed")
     return 1 if failures else 0
