@@ -69,6 +69,7 @@ from ..protocols import Strategy
 from ..records import Records
 from ..records.dataset import read_strategies
 from .mixed import one_blas_thread
+from .schedule_fragility import fragility, stay_table, strata_table, structural_gaps
 from .schedule_tables import (
     _balance_table,
     _followers_table,
@@ -88,8 +89,12 @@ __all__ = [
 
 #: Columns of :attr:`ScheduleComparison.results` (one row per strategy and per contrast).
 SCHEDULE_COLUMNS = ["measure", "model", "term", "estimate", "ci_low", "ci_high", "std_error",
-                    "ipw_estimate", "naive_estimate", "n", "n_followed", "n_outcome",
-                    "p_value", "note"]
+                    "ipw_estimate", "ice_estimate", "naive_estimate", "n", "n_followed",
+                    "n_outcome", "effective_n", "fragile", "fragile_reasons", "boot_bias",
+                    "failed_replicates", "unsettled_fits", "p_value", "note"]
+
+#: Interval methods of the bootstrap (docs/methods.md §6.6).
+INTERVALS = ("percentile", "normal", "bca")
 
 
 
@@ -142,6 +147,8 @@ class ScheduleComparison:
     excluded: dict
     replicates: dict = field(default_factory=dict)
     point: dict = field(default_factory=dict)
+    strata: pd.DataFrame = field(default_factory=pd.DataFrame)
+    stay: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def contrast(self, name: str, other: str) -> dict:
         """Difference ``name − other`` of two strategies' doubly robust means with its bootstrap
@@ -196,8 +203,9 @@ def compare_strategies(records: Records, *, measure: str = "pore", landmark_days
                        reference: str = "every_2_months", min_followers: int = 20,
                        boot: int = 200, seed: int = 1, truncate: float | None = 0.99,
                        region: str = "face", rater: str = "clinician", sensitivity: bool = True,
-                       progress: bool = False, derived: dict | None = None
-                       ) -> ScheduleComparison:
+                       progress: bool = False, derived: dict | None = None,
+                       treatment: str | None = None, washout_days: int = 90,
+                       interval: str = "percentile") -> ScheduleComparison:
     """Compare schedules as an emulated target trial (clone–censor–weight; module docstring).
 
     Parameters
@@ -209,14 +217,14 @@ def compare_strategies(records: Records, *, measure: str = "pore", landmark_days
         The landmark L (days after t0), its window and the baseline window, as in
         :func:`outcomes.ratings.landmark_ratings`.
     treatments : str or list, optional
-        Sessions counted (and t0); every treatment by default.
+        Not used by the comparison (kept for callers): only ``treatment`` counts.
     strategies : dict or list of Strategy, optional
         Default: the four defaults plus any declared in the records' ``dataset.toml``.
     reference : str
         The strategy every other one is compared with (default ``every_2_months``).
     min_followers : int
-        Fewest patients who must have followed a strategy to the landmark (with a rating there)
-        for it to get a number.
+        Fewest *effective* followers (Kish, of the followers' weights) for a strategy to get a
+        number — on the records and in every bootstrap replicate.
     boot : int
         Bootstrap replicates (0: no confidence intervals).
     seed : int
@@ -228,8 +236,17 @@ def compare_strategies(records: Records, *, measure: str = "pore", landmark_days
     progress : bool
         Show a progress bar over the bootstrap replicates (on standard error).
     derived : dict, optional
-        Tables already derived for exactly these settings (``ratings``, ``sessions``,
-        ``primary``), as :class:`outcomes.analysis.Analysis` holds them; not recomputed.
+        Tables already derived for exactly these settings and ``treatments=(treatment,)``
+        (``ratings``, ``sessions``, ``primary``); not recomputed.
+    treatment : str, optional
+        The treatment under study (its sessions count and set t0; others neither count nor
+        deviate). Default: ``[analysis] treatment`` of dataset.toml, else the most frequent.
+    washout_days : int
+        Patients whose first session falls in the records' first ``washout_days`` days are not
+        new patients: left out (counted in ``excluded``).
+    interval : str
+        ``"percentile"`` (default), ``"normal"`` (estimate ± 1.96 bootstrap SE) or ``"bca"``
+        (bias-corrected and accelerated, acceleration from a patient jackknife of groups).
 
     Returns
     -------
@@ -237,24 +254,32 @@ def compare_strategies(records: Records, *, measure: str = "pore", landmark_days
     """
     strategies = _resolve_strategies(records, strategies)
     _check_settings(strategies, reference, min_followers, boot, truncate, seed)
+    if interval not in INTERVALS:
+        raise RecordsError(f"The value for `interval` must be one of {list(INTERVALS)}, but "
+                           f"{interval!r} was passed.")
+    if isinstance(washout_days, bool) or not isinstance(washout_days, (int, np.integer)) \
+            or washout_days < 0:
+        raise RecordsError(f"`washout_days` must be a whole number ≥ 0, but {washout_days!r} "
+                           "was passed.")
     with one_blas_thread():    # many small products: BLAS threads only spin (outcomes.mixed)
-        return _compare(records, measure, landmark_days, window_days, baseline_days, treatments,
-                        strategies, reference, min_followers, boot, seed, truncate, region,
-                        rater, sensitivity, progress, derived)
+        return _compare(records, measure, landmark_days, window_days, baseline_days, treatment,
+                        washout_days, strategies, reference, min_followers, boot, seed,
+                        truncate, region, rater, sensitivity, progress, derived, interval)
 
 
-def _compare(records, measure, landmark_days, window_days, baseline_days, treatments, strategies,
-             reference, min_followers, boot, seed, truncate, region, rater, sensitivity,
-             progress, derived) -> ScheduleComparison:
+def _compare(records, measure, landmark_days, window_days, baseline_days, treatment,
+             washout_days, strategies, reference, min_followers, boot, seed, truncate, region,
+             rater, sensitivity, progress, derived, interval) -> ScheduleComparison:
     trial = _build_trial(records, measure, landmark_days=landmark_days, window_days=window_days,
-                         baseline_days=baseline_days, treatments=treatments, region=region,
-                         rater=rater, derived=derived)
+                         baseline_days=baseline_days, treatment=treatment, region=region,
+                         rater=rater, washout_days=washout_days, derived=derived)
     settings = {"measure": measure, "landmark_days": landmark_days, "window_days": window_days,
-                    "baseline_days": baseline_days, "treatments": treatments, "reference": reference,
-                    "min_followers": min_followers, "boot": boot, "seed": seed, "truncate": truncate,
-                    "region": region, "rater": rater,
-                    "strategies": {k: v.label for k, v in strategies.items()},
-                    "short": {k: v.short() for k, v in strategies.items()}}
+                "baseline_days": baseline_days, "treatment": trial.treatment or None,
+                "washout_days": washout_days, "reference": reference,
+                "min_followers": min_followers, "boot": boot, "seed": seed, "truncate": truncate,
+                "region": region, "rater": rater, "interval": interval,
+                "strategies": {k: v.label for k, v in strategies.items()},
+                "short": {k: v.short() for k, v in strategies.items()}}
     notes = []
     n = len(trial.ids)
     if n == 0:
@@ -268,92 +293,175 @@ def _compare(records, measure, landmark_days, window_days, baseline_days, treatm
     arms = {name: _arm(trial, s, baseline_days) for name, s in strategies.items()}
     ltfu_X = _standardise(np.column_stack([np.ones(n), trial.ltfu_X] +
                                           ([trial.X] if trial.X.shape[1] else [])))
-    out_X = np.column_stack([np.ones(n), trial.baseline] +
-                            ([trial.X] if trial.X.shape[1] else []))
-    point = _estimate(trial, arms, ltfu_X, out_X, np.ones(n), truncate, want_weights=True)
-    reps = _bootstrap(trial, arms, ltfu_X, out_X, boot, seed, truncate, progress, point)
-    results = _results_table(measure, trial, arms, point, reps, reference, min_followers)
+    point = _estimate(trial, arms, ltfu_X, np.ones(n), truncate, want_weights=True)
+    reps = _bootstrap(trial, arms, ltfu_X, boot, seed, truncate, progress, point,
+                      min_followers)
+    strata = strata_table(trial, arms)
+    frag = {name: fragility(point[name], reps[name], strata, name, min_followers, boot)
+            for name in arms}
+    jack = _jackknife(trial, arms, ltfu_X, truncate, point) if interval == "bca" and boot else {}
+    results = _results_table(measure, trial, arms, point, reps, reference, min_followers, frag,
+                             interval, jack)
     notes += _notes(trial, arms, point)
-    sens = _sensitivity(trial, strategies, reference, baseline_days, ltfu_X, out_X, truncate,
+    notes += _disagreement_notes(results)
+    for name in arms:
+        for _, g in structural_gaps(strata, name).iterrows():
+            notes.append(f"No patient in {g['variable']} {g['level']} ({g['eligible']} eligible) "
+                         f"kept to '{name}': its number speaks only for patients who could "
+                         "follow it, not for every eligible patient.")
+    sens = _sensitivity(trial, strategies, reference, baseline_days, ltfu_X, truncate,
                         min_followers, measure) if sensitivity else pd.DataFrame()
-    return ScheduleComparison(results, _followers_table(trial, arms),
-                              _weights_table(arms, point), _balance_table(trial, arms, point),
-                              sens, _loss_table(trial), _protocol_table(settings, strategies),
-                              notes, settings, trial.excluded,
-                              replicates={k: v[:, 0] for k, v in reps.items()},
-                              point={k: {"dr": v["dr"], "ipw": v["ipw"], "naive": v["naive"],
-                                         "n_outcome": v["n_outcome"]}
-                                     for k, v in point.items()})
+    out = ScheduleComparison(results, _followers_table(trial, arms),
+                             _weights_table(arms, point), _balance_table(trial, arms, point),
+                             sens, _loss_table(trial), _protocol_table(settings, strategies),
+                             notes, settings, trial.excluded,
+                             replicates={k: v["dr"] for k, v in reps.items()},
+                             point={k: {"dr": v["dr"], "ipw": v["ipw"], "naive": v["naive"],
+                                        "ice": v["ice"], "n_outcome": v["n_outcome"],
+                                        "effective_n": v["ess"]}
+                                    for k, v in point.items()})
+    out.strata = strata
+    out.stay = stay_table(arms, point)
+    return out
 
 
-def _bootstrap(trial, arms, ltfu_X, out_X, boot, seed, truncate, progress, point
-               ) -> dict[str, np.ndarray]:
+def _bootstrap(trial, arms, ltfu_X, boot, seed, truncate, progress, point, min_followers
+               ) -> dict[str, dict]:
+    """Every replicate's means per strategy; a replicate in which a strategy's effective
+    followers fall below ``min_followers`` gives that strategy no number (NaN, counted in
+    ``failed``), and a weight fit that did not settle is counted in ``unsettled``."""
     n = len(trial.ids)
     init = {name: e["beta"] for name, e in point.items() if e["beta"] is not None}
     if point:
         init["_ltfu"] = next(iter(point.values()))["beta_ltfu"]
     rng = np.random.default_rng(seed)
-    out = {name: np.full((boot, 3), np.nan) for name in arms}
+    out = {name: {"dr": np.full(boot, np.nan), "ipw": np.full(boot, np.nan),
+                  "ice": np.full(boot, np.nan), "ess": np.full(boot, np.nan),
+                  "failed": 0, "unsettled": 0, "boot": boot} for name in arms}
     iterator = range(boot)
     if progress and boot:
         from tqdm.auto import tqdm
         iterator = tqdm(iterator, desc="bootstrap", unit="replicate", leave=False)
     for b in iterator:
         cw = rng.multinomial(n, np.full(n, 1.0 / n)).astype(np.float64)
-        est = _estimate(trial, arms, ltfu_X, out_X, cw, truncate, init=init)
+        est = _estimate(trial, arms, ltfu_X, cw, truncate, init=init)
         for name, e in est.items():
-            out[name][b] = (e["dr"], e["ipw"], e["n_outcome"])
+            o = out[name]
+            o["ess"][b] = e["ess"]
+            o["unsettled"] += int(not e["converged"])
+            if e["ess"] < min_followers:
+                o["failed"] += 1
+                continue
+            o["dr"][b], o["ipw"][b], o["ice"][b] = e["dr"], e["ipw"], e["ice"]
     return out
 
 
-def _ci(values: np.ndarray) -> tuple[float, float, float]:
+def _jackknife(trial, arms, ltfu_X, truncate, point, groups: int = 20) -> dict:
+    """Grouped delete-a-group jackknife of the weighted-ICE means (the BCa acceleration): the
+    patients in ``groups`` random groups, each left out in turn."""
+    n = len(trial.ids)
+    g = np.random.default_rng(0).permutation(n) % groups
+    init = {name: e["beta"] for name, e in point.items() if e["beta"] is not None}
+    init["_ltfu"] = next(iter(point.values()))["beta_ltfu"]
+    out = {name: np.full(groups, np.nan) for name in arms}
+    for j in range(groups):
+        est = _estimate(trial, arms, ltfu_X, (g != j).astype(float), truncate, init=init,
+                        methods=("dr",))
+        for name, e in est.items():
+            out[name][j] = e["dr"]
+    return out
+
+
+def _ci(values: np.ndarray, estimate: float = np.nan, method: str = "percentile",
+        jack: np.ndarray | None = None) -> tuple[float, float, float]:
+    """95 % interval and bootstrap SE of the replicates ``values`` by ``method``."""
     v = values[np.isfinite(values)]
     if len(v) < 10:
         return np.nan, np.nan, np.nan
-    lo, hi = np.quantile(v, [0.025, 0.975])
-    return float(lo), float(hi), float(v.std(ddof=1))
+    se = float(v.std(ddof=1))
+    if method == "normal" and np.isfinite(estimate):
+        return estimate - 1.959964 * se, estimate + 1.959964 * se, se
+    qs = np.array([0.025, 0.975])
+    if method == "bca" and np.isfinite(estimate) and jack is not None \
+            and np.isfinite(jack).sum() >= 3:
+        from scipy.stats import norm
+
+        prop = np.clip(np.mean(v < estimate) + 0.5 * np.mean(v == estimate), 1 / len(v),
+                       1 - 1 / len(v))
+        z0 = norm.ppf(prop)
+        j = jack[np.isfinite(jack)]
+        d = j.mean() - j
+        den = 6 * np.sum(d ** 2) ** 1.5
+        a = float(np.sum(d ** 3) / den) if den > 0 else 0.0
+        z = norm.ppf(qs)
+        qs = norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
+    lo, hi = np.quantile(v, qs)
+    return float(lo), float(hi), se
 
 
-def _results_table(measure, trial, arms, point, reps, reference, min_followers) -> pd.DataFrame:
+def _results_table(measure, trial, arms, point, reps, reference, min_followers, frag,
+                   interval="percentile", jack=None) -> pd.DataFrame:
     n = len(trial.ids)
+    jack = jack or {}
     rows = []
     ok = {}
     for name, arm in arms.items():
         e = point[name]
         n_out = e["n_outcome"]
         n_fol = int(arm.followed.sum())
-        ok[name] = n_out >= min_followers
+        ok[name] = e["ess"] >= min_followers and np.isfinite(e["dr"])
+        r = reps[name]
         row = {"measure": measure, "model": "strategy", "term": name, "n": n, "n_followed": n_fol,
-                   "n_outcome": n_out, "p_value": np.nan}
+               "n_outcome": n_out, "p_value": np.nan, "effective_n": e["ess"],
+               "fragile": frag[name][0], "fragile_reasons": frag[name][1],
+               "failed_replicates": r["failed"], "unsettled_fits": r["unsettled"]}
         if ok[name]:
-            lo, hi, se = _ci(reps[name][:, 0])
+            jn = jack.get(name)
+            lo, hi, se = _ci(r["dr"], e["dr"], interval, jn)
+            v = r["dr"][np.isfinite(r["dr"])]
             row.update(estimate=e["dr"], ci_low=lo, ci_high=hi, std_error=se,
-                       ipw_estimate=e["ipw"], naive_estimate=e["naive"],
+                       ipw_estimate=e["ipw"], ice_estimate=e["ice"], naive_estimate=e["naive"],
+                       boot_bias=float(v.mean() - e["dr"]) if len(v) >= 10 else np.nan,
                        note=f"{arm.strategy.label}; followed to the review by "
-                            f"{suppress_count(n_out)} of {n} eligible patients")
+                            f"{suppress_count(n_out)} of {n} eligible patients (effective "
+                            f"{e['ess']:.0f})")
         else:
             row.update(estimate=np.nan, ci_low=np.nan, ci_high=np.nan, std_error=np.nan,
-                       ipw_estimate=np.nan, naive_estimate=np.nan,
+                       ipw_estimate=np.nan, ice_estimate=np.nan, naive_estimate=np.nan,
+                       boot_bias=np.nan,
                        note=f"not estimable: only {suppress_count(n_out)} patients followed it "
-                            f"to the review (at least {min_followers} needed)")
+                            f"to the review (effective {e['ess']:.0f}; at least "
+                            f"{min_followers} needed)")
         rows.append(row)
     for name in arms:
         if name == reference:
             continue
         term = f"{name} - {reference}"
+        reasons = [f"{s}: {frag[s][1]}" for s in (name, reference) if frag[s][0]]
         row = {"measure": measure, "model": "strategy", "term": term, "n": n,
-                   "n_followed": int(arms[name].followed.sum()),
-                   "n_outcome": point[name]["n_outcome"], "ipw_estimate": np.nan,
-                   "naive_estimate": np.nan, "p_value": np.nan}
+               "n_followed": int(arms[name].followed.sum()),
+               "n_outcome": point[name]["n_outcome"], "ipw_estimate": np.nan,
+               "ice_estimate": np.nan, "naive_estimate": np.nan, "p_value": np.nan,
+               "effective_n": min(point[name]["ess"], point[reference]["ess"]),
+               "fragile": bool(frag[name][0] or frag[reference][0]),
+               "fragile_reasons": "; ".join(reasons),
+               "failed_replicates": int(np.sum(~np.isfinite(reps[name]["dr"])
+                                               | ~np.isfinite(reps[reference]["dr"])))
+               if reps[name]["boot"] else 0,
+               "unsettled_fits": reps[name]["unsettled"] + reps[reference]["unsettled"],
+               "boot_bias": np.nan}
         if ok[name] and ok[reference]:
-            diff = reps[name][:, 0] - reps[reference][:, 0]
-            lo, hi, se = _ci(diff)
+            diff = reps[name]["dr"] - reps[reference]["dr"]
+            est = point[name]["dr"] - point[reference]["dr"]
+            jd = (jack[name] - jack[reference]) if name in jack else None
+            lo, hi, se = _ci(diff, est, interval, jd)
             v = diff[np.isfinite(diff)]
             p = (min(1.0, 2 * min((v <= 0).mean(), (v >= 0).mean()) + 1 / (len(v) + 1))
                  if len(v) >= 10 else np.nan)
-            row.update(estimate=point[name]["dr"] - point[reference]["dr"], ci_low=lo,
-                       ci_high=hi, std_error=se, p_value=p,
+            row.update(estimate=est, ci_low=lo, ci_high=hi, std_error=se, p_value=p,
+                       boot_bias=float(v.mean() - est) if len(v) >= 10 else np.nan,
                        ipw_estimate=point[name]["ipw"] - point[reference]["ipw"],
+                       ice_estimate=point[name]["ice"] - point[reference]["ice"],
                        naive_estimate=point[name]["naive"] - point[reference]["naive"],
                        note="difference in mean improvement")
         else:
@@ -362,35 +470,53 @@ def _results_table(measure, trial, arms, point, reps, reference, min_followers) 
                        note="not estimable: " + " and ".join(bad) + " followed by too few "
                             "patients")
         rows.append(row)
-    return pd.DataFrame(rows, columns=SCHEDULE_COLUMNS)
+    out = pd.DataFrame(rows, columns=SCHEDULE_COLUMNS)
+    out["fragile"] = out["fragile"].astype(bool)
+    out["fragile_reasons"] = out["fragile_reasons"].fillna("").astype(str)
+    return out
+
+
+def _disagreement_notes(results: pd.DataFrame) -> list[str]:
+    """A sentence per strategy whose weighted mean (IPW) lies outside the doubly robust
+    interval — the two should agree when the models are right."""
+    notes = []
+    for _, r in results[~results["term"].str.contains(" - ")].iterrows():
+        if not np.isfinite(r["ci_low"]) or not np.isfinite(r["ipw_estimate"]):
+            continue
+        if not r["ci_low"] <= r["ipw_estimate"] <= r["ci_high"]:
+            notes.append(f"For '{r['term']}' the two ways of correcting disagree: the weighted "
+                         f"mean ({r['ipw_estimate']:.2f}) lies outside the interval of the "
+                         f"headline ({r['ci_low']:.2f} to {r['ci_high']:.2f}); the models of who "
+                         "kept to it or of how they improved may be wrong — treat it with care.")
+    return notes
 
 
 def _not_estimable_results(measure, strategies, reference, n, why) -> pd.DataFrame:
-    rows = [{"measure": measure, "model": "strategy", "term": t, "n": n, "n_followed": 0, "n_outcome": 0,
-                 "note": f"not estimable: {why}"}
+    rows = [{"measure": measure, "model": "strategy", "term": t, "n": n, "n_followed": 0,
+             "n_outcome": 0, "effective_n": 0.0, "fragile": True,
+             "fragile_reasons": "no patient could be compared", "failed_replicates": 0,
+             "unsettled_fits": 0, "note": f"not estimable: {why}"}
             for t in list(strategies) + [f"{s} - {reference}" for s in strategies
                                          if s != reference]]
     return pd.DataFrame(rows).reindex(columns=SCHEDULE_COLUMNS)
 
 
-
-def _sensitivity(trial, strategies, reference, baseline_days, ltfu_X, out_X, truncate,
+def _sensitivity(trial, strategies, reference, baseline_days, ltfu_X, truncate,
                  min_followers, measure) -> pd.DataFrame:
     rows = []
     n = len(trial.ids)
     for factor in (0.5, 1.0, 1.5):
         scaled = {k: _scaled(s, factor) for k, s in strategies.items()}
         arms = {k: _arm(trial, s, baseline_days) for k, s in scaled.items()}
-        est = _estimate(trial, arms, ltfu_X, out_X, np.ones(n), truncate)
+        est = _estimate(trial, arms, ltfu_X, np.ones(n), truncate, methods=("dr",))
         for name in arms:
             if name == reference:
                 continue
-            ok = est[name]["n_outcome"] >= min_followers and \
-                est[reference]["n_outcome"] >= min_followers
+            ok = est[name]["ess"] >= min_followers and est[reference]["ess"] >= min_followers
             rows.append({"measure": measure, "grace": factor, "contrast": f"{name} - {reference}",
-                             "estimate": est[name]["dr"] - est[reference]["dr"] if ok else np.nan,
-                             "n_outcome": est[name]["n_outcome"],
-                             "n_reference": est[reference]["n_outcome"]})
+                         "estimate": est[name]["dr"] - est[reference]["dr"] if ok else np.nan,
+                         "n_outcome": est[name]["n_outcome"],
+                         "n_reference": est[reference]["n_outcome"]})
     return pd.DataFrame(rows)
 
 
@@ -406,5 +532,3 @@ def _scaled(s: Strategy, factor: float) -> Strategy:
                                                              p.loading_interval),
                                     maintenance_tolerance=tol(p.maintenance_tolerance,
                                                               p.maintenance_interval)), s.label)
-
-
