@@ -119,3 +119,54 @@ def test_stopped_early_counts_only_patients_with_no_later_session():
 
     plan = [([0, 30], {}), ([0, 30, 200], {}), ([0, 30, 200], {}), ([0, 30, 60], {30: 2.5})]
     assert _stopped_unseen(_trial(_records(plan))) == (2, 1)
+
+
+def test_tipping_point_by_hand():
+    """P0: one session, never again, no rating: leaves 'every two months' unseen (window missed
+    on day 72). P1: one session and a rating on day 30: seen. P2 follows every two months (and
+    leaves 'single' too early, which is no stopping). Shares 1/3 and 0; a contrast of 0.2
+    (0.05 to 0.35) vanishes at δ = 0.2 / (1/3) = 0.6 and stops being clear at 0.15 / (1/3)."""
+    from test_schedules_estimand import _records, _trial
+
+    from outcomes.estimate.schedule_sensitivity import stopped_unseen_share, tipping_table
+    from outcomes.estimate.target_trial import _arm
+
+    t = _trial(_records([([0], {}), ([0], {30: 2.5}), ([0, 61, 122], {182: 2.0})]))
+    s = default_strategies()
+    arms = {k: _arm(t, s[k], 30) for k in ("every_2_months", "single")}
+    assert stopped_unseen_share(t, arms["every_2_months"]) == pytest.approx(1 / 3)
+    assert stopped_unseen_share(t, arms["single"]) == 0
+    results = pd.DataFrame([{"term": "every_2_months - single", "estimate": 0.2,
+                             "ci_low": 0.05, "ci_high": 0.35}])
+    row = tipping_table(t, arms, results, "single").iloc[0]
+    assert row["tipping_delta"] == pytest.approx(0.6)
+    assert row["tipping_delta_ci"] == pytest.approx(0.15)
+    assert "0.60 grades worse" in row["sentence"] and "0.15 grades worse" in row["sentence"]
+    # the other way round the bias would only grow the difference: no tipping point
+    results = pd.DataFrame([{"term": "every_2_months - single", "estimate": -0.2,
+                             "ci_low": -0.35, "ci_high": -0.05}])
+    assert np.isnan(tipping_table(t, arms, results, "single").iloc[0]["tipping_delta"])
+
+
+def test_e_value_columns_on_contrasts_only():
+    """The E-value of a contrast is robustness.e_value of its estimate and interval with the SD
+    of the outcomes seen (standardised-difference approximation); strategies have none."""
+    from test_schedules_estimand import _trial
+
+    from outcomes.estimate.robustness import e_value
+
+    s = default_strategies()
+    c = compare_strategies(_two_clinics(), strategies={"monthly": s["monthly"],
+                                                       "single": s["single"]},
+                           reference="monthly", boot=30, min_followers=5, sensitivity=False,
+                           washout_days=0)
+    res = c.results.set_index("term")
+    assert np.isnan(res.loc["single", "e_value"]) and np.isnan(res.loc["monthly", "e_value"])
+    row = res.loc["single - monthly"]
+    y = _trial(_two_clinics(), washout_days=0).outcome
+    want = e_value(row["estimate"], sd=float(np.nanstd(y, ddof=1)), ci_low=row["ci_low"],
+                   ci_high=row["ci_high"]).iloc[0]
+    assert row["e_value"] == pytest.approx(want["e_value"])
+    assert row["e_value_ci"] == pytest.approx(want["e_value_ci"])
+    assert row["e_value"] > 1
+    assert len(c.tipping) == 1 and c.tipping["contrast"].iloc[0] == "single - monthly"

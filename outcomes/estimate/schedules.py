@@ -5,16 +5,23 @@ the landmark have been — and how much better is the protocol than coming every
 
 Protocol of the emulated trial
 ------------------------------
+treatment under study
+    one treatment (``treatment``; default ``[analysis] treatment`` of dataset.toml, else the most
+    frequent): only its sessions count and set t0; other treatments neither count nor deviate.
 eligibility
-    a first session of the analysed treatments (t0), a baseline rating in ``[t0 − 30, t0]`` and
-    enough time in the records to reach the landmark (``t0 + L + window ≤`` the last date in the
-    records; a patient who started too recently could never have been followed to L).
+    a first session of that treatment (t0) at least ``washout_days`` (90) after the records
+    begin (a new patient, not one treated before them), a baseline rating in ``[t0 − 30, t0]``
+    and enough time in the records to reach the landmark (``t0 + L + window ≤`` the last date).
 time zero
     t0. Every eligible patient is a candidate for every strategy (:mod:`outcomes.strategies`).
 follow-up
-    until the *horizon* H: the landmark rating's day when the patient has one, else ``t0 + L``.
+    from t0 to day L for every patient — never set by the outcome. Sessions on or after day L
+    are outside every schedule.
 outcome
-    improvement (positive = better) at the landmark rating, as in :mod:`outcomes.ratings`.
+    improvement (positive = better) at the rating closest to day L within ± window, among the
+    ratings dated no later than the first session on or after day L (a rating on a session's
+    day is taken before it): no session after the landmark is ever in the outcome. Without such
+    a rating the outcome is missing (loss to follow-up).
 estimand
     ``μ_g = E[Y^g]`` over the eligible patients, and ``μ_g − μ_ref``.
 
@@ -22,33 +29,29 @@ Estimator
 ---------
 1. **Clones and deviation steps.** Each eligible patient is cloned into every strategy. Step k
    starts right after the k-th on-schedule session (day ``s_k``); the clone *stays* in step k when
-   its next session comes inside the window ``s_k + [lo_k, hi_k]``, or when it reaches H with no
+   its next session comes inside the window ``s_k + [lo_k, hi_k]``, or when it reaches L with no
    session too early and no window closed. It *deviates* at a session before ``s_k + lo_k``
    ("too early") or on day ``s_k + hi_k + 1`` with no session ("window missed"), if that is before
-   H. Deviation censors the clone.
-2. **Weights for deviation.** Per strategy, a pooled logistic model of staying at each step,
-   ``P(stay_k | step, baseline rating, latest interim rating's change since baseline, an
-   indicator of any interim rating, days since t0, days since the previous session,
-   covariates)``, fitted by Newton–Raphson on every step row of that strategy's clones. The
-   interim rating is the latest rating dated on or before ``s_k`` (a rating on a session day is
-   taken before the session, so it is known when the next visit is decided).
-3. **Weights for loss to follow-up.** One logistic model over all eligible patients of having a
-   landmark rating, given the history at ``t0 + L − window`` (before any landmark rating can
-   exist): baseline, latest interim change, sessions received before ``t0 + L``, days from the
-   last of them to ``t0 + L``, covariates.
-4. The weight of a clone that stayed to H and has its outcome is
-   ``w = Π_k 1 / P(stay_k) × 1 / P(observed)``; weights above the ``truncate`` quantile (default
-   the 99th percentile of that strategy's weights) are set to it, and the share truncated is
-   reported.
-5. **Means.** IPW (Hájek): ``Σ w Y / Σ w`` over uncensored clones. Doubly robust (the headline):
-   a weighted least-squares outcome model ``Y ~ baseline + covariates`` among uncensored clones,
-   its predictions averaged over *every* eligible patient (standardisation). The unweighted mean
-   of the followers is shown as the naive per-protocol answer.
-6. **Uncertainty.** Patient-level bootstrap: each replicate draws patients with replacement
-   (multinomial counts used as case weights, so clones of one patient move together), refits
-   every model, and recomputes every mean and contrast; 95 % percentile intervals.
-7. **Positivity.** A strategy followed to the horizon, with an outcome, by fewer than
-   ``min_followers`` (default 20) patients gets no number: *not estimable from these records*.
+   L. Deviation censors the clone.
+2. **Weights for deviation.** Per strategy, a pooled logistic model of staying at each step on
+   the history at ``s_k`` (baseline, latest interim changes of every measure, days since t0 and
+   since the previous session, step, covariates), Newton–Raphson on that strategy's step rows.
+3. **Weights for loss to follow-up.** One logistic model of having an outcome, on the history
+   strictly before ``t0 + L − window`` (ratings up to the day before, sessions before it).
+4. ``w = Π_k 1 / P(stay_k) × 1 / P(observed)``, truncated at the ``truncate`` quantile.
+5. **Means.** The headline is the weighted iterated conditional expectation (sequentially
+   doubly robust; :mod:`outcomes.estimate.sequential`). Beside it: IPW (Hájek), the unweighted
+   ICE g-formula and the followers' plain mean. When IPW lies outside the headline's interval
+   a note says so.
+6. **Uncertainty.** Patient-level bootstrap (case weights; clones of one patient move together);
+   ``percentile`` (default), ``normal`` or ``bca`` intervals; the replicates' mean minus the
+   estimate is reported as ``boot_bias``.
+7. **Positivity.** A strategy whose followers' *effective* number (Kish) is below
+   ``min_followers`` gets no number — on the records and in each replicate (such a replicate is
+   counted in ``failed_replicates`` and gives no number). The fragile rule
+   (:mod:`outcomes.estimate.schedule_fragility`) says in words when a number is fragile.
+8. **How wrong could it be.** A tipping point for patients who stopped without a rating showing
+   why, and an E-value per contrast (:mod:`outcomes.estimate.schedule_sensitivity`).
 
 The per-session slope of :mod:`outcomes.models` is an association: with a saturating and fading
 benefit one more session a month is not one effect, and patients who see no change stop coming, so
@@ -70,6 +73,7 @@ from ..records import Records
 from ..records.dataset import read_strategies
 from .mixed import one_blas_thread
 from .schedule_fragility import fragility, stay_table, strata_table, structural_gaps
+from .schedule_sensitivity import add_e_values, tipping_table
 from .schedule_tables import (
     _balance_table,
     _followers_table,
@@ -91,7 +95,8 @@ __all__ = [
 SCHEDULE_COLUMNS = ["measure", "model", "term", "estimate", "ci_low", "ci_high", "std_error",
                     "ipw_estimate", "ice_estimate", "naive_estimate", "n", "n_followed",
                     "n_outcome", "effective_n", "fragile", "fragile_reasons", "boot_bias",
-                    "failed_replicates", "unsettled_fits", "p_value", "note"]
+                    "failed_replicates", "unsettled_fits", "e_value", "e_value_ci", "p_value",
+                    "note"]
 
 #: Interval methods of the bootstrap (docs/methods.md §6.6).
 INTERVALS = ("percentile", "normal", "bca")
@@ -110,10 +115,17 @@ class ScheduleComparison:
     ----------
     results : DataFrame
         :data:`SCHEDULE_COLUMNS`; one row per strategy (``term`` = its name, ``estimate`` = the
-        doubly robust mean improvement, ``ipw_estimate`` the weighted mean, ``naive_estimate``
-        the plain mean of the followers) and one per contrast ``"NAME - REFERENCE"``. A strategy
+        sequentially doubly robust mean improvement (weighted ICE), ``ipw_estimate`` the
+        weighted mean, ``ice_estimate`` the unweighted ICE g-formula, ``naive_estimate`` the
+        plain mean of the followers) and one per contrast ``"NAME - REFERENCE"``. A strategy
         that is not estimable has ``estimate``, ``ci_low``, ``ci_high`` missing and says why in
-        ``note``.
+        ``note``. ``effective_n``: Kish effective number of the followers' weights (a contrast:
+        the smaller of its two); ``fragile`` / ``fragile_reasons``: the fragile rule and its
+        reasons in plain words ("" when not fragile; a contrast is fragile when either strategy
+        is); ``boot_bias``: mean of the replicates minus the estimate; ``failed_replicates``:
+        replicates that gave no number (effective followers below ``min_followers``);
+        ``unsettled_fits``: replicates whose weight models did not converge; ``e_value``,
+        ``e_value_ci``: E-values of the contrasts.
     followers : DataFrame
         Per strategy and step: clones at risk, staying, deviating (too early / window missed),
         share of the eligible patients still following.
@@ -133,6 +145,14 @@ class ScheduleComparison:
     notes : list of str
         Plain-language warnings (no interim ratings, weight models that did not converge, …).
     settings : dict
+    excluded : dict
+        Patients left out before time zero, by reason (washout included).
+    strata : DataFrame
+        Followers by clinic, sex, skin type and age band per strategy.
+    stay : DataFrame
+        Distribution of the fitted probability of staying per strategy and step.
+    tipping : DataFrame
+        Tipping points for patients who stopped without a rating showing why.
     """
 
     results: pd.DataFrame
@@ -149,6 +169,8 @@ class ScheduleComparison:
     point: dict = field(default_factory=dict)
     strata: pd.DataFrame = field(default_factory=pd.DataFrame)
     stay: pd.DataFrame = field(default_factory=pd.DataFrame)
+    jackknife: dict = field(default_factory=dict)
+    tipping: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def contrast(self, name: str, other: str) -> dict:
         """Difference ``name − other`` of two strategies' doubly robust means with its bootstrap
@@ -322,6 +344,8 @@ def _compare(records, measure, landmark_days, window_days, baseline_days, treatm
                                     for k, v in point.items()})
     out.strata = strata
     out.stay = stay_table(arms, point)
+    out.jackknife = jack
+    out.tipping = tipping_table(trial, arms, results, reference)
     return out
 
 
@@ -471,6 +495,9 @@ def _results_table(measure, trial, arms, point, reps, reference, min_followers, 
                             "patients")
         rows.append(row)
     out = pd.DataFrame(rows, columns=SCHEDULE_COLUMNS)
+    seen = trial.outcome[np.isfinite(trial.outcome)]
+    ev = add_e_values(out, float(seen.std(ddof=1)) if len(seen) > 1 else np.nan)
+    out["e_value"], out["e_value_ci"] = ev["e_value"], ev["e_value_ci"]
     out["fragile"] = out["fragile"].astype(bool)
     out["fragile_reasons"] = out["fragile_reasons"].fillna("").astype(str)
     return out
