@@ -153,3 +153,26 @@ def test_simulated_clinic_matches_the_truth_with_no_session_after_the_landmark()
     for term in ("protocol", "every_2_months", "monthly", "single",
                  "protocol - every_2_months"):
         assert res.loc[term, "estimate"] == pytest.approx(truth[term], abs=0.05), term
+
+
+def test_cli_washout_treatment_interval_and_the_new_json_fields(capsys):
+    import json
+
+    from outcomes.cli import main
+
+    args = ["strategies", "data/demo", "--measure", "pore", "--boot", "20", "--json"]
+    assert main(args) == 0
+    rows = json.loads(capsys.readouterr().out)
+    for r in rows:
+        assert {"effective_n", "fragile", "fragile_reasons", "ice_estimate", "ipw_estimate",
+                "boot_bias", "failed_replicates", "unsettled_fits", "e_value"} <= set(r)
+        assert isinstance(r["fragile"], bool) and isinstance(r["fragile_reasons"], str)
+        assert r["fragile"] == (r["fragile_reasons"] != "")
+    n_default = rows[0]["n"]
+    assert main(args + ["--washout-days", "0"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["n"] > n_default
+    assert main(args + ["--treatment", "hydrafacial", "--interval", "normal"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["n"] != n_default
+    assert main(args + ["--treatment", "laser"]) == 1
+    err = capsys.readouterr().err
+    assert "must be among" in err and "laser" in err
