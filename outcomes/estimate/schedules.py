@@ -357,7 +357,12 @@ def _bootstrap(trial, arms, ltfu_X, boot, seed, truncate, progress, point, min_f
     n = len(trial.ids)
     init = {name: e["beta"] for name, e in point.items() if e["beta"] is not None}
     if point:
-        init["_ltfu"] = next(iter(point.values()))["beta_ltfu"]
+        first = next(iter(point.values()))
+        init["_ltfu"] = first["beta_ltfu"]
+        init["_hess_inv"] = {name: e["hess_inv"] for name, e in point.items()
+                             if e.get("hess_inv") is not None}
+        if first.get("hess_inv_ltfu") is not None:
+            init["_hess_inv"]["_ltfu"] = first["hess_inv_ltfu"]
     rng = np.random.default_rng(seed)
     out = {name: {"dr": np.full(boot, np.nan), "ipw": np.full(boot, np.nan),
                   "ice": np.full(boot, np.nan), "ess": np.full(boot, np.nan),
@@ -368,7 +373,7 @@ def _bootstrap(trial, arms, ltfu_X, boot, seed, truncate, progress, point, min_f
         iterator = tqdm(iterator, desc="bootstrap", unit="replicate", leave=False)
     for b in iterator:
         cw = rng.multinomial(n, np.full(n, 1.0 / n)).astype(np.float64)
-        est = _estimate(trial, arms, ltfu_X, cw, truncate, init=init)
+        est = _estimate(trial, arms, ltfu_X, cw, truncate, init=init, methods=("dr",))
         for name, e in est.items():
             o = out[name]
             o["ess"][b] = e["ess"]
