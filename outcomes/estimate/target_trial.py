@@ -138,9 +138,17 @@ def _logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, *, ridge: float = 1e-
             if np.max(np.abs(delta)) < 1e-8:
                 return beta, True
     converged = False
+    last = np.inf
     for _ in range(iters):
         eta = np.clip(X @ beta, -30, 30)
         mu = 1.0 / (1.0 + np.exp(-eta))
+        # penalised log-likelihood: when it no longer moves, the fitted probabilities do not
+        # either (under near-separation a coefficient drifts on without changing them): stop,
+        # still reported as not settled
+        ll = float(np.sum(w * (y * eta - np.logaddexp(0.0, eta))) - 0.5 * np.sum(pen * beta ** 2))
+        if abs(ll - last) < 1e-10 * (1.0 + abs(ll)):
+            break
+        last = ll
         grad = X.T @ (w * (y - mu)) - pen * beta
         hess = (X * (w * mu * (1 - mu))[:, None]).T @ X + np.diag(pen)
         try:
