@@ -103,9 +103,13 @@ def strategy_sentences(comparison: ScheduleComparison, measure_label: str | None
     for name in names:
         a = res.loc[name]
         if not np.isfinite(a["estimate"]):
+            eff = a.get("effective_n", np.nan)
+            worth = (f", worth {eff:.0f} after weighting" if np.isfinite(eff) else "")
             out.append(f"'{name}' cannot be judged from these records: only "
-                       f"{suppress_count(int(a['n_outcome']))} patients followed it to the review "
-                       f"(at least {st['min_followers']} are needed for a number).")
+                       f"{suppress_count(int(a['n_outcome']))} patients followed it to the review"
+                       f"{worth} (at least {st['min_followers']} are needed for a number).")
+        elif a.get("fragile", False):
+            out.append(f"'{name}' has a fragile number: {a['fragile_reasons']}.")
     return out
 
 
