@@ -170,3 +170,29 @@ def test_e_value_columns_on_contrasts_only():
     assert row["e_value_ci"] == pytest.approx(want["e_value_ci"])
     assert row["e_value"] > 1
     assert len(c.tipping) == 1 and c.tipping["contrast"].iloc[0] == "single - monthly"
+
+
+def test_interval_methods_from_the_same_replicates():
+    """normal = estimate ± 1.96 SE; percentile = the replicates' quantiles; the contrast of any
+    pair uses the comparison's method; an unknown method is a clear error."""
+    from outcomes.errors import RecordsError
+
+    s = default_strategies()
+    kw = {"strategies": {"monthly": s["monthly"], "single": s["single"]}, "reference": "monthly",
+          "boot": 40, "min_followers": 5, "sensitivity": False, "washout_days": 0}
+    per = compare_strategies(_two_clinics(), interval="percentile", **kw)
+    nor = compare_strategies(_two_clinics(), interval="normal", **kw)
+    bca = compare_strategies(_two_clinics(), interval="bca", **kw)
+    r_p, r_n = per.results.set_index("term"), nor.results.set_index("term")
+    for term in ("single", "single - monthly"):
+        assert r_n.loc[term, "estimate"] == r_p.loc[term, "estimate"]
+        assert r_n.loc[term, "ci_low"] == pytest.approx(r_n.loc[term, "estimate"]
+                                                        - 1.959964 * r_n.loc[term, "std_error"])
+    v = per.replicates["single"]
+    assert r_p.loc["single", "ci_low"] == pytest.approx(np.quantile(v[np.isfinite(v)], 0.025))
+    assert nor.contrast("single", "monthly")["ci_low"] == pytest.approx(
+        r_n.loc["single - monthly", "ci_low"])
+    assert set(bca.jackknife) == {"monthly", "single"}
+    assert np.isfinite(bca.results.set_index("term").loc["single", "ci_low"])
+    with pytest.raises(RecordsError, match="`interval` must be one of"):
+        compare_strategies(_two_clinics(), interval="studentised", **kw)

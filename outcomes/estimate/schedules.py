@@ -174,7 +174,8 @@ class ScheduleComparison:
 
     def contrast(self, name: str, other: str) -> dict:
         """Difference ``name − other`` of two strategies' doubly robust means with its bootstrap
-        95% CI (any pair, not only against the reference); NaN when either is not estimable."""
+        95% CI by the comparison's interval method (any pair, not only against the reference);
+        NaN when either is not estimable."""
         res = self.results.set_index("term")
         for s in (name, other):
             if s not in res.index or " - " in s:
@@ -183,10 +184,12 @@ class ScheduleComparison:
         a, b = res.loc[name], res.loc[other]
         if not (np.isfinite(a["estimate"]) and np.isfinite(b["estimate"])):
             return {"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "std_error": np.nan}
-        lo, hi, se = (_ci(self.replicates[name] - self.replicates[other])
+        est = float(a["estimate"] - b["estimate"])
+        jack = (self.jackknife[name] - self.jackknife[other]) if name in self.jackknife else None
+        lo, hi, se = (_ci(self.replicates[name] - self.replicates[other], est,
+                          self.settings.get("interval", "percentile"), jack)
                       if name in self.replicates else (np.nan,) * 3)
-        return {"estimate": float(a["estimate"] - b["estimate"]), "ci_low": lo, "ci_high": hi,
-                "std_error": se}
+        return {"estimate": est, "ci_low": lo, "ci_high": hi, "std_error": se}
 
 
 def _check_settings(strategies: dict, reference: str, min_followers, boot, truncate, seed):
