@@ -245,7 +245,7 @@ class Analysis:
 
     def schedules(self, *, boot: int = 200, seed: int = 1, truncate: float | None = 0.99,
                   sensitivity: bool = True, progress: bool = False,
-                  interval: str = "percentile") -> Schedules:
+                  interval: str = "normal") -> Schedules:
         """The schedules compared as an emulated target trial
         (:func:`outcomes.estimate.schedules.compare_strategies`) of the treatment under study
         (``settings.treatment``), new patients only (``settings.washout_days``); ``interval``

@@ -120,9 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the treatment under study, e.g. microneedling (default: [analysis] "
                          "treatment of dataset.toml, else the most frequent)")
     st.add_argument("--washout-days", type=int, default=None, help=_DEFAULT["washout_days"])
-    st.add_argument("--interval", default="percentile",
+    st.add_argument("--interval", default="normal",
                     choices=["percentile", "normal", "bca"],
-                    help="bootstrap interval (default percentile)")
+                    help="bootstrap interval (default normal: estimate ± 1.96 SE)")
     st.add_argument("--min-followers", type=int, default=None, help=_DEFAULT["min_followers"])
     st.add_argument("--boot", type=int, default=200, help="bootstrap replicates (default 200)")
     st.add_argument("--seed", type=int, default=1, help="bootstrap seed (default 1)")

@@ -172,7 +172,7 @@ def _protocol_table(settings, strategies) -> pd.DataFrame:
                      "latest rating, time since the last session, baseline and patient "
                      "details); the mean by weighted iterated conditional expectations "
                      f"(sequentially doubly robust); {settings['boot']} bootstrap replicates for "
-                     f"95% intervals ({settings.get('interval', 'percentile')}); fewer than "
+                     f"95% intervals ({settings.get('interval', 'normal')}); fewer than "
                      f"{settings['min_followers']} effective followers, on the records or in a "
                      "resample: no number")),
     ]
