@@ -176,3 +176,16 @@ def test_cli_washout_treatment_interval_and_the_new_json_fields(capsys):
     assert main(args + ["--treatment", "laser"]) == 1
     err = capsys.readouterr().err
     assert "must be among" in err and "laser" in err
+
+
+def test_the_new_settings_are_checked_where_settings_are():
+    from outcomes import Settings
+
+    assert Settings().washout_days == 90 and Settings().treatment is None
+    assert Settings(treatment=" MicroNeedling ").treatment == "microneedling"
+    with pytest.raises(SettingError, match="`washout_days` must be a whole number of days ≥ 0"):
+        Settings(washout_days=-1)
+    with pytest.raises(SettingError, match="`treatment` must be the name of one treatment"):
+        Settings(treatment="")
+    with pytest.raises(SettingError, match="`treatment` must be the name of one treatment"):
+        Settings(treatment=("microneedling", "hydrafacial"))
