@@ -338,7 +338,7 @@ def _compare(records, measure, landmark_days, window_days, baseline_days, treatm
                          f"kept to '{name}': its number speaks only for patients who could "
                          "follow it, not for every eligible patient.")
     sens = _sensitivity(trial, strategies, reference, baseline_days, ltfu_X, truncate,
-                        min_followers, measure) if sensitivity else pd.DataFrame()
+                        min_followers, measure, point) if sensitivity else pd.DataFrame()
     out = ScheduleComparison(results, _followers_table(trial, arms),
                              _weights_table(arms, point), _balance_table(trial, arms, point),
                              sens, _loss_table(trial), _protocol_table(settings, strategies),
@@ -384,7 +384,7 @@ def _bootstrap(trial, arms, ltfu_X, boot, seed, truncate, progress, point, min_f
             o = out[name]
             o["ess"][b] = e["ess"]
             o["unsettled"] += int(not e["converged"])
-            if e["ess"] < min_followers:
+            if not e["ess"] >= min_followers or not np.isfinite(e["dr"]):   # NaN: failed too
                 o["failed"] += 1
                 continue
             o["dr"][b], o["ipw"][b], o["ice"][b] = e["dr"], e["ipw"], e["ice"]
@@ -540,14 +540,20 @@ def _not_estimable_results(measure, strategies, reference, n, why) -> pd.DataFra
 
 
 def _sensitivity(trial, strategies, reference, baseline_days, ltfu_X, truncate,
-                 min_followers, measure) -> pd.DataFrame:
+                 min_followers, measure, point=None) -> pd.DataFrame:
+    """The contrasts with every grace window × 0.5, × 1 (the point estimate itself) and × 1.5.
+    (Their fits start afresh: started from the point fit's coefficients, the wider windows' fits
+    went astray on the demo.)"""
     rows = []
     n = len(trial.ids)
     for factor in (0.5, 1.0, 1.5):
-        scaled = {k: _scaled(s, factor) for k, s in strategies.items()}
-        arms = {k: _arm(trial, s, baseline_days) for k, s in scaled.items()}
-        est = _estimate(trial, arms, ltfu_X, np.ones(n), truncate, methods=("dr",))
-        for name in arms:
+        if factor == 1.0 and point:
+            est = point
+        else:
+            scaled = {k: _scaled(s, factor) for k, s in strategies.items()}
+            arms = {k: _arm(trial, s, baseline_days) for k, s in scaled.items()}
+            est = _estimate(trial, arms, ltfu_X, np.ones(n), truncate, methods=("dr",))
+        for name in strategies:
             if name == reference:
                 continue
             ok = est[name]["ess"] >= min_followers and est[reference]["ess"] >= min_followers

@@ -156,6 +156,10 @@ def _logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, *, ridge: float = 1e-
         except np.linalg.LinAlgError:
             delta = np.linalg.lstsq(hess, grad, rcond=None)[0]
         beta = beta + delta
+        if not np.all(np.isfinite(beta)):
+            if init is not None:        # a start that led astray: fit afresh
+                return _logistic(X, y, w, ridge=ridge, iters=iters)
+            break
         if np.max(np.abs(delta)) < 1e-8:
             converged = True
             break
