@@ -42,6 +42,7 @@ from .estimate import effects as effects_mod
 from .estimate import robustness, traps
 from .estimate.beliefs import SCHEDULE_BELIEF, belief_check
 from .estimate.schedules import compare_strategies
+from .estimate.target_trial import resolve_treatment
 from .estimate.who_benefits import regions, who_benefits
 from .protocols import Strategy
 from .records import Records
@@ -99,6 +100,8 @@ class Analysis:
         object.__setattr__(self, "_cache", OrderedDict())
         if settings.treatments is not None:
             ratings_mod.select_sessions(records, settings)  # a treatment they do not have
+        if settings.treatment is not None:
+            resolve_treatment(records, settings.treatment)  # … or a treatment under study
 
     @staticmethod
     def _resolve(records: Records, settings: Settings) -> Settings:
@@ -241,22 +244,28 @@ class Analysis:
         return self._cached(("effects", consistency, mixed), compute)
 
     def schedules(self, *, boot: int = 200, seed: int = 1, truncate: float | None = 0.99,
-                  sensitivity: bool = True, progress: bool = False) -> Schedules:
+                  sensitivity: bool = True, progress: bool = False,
+                  interval: str = "normal") -> Schedules:
         """The schedules compared as an emulated target trial
-        (:func:`outcomes.estimate.schedules.compare_strategies`)."""
+        (:func:`outcomes.estimate.schedules.compare_strategies`) of the treatment under study
+        (``settings.treatment``), new patients only (``settings.washout_days``); ``interval``
+        the bootstrap interval method (``percentile``, ``normal``, ``bca``)."""
         def compute():
             s = self.settings
+            treatment = resolve_treatment(self.records, s.treatment)
+            own = s.treatments == (treatment,)      # the derived tables are the trial's own
             comparison = compare_strategies(
                 self.records, measure=s.measure, landmark_days=s.landmark_days,
                 window_days=s.window_days, baseline_days=s.baseline_days,
-                treatments=s.treatments, strategies=self.strategies, reference=s.reference,
+                treatment=treatment, washout_days=s.washout_days,
+                strategies=self.strategies, reference=s.reference,
                 min_followers=s.min_followers, boot=boot, seed=seed, truncate=truncate,
                 region=s.region, rater=s.rater, sensitivity=sensitivity, progress=progress,
+                interval=interval,
                 derived={"ratings": self.ratings, "sessions": self.sessions,
-                         "primary": self.primary})
+                         "primary": self.primary} if own else {"primary": self.primary})
             return Schedules(self.settings, self.measure, comparison)
-        return self._cached(("schedules", boot, seed, truncate, sensitivity), compute)
-
+        return self._cached(("schedules", boot, seed, truncate, sensitivity, interval), compute)
 
     def beliefs(self, *, boot: int = 200, seed: int = 1, progress: bool = False,
                 schedules: Schedules | None = None) -> Beliefs:

@@ -40,8 +40,10 @@ _DEFAULT = {
                      f"{Settings().landmark_days})",
     "window_days": f"the outcome rating within ± this many days (default {Settings().window_days})",
     "reference": f"the schedule the others are compared with (default {Settings().reference})",
-    "min_followers": f"fewest followers for a schedule to get a number (default "
+    "min_followers": f"fewest effective followers for a schedule to get a number (default "
                      f"{Settings().min_followers})",
+    "washout_days": f"patients whose first session falls in the records' first this many days "
+                    f"are not new patients (default {Settings().washout_days})",
 }
 
 
@@ -115,7 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="add a schedule, e.g. six_weekly=every:42,tolerance:7 or once=single "
                          "(repeatable)")
     st.add_argument("--treatment", action="append", default=None,
-                    help="count only these treatments (repeatable), e.g. microneedling")
+                    help="the treatment under study, e.g. microneedling (default: [analysis] "
+                         "treatment of dataset.toml, else the most frequent)")
+    st.add_argument("--washout-days", type=int, default=None, help=_DEFAULT["washout_days"])
+    st.add_argument("--interval", default="normal",
+                    choices=["percentile", "normal", "bca"],
+                    help="bootstrap interval (default normal: estimate ± 1.96 SE)")
     st.add_argument("--min-followers", type=int, default=None, help=_DEFAULT["min_followers"])
     st.add_argument("--boot", type=int, default=200, help="bootstrap replicates (default 200)")
     st.add_argument("--seed", type=int, default=1, help="bootstrap seed (default 1)")
@@ -150,10 +157,15 @@ def _settings(args: argparse.Namespace, measure: str) -> Settings:
     given = {"measure": measure}
     for flag, name in (("landmark_days", "landmark_days"), ("window_days", "window_days"),
                        ("treatment", "treatments"), ("reference", "reference"),
-                       ("min_followers", "min_followers")):
+                       ("min_followers", "min_followers"), ("washout_days", "washout_days")):
         value = getattr(args, flag, None)
         if value is not None:
             given[name] = value
+    if getattr(args, "command", None) == "strategies" and getattr(args, "treatment", None):
+        if len(args.treatment) > 1:
+            raise SettingError("The schedule comparison studies one treatment: give --treatment "
+                               f"once, but {args.treatment!r} was passed.")
+        given["treatment"] = args.treatment[0]
     strategies = getattr(args, "strategy", None)
     if strategies:
         records = args.records
@@ -182,7 +194,7 @@ def _analyses(args: argparse.Namespace, measures, *, every: bool = False) -> lis
 
 def run_strategies(args: argparse.Namespace) -> int:
     """``outcomes strategies DIR ...``: the schedule comparison, in words or as JSON rows."""
-    results = [a.schedules(boot=args.boot, seed=args.seed,
+    results = [a.schedules(boot=args.boot, seed=args.seed, interval=args.interval,
                            progress=sys.stderr.isatty() and not args.json)
                for a in _analyses(args, args.measure)]
     if args.json:

@@ -25,7 +25,14 @@ What the settings mean
 ``protocol``       the schedule protocol adherence is judged against (the clinic's protocol)
 ``strategies``     the schedules compared; ``None`` = the four defaults and dataset.toml's
 ``reference``      the schedule every other is compared with (``protocol``: the clinic's own)
-``min_followers``  fewest followers for a schedule to get a number (20)
+``min_followers``  fewest *effective* followers (Kish) for a schedule to get a number (10);
+                   below 40 the number is shown as a hint (fragile)
+``washout_days``   schedules: a patient whose first session falls in the records' first
+                   ``washout_days`` days may have been treated before them: not a new patient,
+                   left out of the schedule comparison (90)
+``treatment``      schedules: the treatment under study; only its sessions count (and set t0),
+                   other treatments neither count nor deviate. ``None`` = ``[analysis]
+                   treatment`` of dataset.toml, else the most frequent in the sessions
 =================  ==========================================================================
 
 Whether a measure, treatment or reference exists depends on the records: :class:`Analysis`
@@ -79,7 +86,9 @@ class Settings:
     protocol: Protocol = field(default_factory=Protocol)
     strategies: tuple[Strategy, ...] | None = None
     reference: str = "protocol"
-    min_followers: int = 20
+    min_followers: int = 10
+    washout_days: int = 90
+    treatment: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.measure, str) or not self.measure.strip():
@@ -107,6 +116,12 @@ class Settings:
         if self.strategies is not None:
             choice("reference", self.reference, [s.name for s in self.strategies])
         self._set("min_followers", _whole("min_followers", self.min_followers, 1, "patients"))
+        self._set("washout_days", _whole("washout_days", self.washout_days, 0))
+        if self.treatment is not None:
+            if not isinstance(self.treatment, str) or not self.treatment.strip():
+                raise SettingError(f"The value for `treatment` must be the name of one treatment, "
+                                   f"e.g. 'microneedling', but {self.treatment!r} was passed.")
+            self._set("treatment", self.treatment.strip().lower())
 
     def _set(self, name, value):
         object.__setattr__(self, name, value)

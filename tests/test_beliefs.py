@@ -173,11 +173,14 @@ class TestNotEnoughData:
 
         records = load_records("data/demo")
         for reference in ("every_2_months", "single", "protocol"):
-            a = Analysis(records, reference=reference)
+            # 10 effective followers: on the demo's new patients protocol and every two months
+            # have 18 and 14 (issue 22), so that the contrast has a number to compare
+            a = Analysis(records, reference=reference, min_followers=10)
             got = a.beliefs(boot=20).table.set_index("belief").loc["schedule_protocol"]
             want = a.schedules(boot=20, sensitivity=False).contrast("protocol", "every_2_months")
+            assert np.isfinite(want["estimate"])
             assert got["estimate"] == pytest.approx(want["estimate"])
-            assert got["ci_low"] == pytest.approx(want["ci_low"])
+            assert got["ci_low"] == pytest.approx(want["ci_low"], nan_ok=True)
 
     def test_no_protocol_among_the_schedules_is_said(self):
         from outcomes import load_records

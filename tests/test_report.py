@@ -73,7 +73,9 @@ def test_report_states_the_findings_with_confidence_intervals(built):
                  "Skin texture", "Each additional session a month went with", "95% CI",
                  "Caveats", "Records, not a trial", "clinic's beliefs"):
         assert text in html, text
-    assert len(re.findall(r"95% CI −?\d+\.\d+ to −?\d+\.\d+", html)) >= 3
+    # the two effects of frequency (pore, texture); the demo's schedules mostly have no number
+    # since issue 22 (fewer than 20 effective followers among its new patients)
+    assert len(re.findall(r"95% CI −?\d+\.\d+ to −?\d+\.\d+", html)) >= 2
 
 
 def test_report_has_the_figures_a_clinic_lead_looks_at(built):

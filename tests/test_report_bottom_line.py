@@ -138,12 +138,15 @@ def test_the_comparisons_own_fragility_columns_win_over_the_fallback():
     assert "kept to every two months" in lines[2]
 
 
-def test_fallback_fragility_is_effective_number_under_twice_min_followers():
+def test_fallback_fragility_is_the_estimators_rule_one():
+    """Without the estimator's columns: effective number under 40 or 2 × min_followers."""
     table = standing(comparison(MEANS, FOLLOWERS, ESS)).set_index("term")
     assert table["fragile"].to_dict() == {"protocol": False, "every_2_months": False,
                                           "monthly": True, "single": False}
     table = standing(comparison(MEANS, FOLLOWERS, ESS, min_followers=5)).set_index("term")
-    assert not table.loc["monthly", "fragile"]
+    assert table.loc["monthly", "fragile"]          # 17 < 40 whatever min_followers
+    table = standing(comparison(MEANS, FOLLOWERS, ESS, min_followers=40)).set_index("term")
+    assert table.loc["protocol", "fragile"] and not table.loc["every_2_months", "fragile"]
 
 
 def test_every_number_fragile_crowns_nothing():

@@ -160,7 +160,7 @@ def test_hand_computed_weights_and_means():
     records = _tiny_records()
     single = {"single": Strategy("single", None)}
     c = compare_strategies(records, strategies=single, reference="single", boot=0,
-                           min_followers=5, truncate=None, sensitivity=False)
+                           min_followers=5, truncate=None, sensitivity=False, washout_days=0)
     row = c.results.set_index("term").loc["single"]
     assert row["n"] == 24 and row["n_followed"] == 13 and row["n_outcome"] == 10
     assert row["ipw_estimate"] == pytest.approx(19 / 24, abs=1e-6)
@@ -178,14 +178,15 @@ def test_positivity_rule_gives_no_number():
     records = _tiny_records()
     single = {"single": Strategy("single", None)}
     c = compare_strategies(records, strategies=single, reference="single", boot=0,
-                           min_followers=20, sensitivity=False)
+                           min_followers=20, sensitivity=False, washout_days=0)
     row = c.results.set_index("term").loc["single"]
     assert np.isnan(row["estimate"]) and np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])
     assert row["note"].startswith("not estimable: only 10 patients followed it")
 
 
 def test_contrast_not_estimable_when_the_reference_is_not():
-    c = compare_strategies(_tiny_records(), boot=0, min_followers=5, sensitivity=False)
+    c = compare_strategies(_tiny_records(), boot=0, min_followers=5, sensitivity=False,
+                           washout_days=0)
     res = c.results.set_index("term")
     assert np.isnan(res.loc["single - every_2_months", "estimate"])
     assert "every_2_months" in res.loc["single - every_2_months", "note"]

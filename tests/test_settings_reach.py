@@ -29,12 +29,17 @@ CASES = {
     "permissible_gap": (30, {"table"}),        # lapses; the default consistency is adherence
     "region": ("nose", ALL),
     "rater": ("patient", ALL),
-    "treatments": (("microneedling",), ALL),
+    # the schedule comparison studies one treatment (`treatment`, default the most frequent:
+    # microneedling on the demo), whatever the treatments counted elsewhere
+    "treatments": (("microneedling",), ALL - {"schedules"}),
     "protocol": (Protocol(loading_sessions=4, loading_interval=21, loading_tolerance=5),
                  ALL),                          # adherence; the schedule called protocol
     "strategies": ((*default_strategies().values(), SIX_WEEKLY), {"schedules"}),
     "reference": ("single", {"schedules"}),   # the belief is protocol vs every two months
-    "min_followers": (40, {"schedules", "beliefs"}),
+    # 10: protocol and every two months (effective 18 and 14 followers) get a number
+    "min_followers": (20, {"schedules", "beliefs"}),
+    "washout_days": (0, {"schedules", "beliefs"}),       # new patients only: the trial alone
+    "treatment": ("hydrafacial", {"schedules", "beliefs"}),  # the trial's treatment under study
 }
 
 

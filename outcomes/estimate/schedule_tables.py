@@ -32,10 +32,16 @@ def _notes(trial: _Trial, arms, point) -> list[str]:
         unseen = _stopped_unseen(trial)
         if unseen[0]:
             notes.append(f"Of the {suppress_count(unseen[0])} patients who stopped after 2 or 3 "
-                         f"sessions, {suppress_count(unseen[1])} had no rating after their first "
+                         f"sessions (none later in the records), {suppress_count(unseen[1])} had no rating after their first "
                          "session before they stopped: if some of them stopped because they saw "
                          "no change, no weighting can know it, and the longer schedules look "
                          "somewhat better than they are (docs/methods.md §4.15).")
+    if trial.n_moved:
+        notes.append(f"For {suppress_count(trial.n_moved)} patients a session on or after day "
+                     f"{int(trial.horizon[0]) if len(trial.horizon) else 0} came before the "
+                     "review: their outcome is the rating closest to the landmark taken before "
+                     "that session (inside the window), or none, so that no schedule is "
+                     "credited with a session after the landmark.")
     for name, e in point.items():
         if not e["converged"] and e["n_outcome"] > 0:
             notes.append(f"The model of who kept to '{name}' did not settle (some choices were "
@@ -48,11 +54,12 @@ def _notes(trial: _Trial, arms, point) -> list[str]:
 
 
 def _stopped_unseen(trial: _Trial) -> tuple[int, int]:
-    """Patients with 2–3 sessions before the horizon and none after it in the records window
-    ("stopped early"), and how many of them had no interim rating on or before their last
-    session."""
+    """Patients with 2–3 sessions before the landmark and no later session at all in the
+    records ("stopped early"), and how many of them had no interim rating on or before their
+    last session."""
     n_s = np.isfinite(trial.days).sum(axis=1)
-    early = (n_s >= 2) & (n_s <= 3)
+    later = trial.n_later if trial.n_later is not None else np.zeros(len(n_s), int)
+    early = (n_s >= 2) & (n_s <= 3) & (later == 0)
     if not early.any():
         return 0, 0
     last = trial.days[np.arange(len(n_s)), np.maximum(n_s - 1, 0)]
@@ -93,9 +100,11 @@ def _weights_table(arms, point) -> pd.DataFrame:
         w = e["weights"]
         ess = float(w.sum() ** 2 / (w ** 2).sum()) if len(w) else np.nan
         rows.append({"strategy": name, "n_outcome": e["n_outcome"],
-                         "max_weight": float(w.max()) if len(w) else np.nan,
-                         "mean_weight": float(w.mean()) if len(w) else np.nan,
-                         "effective_n": ess, "truncated": e["truncated"]})
+                     "max_weight": float(w.max()) if len(w) else np.nan,
+                     "mean_weight": float(w.mean()) if len(w) else np.nan,
+                     "largest_share": float(w.max() / w.sum()) if len(w) else np.nan,
+                     "effective_n": ess, "truncated": e["truncated"],
+                     "converged": bool(e["converged"])})
     return pd.DataFrame(rows)
 
 
@@ -139,22 +148,33 @@ def _loss_table(trial) -> pd.DataFrame:
 
 def _protocol_table(settings, strategies) -> pd.DataFrame:
     L, W, B = settings["landmark_days"], settings["window_days"], settings["baseline_days"]
-    treat = settings["treatments"] or "every treatment"
+    treat = settings.get("treatment") or "every treatment"
+    wash = settings.get("washout_days", 0)
     rows = [
-        ("Eligibility", (f"a first session ({treat}) at t0, a baseline rating in the {B} days up "
-                        f"to t0, and records long enough to reach day {L} + {W}")),
+        ("Treatment under study", (f"{treat}: only its sessions count and set t0; other "
+                                   "treatments neither count nor break a schedule")),
+        ("Eligibility", (f"a first {treat} session at t0 at least {wash} days after the records "
+                        f"begin (a new patient, not one treated before them), a baseline rating "
+                        f"in the {B} days up to t0, and records long enough to reach day {L} + "
+                        f"{W}")),
         ("Time zero", "the first session (t0)"),
         ("Strategies", "; ".join(f"{k}: {v.label}" for k, v in strategies.items())),
-        ("Outcome", (f"improvement of the {settings['measure']} rating at the review closest to "
-                    f"day {L} (± {W} days), positive = better")),
+        ("Follow-up", (f"from t0 to day {L} for every patient (never set by the outcome); "
+                      f"sessions on or after day {L} are outside every schedule")),
+        ("Outcome", (f"improvement of the {settings['measure']} rating closest to day {L} "
+                    f"(± {W} days), positive = better, among the ratings taken no later than "
+                    f"the first session on or after day {L} (a rating on a session's day is "
+                    "taken before it): no session after the landmark is ever in the outcome")),
         ("Estimand", ("the mean improvement had every eligible patient followed each schedule, "
                      f"and its difference from '{settings['reference']}'")),
         ("Analysis", ("each patient copied into every schedule and followed until their record "
                      "leaves it; weights for who stays and who comes to the review (using the "
                      "latest rating, time since the last session, baseline and patient "
-                     f"details); standardised means; {settings['boot']} bootstrap replicates "
-                     f"for 95% intervals; fewer than {settings['min_followers']} followers: "
-                     "no number")),
+                     "details); the mean by weighted iterated conditional expectations "
+                     f"(sequentially doubly robust); {settings['boot']} bootstrap replicates for "
+                     f"95% intervals ({settings.get('interval', 'normal')}); fewer than "
+                     f"{settings['min_followers']} effective followers, on the records or in a "
+                     "resample: no number")),
     ]
     return pd.DataFrame(rows, columns=["element", "in this analysis"])
 

@@ -19,6 +19,7 @@ from ..protocols import Strategy
 from ..records import Records
 from ..settings import Settings
 from ..tables.ratings import landmark_ratings, measure_of, primary_ratings, select_sessions
+from .sequential import IcePlan, ice_mean, ice_plan
 
 _NUMERIC = ("age", "sleep_hours")
 _CATEGORICAL = ("sex", "skin_type", "smoker", "sun_exposure", "skincare", "concern", "clinic_id")
@@ -106,11 +107,21 @@ def follow_strategy(days: np.ndarray, horizon: np.ndarray, strategy: Strategy) -
 # fitting helpers (weighted, so that bootstrap replicates are case weights)
 # -------------------------------------------------------------------------------------------------
 
+#: the penalty on standardised slopes of a weight model that has no maximum-likelihood fit
+SEPARATION_RIDGE = 1.0
+
+
 def _logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, *, ridge: float = 1e-6,
-              iters: int = 30, init: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
+              iters: int = 30, init: np.ndarray | None = None,
+              hess_inv: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
     """Weighted logistic regression by Newton–Raphson with a tiny ridge on the slopes (keeps the
     fit finite under separation). Returns (coefficients, converged). ``init`` starts from given
-    coefficients (the bootstrap starts from the fit to the data)."""
+    coefficients (the bootstrap starts from the fit to the data).
+
+    ``hess_inv``: the inverse Hessian of the fit to the data. A bootstrap replicate then first
+    iterates with that fixed Hessian (``β += H₀⁻¹ g(β)``: a gradient costs a tenth of a Newton
+    step's Hessian, and a replicate's Hessian is close to the data's), to the same fixed point;
+    when that has not settled in 12 steps it goes on by Newton–Raphson."""
     p = X.shape[1]
     pen = np.full(p, ridge)
     pen[0] = 0.0
@@ -120,10 +131,31 @@ def _logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, *, ridge: float = 1e-
         beta = np.zeros(p)
         ybar = np.clip(np.average(y, weights=w) if w.sum() > 0 else 0.5, 1e-4, 1 - 1e-4)
         beta[0] = math.log(ybar / (1 - ybar))
+    if hess_inv is not None and init is not None:
+        for _ in range(12):
+            mu = 1.0 / (1.0 + np.exp(-np.clip(X @ beta, -30, 30)))
+            delta = hess_inv @ (X.T @ (w * (y - mu)) - pen * beta)
+            beta = beta + delta
+            if not np.all(np.isfinite(beta)):
+                beta = init.copy()
+                break
+            if np.max(np.abs(delta)) < 1e-8:
+                return beta, True
     converged = False
+    last = np.inf
+    delta = np.full(p, np.inf)
     for _ in range(iters):
         eta = np.clip(X @ beta, -30, 30)
         mu = 1.0 / (1.0 + np.exp(-eta))
+        # penalised log-likelihood: when it no longer moves, the fitted probabilities do not
+        # either (under near-separation a coefficient drifts on without changing them): stop,
+        # still reported as not settled
+        ll = float(np.sum(w * (y * eta - np.logaddexp(0.0, eta))) - 0.5 * np.sum(pen * beta ** 2))
+        if abs(ll - last) < 1e-10 * (1.0 + abs(ll)):
+            # settled when the last step was small too; a drifting coefficient is not
+            converged = bool(np.max(np.abs(delta)) < 1e-4)
+            break
+        last = ll
         grad = X.T @ (w * (y - mu)) - pen * beta
         hess = (X * (w * mu * (1 - mu))[:, None]).T @ X + np.diag(pen)
         try:
@@ -131,19 +163,36 @@ def _logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, *, ridge: float = 1e-
         except np.linalg.LinAlgError:
             delta = np.linalg.lstsq(hess, grad, rcond=None)[0]
         beta = beta + delta
+        if not np.all(np.isfinite(beta)):
+            if init is not None:        # a start that led astray: fit afresh
+                return _logistic(X, y, w, ridge=ridge, iters=iters)
+            break
         if np.max(np.abs(delta)) < 1e-8:
             converged = True
             break
+    if not converged and ridge < SEPARATION_RIDGE:
+        # no maximum-likelihood fit exists (some choices are almost perfectly predictable): the
+        # fit with a weakly informative penalty on the standardised slopes (a normal prior of SD
+        # 1 on the log-odds per SD of a covariate) exists, is unique, and does not depend on where
+        # Newton started; docs/methods.md §4.9
+        return _logistic(X, y, w, ridge=SEPARATION_RIDGE, iters=iters)
     return beta, converged
+
+
+def _hess_inv(X: np.ndarray, w: np.ndarray, beta: np.ndarray, ridge: float = 1e-6
+              ) -> np.ndarray | None:
+    """Inverse Hessian of the penalised weighted log-likelihood at ``beta`` (None if singular)."""
+    mu = 1.0 / (1.0 + np.exp(-np.clip(X @ beta, -30, 30)))
+    pen = np.full(X.shape[1], ridge)
+    pen[0] = 0.0
+    try:
+        return np.linalg.inv((X * (w * mu * (1 - mu))[:, None]).T @ X + np.diag(pen))
+    except np.linalg.LinAlgError:
+        return None
 
 
 def _prob(X: np.ndarray, beta: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(X @ beta, -30, 30)))
-
-
-def _wls(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    sw = np.sqrt(w)
-    return np.linalg.lstsq(X * sw[:, None], y * sw, rcond=None)[0]
 
 
 def _standardise(X: np.ndarray, keep_first: bool = True) -> np.ndarray:
@@ -204,10 +253,10 @@ class _Trial:
     ids: pd.Index
     t0: pd.Series
     baseline: np.ndarray
-    outcome: np.ndarray          # improvement, NaN when no landmark rating
+    outcome: np.ndarray          # improvement, NaN when no admissible landmark rating
     observed: np.ndarray
-    horizon: np.ndarray
-    days: np.ndarray             # (n, K) session days since t0 before the horizon, inf padded
+    horizon: np.ndarray          # day L for every patient (never set by the outcome)
+    days: np.ndarray             # (n, K) session days since t0 before L, inf padded
     rating_key: np.ndarray       # sorted patient_code * _BIG + day of primary ratings
     rating_change: np.ndarray    # change since baseline (positive = better) of those ratings
     histories: list              # (key, change / mic) of every measure, this one first
@@ -219,13 +268,42 @@ class _Trial:
     n_rated_sessions: int
     excluded: dict = field(default_factory=dict)
     baseline_days: int = 30
+    n_later: np.ndarray | None = None      # sessions on or after L, per patient
+    landmark_day: np.ndarray | None = None  # day of the outcome rating (NaN without one)
+    n_moved: int = 0             # outcome taken before a session after L (the review came later)
+    treatment: str = ""
+
+
+def resolve_treatment(records: Records, treatment: str | None) -> str | None:
+    """The treatment under study: ``treatment`` when given (checked against the sessions), else
+    ``[analysis] treatment`` of the records' dataset.toml, else the most frequent treatment in
+    the sessions (ties: the first alphabetically); ``None`` when there is no session."""
+    from ..errors import SettingError, did_you_mean
+    from ..records.dataset import read_treatment
+
+    names = records.sessions["treatment"].astype("str")
+    present = sorted(pd.unique(names))
+    if treatment is None:
+        source = getattr(records, "source", None)
+        treatment = read_treatment(None if source is None else source / "dataset.toml")
+    if treatment is None:
+        if not len(names):
+            return None
+        counts = names.value_counts()
+        return str(min(counts.index[counts == counts.max()]))
+    if treatment not in present:
+        raise SettingError(f"The value for `treatment` must be among {present}, but "
+                           f"{treatment!r} was passed.{did_you_mean(treatment, present)}")
+    return treatment
 
 
 def _build_trial(records: Records, measure: str, *, landmark_days: int, window_days: int,
-                 baseline_days: int, treatments, region: str, rater: str,
-                 derived: dict | None = None) -> _Trial:
+                 baseline_days: int, treatment: str | None, region: str, rater: str,
+                 washout_days: int = 0, derived: dict | None = None) -> _Trial:
+    treatment = resolve_treatment(records, treatment)
     st = Settings(measure=measure, landmark_days=landmark_days, window_days=window_days,
-                  baseline_days=baseline_days, treatments=treatments, region=region, rater=rater)
+                  baseline_days=baseline_days, treatments=None if treatment is None
+                  else (treatment,), region=region, rater=rater)
     m = measure_of(records, st)
     derived = derived or {}
     lm = derived.get("ratings")
@@ -233,19 +311,26 @@ def _build_trial(records: Records, measure: str, *, landmark_days: int, window_d
         lm = landmark_ratings(records, st)
     dates = [records.sessions["date"].max(), records.assessments["date"].max()]
     data_end = max(d for d in dates if pd.notna(d)) if any(pd.notna(d) for d in dates) else None
+    firsts = [records.sessions["date"].min(), records.assessments["date"].min()]
+    data_start = min((d for d in firsts if pd.notna(d)), default=None)
     has_t0 = lm["t0"].notna()
     has_base = has_t0 & lm["baseline"].notna()
-    late = has_base & (lm["t0"] + pd.Timedelta(days=landmark_days + window_days) > data_end)
-    keep = has_base & ~late
+    washout = has_base & (lm["t0"] < data_start + pd.Timedelta(days=washout_days)) \
+        if data_start is not None and washout_days > 0 else has_base & False
+    late = has_base & ~washout & (lm["t0"] + pd.Timedelta(days=landmark_days + window_days)
+                                  > data_end)
+    keep = has_base & ~washout & ~late
     excluded = {"no session of the analysed treatments": int((~has_t0).sum()),
                 "no baseline rating": int((has_t0 & ~has_base).sum()),
+                f"first session in the records' first {washout_days} days (perhaps not a new "
+                "patient)": int(washout.sum()),
                 "started too recently to reach the landmark": int(late.sum())}
     lm = lm[keep].reset_index(drop=True)
     ids = pd.Index(lm["patient_id"].astype(str), name="patient_id")
     n = len(ids)
     code = pd.Series(np.arange(n), index=ids)
-    observed = lm["status"].eq("included").to_numpy()
-    horizon = np.where(observed, lm["followup_days"].to_numpy(), float(landmark_days))
+    # follow-up ends at L for everyone: it never depends on the outcome
+    horizon = np.full(n, float(landmark_days))
     t0 = lm.set_index("patient_id")["t0"]
 
     s = derived.get("sessions")
@@ -268,12 +353,20 @@ def _build_trial(records: Records, measure: str, *, landmark_days: int, window_d
     starts = np.r_[0, np.cumsum(counts)[:-1]] if n else np.zeros(0, int)
     pos = np.arange(len(pc_h)) - starts[pc_h]
     days[pc_h, pos] = day_h
+    # the first session on or after L: no rating after it may be the outcome
+    after_L = np.full(n, np.inf)
+    np.minimum.at(after_L, pc[~before], day[~before])
+    n_later = np.bincount(pc[~before], minlength=n)
 
     base = lm["baseline"].to_numpy(np.float64)
     r = derived.get("primary")
     if r is None:
         r = primary_ratings(records, st)
     key, change, _ = _history(r, m, code, t0, baseline_days, base)
+    outcome, lday, n_moved = _landmark_outcome(key, change, n, landmark_days, window_days,
+                                               baseline_days, after_L,
+                                               lm["followup_days"].to_numpy(np.float64))
+    observed = np.isfinite(outcome)
     histories = [(key, change / m.minimal_important_change)]
     X, names, raw = _covariates(records.patients, ids)
     # the other measures: the patient may decide on them too (their latest change, and their
@@ -300,19 +393,42 @@ def _build_trial(records: Records, measure: str, *, landmark_days: int, window_d
     # sessions before the horizon that carried a rating (taken before the session)
     sess_key = pc_h.astype(np.int64) * _BIG + (day_h + baseline_days).astype(np.int64)
     rated = np.isin(sess_key[day_h > 0], key)
-    # loss to follow-up covariates, at t0 + L − window
+    # loss to follow-up covariates: the history strictly before t0 + L − window (the first day
+    # a landmark rating can exist): ratings up to the day before, sessions before it
     cut = float(landmark_days - window_days)
-    lt_change, lt_has = _latest(key, change, np.arange(n), np.full(n, cut), baseline_days)
-    s_before_L = day < landmark_days
-    nL = np.bincount(pc[s_before_L], minlength=n)
-    lastL = np.full(n, 0.0)
-    np.maximum.at(lastL, pc[s_before_L], day[s_before_L])
-    hist = _history_features(histories, np.arange(n), np.full(n, cut), baseline_days)
+    at = np.full(n, cut - 1)
+    lt_change, lt_has = _latest(key, change, np.arange(n), at, baseline_days)
+    s_before = day < cut
+    n_cut = np.bincount(pc[s_before], minlength=n)
+    last_cut = np.full(n, 0.0)
+    np.maximum.at(last_cut, pc[s_before], day[s_before])
+    hist = _history_features(histories, np.arange(n), at, baseline_days)
     # (the first two history columns are lt_change and lt_has themselves)
-    ltfu_X = np.column_stack([base, lt_change, lt_has, nL, landmark_days - lastL, *hist[2:]])
-    return _Trial(ids, t0, base, lm["improvement"].to_numpy(np.float64), observed, horizon, days,
-                  key, change, histories, X, names, raw, ltfu_X, int((day_h > 0).sum()),
-                  int(rated.sum()), excluded, baseline_days)
+    ltfu_X = np.column_stack([base, lt_change, lt_has, n_cut, cut - last_cut, *hist[2:]])
+    return _Trial(ids, t0, base, outcome, observed, horizon, days, key, change, histories, X,
+                  names, raw, ltfu_X, int((day_h > 0).sum()), int(rated.sum()), excluded,
+                  baseline_days, n_later, lday, n_moved, treatment or "")
+
+
+def _landmark_outcome(key, change, n, L, W, baseline_days, after_L, old_day):
+    """The outcome: the change at the rating closest to day L within ± W (after t0; ties: the
+    earlier), among the ratings dated on or before the first session on or after L (a rating on
+    a session's day is taken before it) — so no session after L is ever in the outcome. Returns
+    (change, its day, how many patients' outcome rating moved or went because of it)."""
+    pat = key // _BIG
+    rday = (key % _BIG - baseline_days).astype(np.float64)
+    ok = (rday > 0) & (np.abs(rday - L) <= W) & (rday <= after_L[pat])
+    outcome = np.full(n, np.nan)
+    lday = np.full(n, np.nan)
+    if ok.any():
+        p, d, c = pat[ok], rday[ok], change[ok]
+        order = np.lexsort((d, np.abs(d - L), p))
+        p, d, c = p[order], d[order], c[order]
+        head = np.r_[True, p[1:] != p[:-1]]
+        outcome[p[head]] = c[head]
+        lday[p[head]] = d[head]
+    moved = np.isfinite(old_day) & ~(lday == old_day)
+    return outcome, lday, int(moved.sum())
 
 
 def _history(r: pd.DataFrame, m, code: pd.Series, t0: pd.Series, baseline_days: int,
@@ -385,6 +501,7 @@ class _Arm:
     row_patient: np.ndarray
     uncensored: np.ndarray       # patients who followed to the horizon and have an outcome
     followed: np.ndarray
+    plan: IcePlan | None = None
 
 
 def _arm(trial: _Trial, strategy: Strategy, baseline_days: int) -> _Arm:
@@ -399,17 +516,34 @@ def _arm(trial: _Trial, strategy: Strategy, baseline_days: int) -> _Arm:
     X = np.column_stack(cols + ([trial.X[pat]] if trial.X.shape[1] else []))
     followed = f["status"] == "followed"
     return _Arm(strategy, f, _standardise(X), f["row_stay"], pat,
-                followed & trial.observed, followed)
+                followed & trial.observed, followed,
+                ice_plan(pat, steps, f["row_stay"], len(trial.ids)))
 
 
-def _estimate(trial: _Trial, arms: dict[str, _Arm], ltfu_X: np.ndarray, out_X: np.ndarray,
-              cw: np.ndarray, truncate: float | None, want_weights: bool = False,
-              init: dict | None = None) -> dict:
+def kish(w: np.ndarray, cw: np.ndarray | None = None) -> float:
+    """Kish's effective sample size ``(Σ c w)² / Σ c w²`` of weights ``w`` with case counts
+    ``c`` (0 when there is no weight)."""
+    cw = np.ones(len(w)) if cw is None else cw
+    den = float(np.sum(cw * w * w))
+    return float(np.sum(cw * w) ** 2 / den) if den > 0 else 0.0
+
+
+def _estimate(trial: _Trial, arms: dict[str, _Arm], ltfu_X: np.ndarray, cw: np.ndarray,
+              truncate: float | None, want_weights: bool = False, init: dict | None = None,
+              methods: tuple = ("dr", "ice")) -> dict:
     """Means under every strategy for patient case weights ``cw`` (1 for the data itself);
-    ``init`` holds the coefficients of the fit to the data, as starting values."""
+    ``init`` holds the coefficients of the fit to the data, as starting values.
+
+    Per strategy: ``dr`` the weighted ICE (sequentially doubly robust,
+    :mod:`outcomes.estimate.sequential`), ``ice`` the unweighted ICE g-formula, ``ipw`` the
+    Hájek mean, ``naive`` the followers' plain mean; ``ess`` the Kish effective number of the
+    followers' weights; ``converged`` whether the weight models settled."""
     init = init or {}
-    beta, _ = _logistic(ltfu_X, trial.observed.astype(float), cw, init=init.get("_ltfu"))
+    hinv = init.get("_hess_inv", {})
+    beta, conv_ltfu = _logistic(ltfu_X, trial.observed.astype(float), cw, init=init.get("_ltfu"),
+                                hess_inv=hinv.get("_ltfu"))
     p_obs = _prob(ltfu_X, beta)
+    y_all = np.where(trial.observed, trial.outcome, 0.0)
     res = {}
     for name, arm in arms.items():
         rw = cw[arm.row_patient]
@@ -418,7 +552,8 @@ def _estimate(trial: _Trial, arms: dict[str, _Arm], ltfu_X: np.ndarray, out_X: n
             b = None
             conv = True
         else:
-            b, conv = _logistic(arm.step_X, arm.stay.astype(float), rw, init=init.get(name))
+            b, conv = _logistic(arm.step_X, arm.stay.astype(float), rw, init=init.get(name),
+                                hess_inv=hinv.get(name))
             p_stay = _prob(arm.step_X, b)
         logw = np.bincount(arm.row_patient, weights=-np.log(np.maximum(p_stay, 1e-12)),
                            minlength=len(cw))
@@ -433,43 +568,21 @@ def _estimate(trial: _Trial, arms: dict[str, _Arm], ltfu_X: np.ndarray, out_X: n
         y = trial.outcome[unc]
         cwu = cw[unc]
         tot = cwu * w_unc
-        entry = {"n_outcome": int(unc.sum()), "converged": conv,
-                 "beta": None if arm.stay.all() else b, "beta_ltfu": beta}
+        entry = {"n_outcome": int(unc.sum()), "converged": conv and conv_ltfu,
+                 "beta": None if arm.stay.all() else b, "beta_ltfu": beta,
+                 "ess": kish(w_unc, cwu)}
         if unc.sum() == 0 or tot.sum() <= 0:
-            entry.update(dr=np.nan, ipw=np.nan, naive=np.nan)
+            entry.update(dr=np.nan, ipw=np.nan, naive=np.nan, ice=np.nan)
         else:
             entry["ipw"] = float(np.sum(tot * y) / np.sum(tot))
             entry["naive"] = float(np.sum(cwu * y) / np.sum(cwu))
-            Xo = out_X[unc]
-            usable = _usable_columns(Xo, cwu)
-            coef = _wls(Xo[:, usable], y, tot)
-            pred = out_X[:, usable] @ coef
-            entry["dr"] = float(np.sum(cw * pred) / np.sum(cw))
+            args = (arm.plan, arm.step_X, ltfu_X, y_all, trial.observed, arm.followed, cw)
+            entry["dr"] = (ice_mean(*args, p_stay=p_stay, p_obs=p_obs, cap=truncate)
+                           if "dr" in methods else np.nan)
+            entry["ice"] = ice_mean(*args) if "ice" in methods else np.nan
         if want_weights:
-            entry.update(weights=w_unc, truncated=n_trunc, p_stay=p_stay, p_obs=p_obs, unc=unc)
+            entry.update(weights=w_unc, truncated=n_trunc, p_stay=p_stay, p_obs=p_obs, unc=unc,
+                         hess_inv=None if b is None else _hess_inv(arm.step_X, rw, b),
+                         hess_inv_ltfu=_hess_inv(ltfu_X, cw, beta))
         res[name] = entry
     return res
-
-
-def _usable_columns(X: np.ndarray, cw: np.ndarray) -> np.ndarray:
-    """Intercept and baseline always; a covariate column only when it varies among the
-    uncensored (a dummy with at least 5 patients on each side), and at most one column per 10
-    uncensored patients."""
-    n = int(cw.sum())
-    keep = [0, 1]
-    budget = max(n // 10 - 2, 0)
-    for j in range(2, X.shape[1]):
-        if len(keep) - 2 >= budget:
-            break
-        col = X[:, j]
-        vals = np.unique(col)
-        if len(vals) <= 2:
-            ones = cw[col == vals[-1]].sum() if len(vals) == 2 else 0
-            if ones < _MIN_LEVEL or n - ones < _MIN_LEVEL:
-                continue
-        elif np.ptp(col) == 0:
-            continue
-        keep.append(j)
-    return np.asarray(keep)
-
-

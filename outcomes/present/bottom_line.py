@@ -30,6 +30,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..estimate.schedule_fragility import SOUND_EFFECTIVE
 from ..estimate.schedules import ScheduleComparison
 from ..estimate.verdict import trivial_size, verdict
 from ..format import number, which_way
@@ -48,8 +49,8 @@ def standing(comparison: ScheduleComparison) -> pd.DataFrame:
     """One row per schedule: ``term``, ``estimate``, ``ci_low``, ``ci_high``, ``followers``
     (patients who kept to it to the review with a rating), ``effective_n``, ``fragile`` and
     ``fragile_reasons`` — from the comparison's own columns when it has them, else from
-    ``comparison.weights`` (fragile = effective number < :data:`FRAGILE_FACTOR` ×
-    ``min_followers``). The one place that decides what "rests on few" means."""
+    ``comparison.weights`` (a comparison made without them: fragile = effective number under
+    :data:`FRAGILE_FACTOR` × ``min_followers`` or ``SOUND_EFFECTIVE``, the estimator's rule 1). The one place that decides what "rests on few" means."""
     res = comparison.results
     res = res[~res["term"].str.contains(" - ", regex=False)].reset_index(drop=True)
     out = res[["term", "estimate", "ci_low", "ci_high"]].copy()
@@ -65,7 +66,8 @@ def standing(comparison: ScheduleComparison) -> pd.DataFrame:
     ess = (weights.set_index("strategy")["effective_n"] if len(weights)
            and {"strategy", "effective_n"} <= set(weights.columns) else pd.Series(dtype=float))
     out["effective_n"] = out["term"].map(ess).astype(float)
-    needed = FRAGILE_FACTOR * int(comparison.settings.get("min_followers", 20))
+    needed = max(FRAGILE_FACTOR * int(comparison.settings.get("min_followers", 10)),
+                 SOUND_EFFECTIVE)
     out["fragile"] = out["effective_n"].lt(needed) & out["estimate"].notna()
     out["fragile_reasons"] = [
         f"its weighted number of patients is {number(e, 0)}, under {needed}" if f else ""

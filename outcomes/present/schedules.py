@@ -137,10 +137,15 @@ def strategy_sentences(comparison: ScheduleComparison, measure_label: str | None
     for name in names:
         a = res.loc[name]
         if not np.isfinite(a["estimate"]):
+            eff = a.get("effective_n", np.nan)
+            worth = (f", worth {eff:.0f} after weighting" if np.isfinite(eff) else "")
             out.append(f"{people[name][0].upper()}{people[name][1:]} cannot be judged from these "
                        f"records: only {suppress_count(int(a['n_outcome']))} patients followed "
-                       f"it to the review (at least {st['min_followers']} are needed for a "
-                       "number).")
+                       f"it to the review{worth} (at least {st['min_followers']} are needed for "
+                       "a number).")
+        elif a.get("fragile", False):
+            out.append(f"{people[name][0].upper()}{people[name][1:]} has a fragile number, treat "
+                       f"it as a hint: {a['fragile_reasons']}.")
     return out
 
 
@@ -168,6 +173,9 @@ def strategy_text(comparison: ScheduleComparison, *, measure_label: str | None =
         "schedule": res["term"].map(called),
         "followed to review": [suppress_count(int(k)) if " - " not in t else ""
                                for k, t in zip(res["n_outcome"], res["term"])],
+        "effective": [f"{e:.0f}" if " - " not in t and np.isfinite(e) else ""
+                      for e, t in zip(res.get("effective_n", pd.Series(np.nan, index=res.index)),
+                                      res["term"])],
         "mean improvement": res["estimate"].map(number),
         "95% CI": [f"{number(a)} to {number(b)}" if np.isfinite(a) else "—"
                    for a, b in zip(res["ci_low"], res["ci_high"])],

@@ -2,7 +2,8 @@
 
 One reader (:func:`read_toml`) for the whole file; each section is read by the module that owns
 what it declares: ``[measures.*]`` by :func:`outcomes.records.scales.read_scales`,
-``[strategies.*]`` by :func:`read_strategies` (the schedules to compare), ``[sources.*]`` by
+``[strategies.*]`` by :func:`read_strategies` (the schedules to compare), ``[analysis]
+treatment`` by :func:`read_treatment` (the treatment whose schedules are compared), ``[sources.*]`` by
 :func:`outcomes.records.sources.spec.read_spec` (how to read a practice system's export). A broken
 file or section is a :class:`~outcomes.errors.RecordsError` naming the file and the fix.
 """
@@ -16,7 +17,7 @@ from ..errors import RecordsError, SettingError
 from ..protocols import STRATEGY_KEYS, Protocol, Strategy, default_strategies, strategy_from_spec
 from .toml_lines import loads
 
-__all__ = ["read_section", "read_strategies", "read_toml"]
+__all__ = ["read_section", "read_strategies", "read_toml", "read_treatment"]
 
 
 def read_toml(path: str | Path | None, *, fix: str = "Fix the file.") -> dict | None:
@@ -64,3 +65,22 @@ def read_strategies(path: str | Path | None, protocol: Protocol | None = None
         except SettingError as exc:  # a schedule in the records' own file is the records' problem
             raise RecordsError(str(exc)) from None
     return strategies
+
+
+def read_treatment(path: str | Path | None) -> str | None:
+    """``treatment`` of the ``[analysis]`` table of ``dataset.toml`` (the treatment under study
+    in the schedule comparison), lower-case; ``None`` without the file, table or key."""
+    doc = read_toml(path, fix="Fix the file or remove [analysis].")
+    if doc is None:
+        return None
+    section = doc.get("analysis", {})
+    if not isinstance(section, dict):
+        raise RecordsError(f"{Path(path).name}: `analysis` must be a table like [analysis] with "
+                           'treatment = "microneedling".')
+    value = section.get("treatment")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise RecordsError(f"{Path(path).name}: [analysis] treatment must be the name of one "
+                           f'treatment, e.g. treatment = "microneedling", but {value!r} was given.')
+    return value.strip().lower()

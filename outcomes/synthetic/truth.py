@@ -68,9 +68,10 @@ class Simulation:
     seed: int | None = None
     state: dict | None = field(default=None, repr=False, compare=False)
 
-    def strategy_truth(self, strategies=None) -> pd.DataFrame:
+    def strategy_truth(self, strategies=None, *, sessions_before: int | None = None
+                       ) -> pd.DataFrame:
         """The interventional truth of every strategy (see :func:`strategy_truth`)."""
-        return strategy_truth(self, strategies)
+        return strategy_truth(self, strategies, sessions_before=sessions_before)
 
     def followers(self, strategies=None) -> pd.DataFrame:
         """Who follows which strategy to the landmark (see :func:`strategy_followers`)."""
@@ -245,7 +246,8 @@ def _forced_improvement(sim: Simulation, days, active) -> dict:
     return out
 
 
-def strategy_truth(sim: Simulation, strategies=None) -> pd.DataFrame:
+def strategy_truth(sim: Simulation, strategies=None, *, sessions_before: int | None = None
+                   ) -> pd.DataFrame:
     """The interventional truth of every strategy, by forcing it on the same eligible patients.
 
     Parameters
@@ -254,6 +256,10 @@ def strategy_truth(sim: Simulation, strategies=None) -> pd.DataFrame:
         A clinic from :func:`simulate`.
     strategies : dict or iterable of Strategy, optional
         Default :func:`outcomes.protocols.default_strategies`.
+    sessions_before : int, optional
+        Forced sessions are kept only before ``min(L_i, sessions_before)``: the estimand of
+        docs/methods.md §4 (no session on or after the landmark day, e.g. 182, counts, even when
+        the review comes later). ``None``: every forced session before the review day ``L_i``.
 
     Returns
     -------
@@ -304,8 +310,9 @@ def strategy_truth(sim: Simulation, strategies=None) -> pd.DataFrame:
     n_el = int(el.sum())
     per = {}
     for name, strat in strategies.items():
-        days, active = _forced_days(strat, st["plan"]["jitter"], p.strategy_jitter_sd,
-                                    st["review_day"])
+        until = st["review_day"] if sessions_before is None else \
+            np.minimum(st["review_day"], sessions_before)
+        days, active = _forced_days(strat, st["plan"]["jitter"], p.strategy_jitter_sd, until)
         per[name] = _forced_improvement(sim, days, active)
     rows = []
     for name in strategies:
