@@ -101,7 +101,8 @@ def test_every_result_is_introduced_by_a_sentence(nb):
         if shows:
             assert previous is not None and previous.cell_type == "markdown", (
                 f"no markdown sentence before the result of\n{cell.source}")
-        previous = cell
+        if cell.cell_type == "markdown" or cell.outputs:
+            previous = cell        # a set-up cell that shows nothing is not between them
 
 
 def test_widget_cells_are_not_compared(nb):

@@ -120,9 +120,14 @@ def test_a_figure_and_its_caption_are_one_output_and_the_figure_is_closed(demo):
 
     from outcomes.views import summary
 
+    from unittest import mock
+
     analysis = Analysis(demo, measure="pore")
-    caption = summary.figure(summary.trajectories_plot(analysis), "**Figure 4.** words")
-    assert isinstance(caption, Text) and str(caption).startswith("**Figure 4.**")
+    with mock.patch("IPython.display.display") as shown:
+        assert summary.figure(summary.trajectories_plot(analysis), "**Figure 4.** words") is None
+    first, second = (c.args[0] for c in shown.call_args_list)
+    assert hasattr(first, "savefig")                         # the figure, then its caption
+    assert isinstance(second, Text) and str(second).startswith("**Figure 4.**")
     assert plt.get_fignums() == []
 
 

@@ -226,7 +226,7 @@ def scale_line(m: Measure, *, bare: bool = False) -> str:
     lower is better; a change of 1 grade (e.g. moderate → mild) is the change patients
     notice" (from dataset.toml's measure)."""
     words = m.scale_words()
-    return words if bare else f"*{escape.markdown(m.label)}: {words}.*"
+    return words if bare else f"**{escape.markdown(m.label)}**: {words}."
 
 
 def bottom_line_view(compared: dict[str, Schedules]) -> Text:
@@ -397,8 +397,8 @@ def frequency_groups(analysis: Analysis, *, horizon_days: int = 365) -> str:
             f"up to {number(top['middle'], 1)}; high: more (each a third of the patients)")
 
 
-def figure(ax, caption: str):
-    """Show a figure and its caption as one cell output, the caption under the figure, so that
+def figure(ax, caption: str) -> None:
+    """Show a figure and its caption in one cell, the caption under the figure, so that
     a printed report keeps them on one page (the report's print style never splits a cell that
     holds a figure)."""
     import matplotlib.pyplot as plt
@@ -407,7 +407,7 @@ def figure(ax, caption: str):
     fig = ax.figure
     display(fig)
     plt.close(fig)
-    return Text(caption)
+    display(Text(caption))
 
 
 def how_made(analyses: dict[str, Analysis], compared: dict[str, Schedules]) -> Text:
