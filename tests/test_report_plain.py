@@ -116,11 +116,11 @@ def test_figure_4_starts_at_month_0_defines_its_groups_and_keeps_its_legend_off_
 def test_a_figure_and_its_caption_are_one_output_and_the_figure_is_closed(demo):
     import matplotlib
     matplotlib.use("Agg")
+    from unittest import mock
+
     import matplotlib.pyplot as plt
 
     from outcomes.views import summary
-
-    from unittest import mock
 
     analysis = Analysis(demo, measure="pore")
     with mock.patch("IPython.display.display") as shown:
