@@ -101,14 +101,16 @@ browser: $(STAMP) browser-deps reports/summary.html
 reports/summary.html:
 	$(MAKE) --no-print-directory report
 
-## browser-deps: Debian's chromium and its driver (installed with apt-get when missing and root)
+## browser-deps: Debian's chromium, its driver and poppler (pdftotext and pdfimages read the
+## printed report page by page), installed with apt-get when missing and root
 browser-deps:
-	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 \
+	  && command -v pdftotext >/dev/null 2>&1 && command -v pdfimages >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing chromium and chromium-driver (Debian packages)"; \
+	  echo "installing chromium, chromium-driver and poppler-utils (Debian packages)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    chromium chromium-driver >/dev/null; \
-	else echo "make browser needs chromium and chromedriver: apt-get install chromium chromium-driver"; \
+	    chromium chromium-driver poppler-utils >/dev/null; \
+	else echo "make browser needs chromium, chromedriver and poppler: apt-get install chromium chromium-driver poppler-utils"; \
 	  exit 1; fi
 
 bench: $(STAMP)
