@@ -262,3 +262,29 @@ def test_cli_json_contract_and_words(capsys):
 def test_cli_bad_strategy_is_exit_1(capsys):
     assert main(["strategies", "data/demo", "--strategy", "x=every:0", "--boot", "0"]) == 1
     assert "`every` must be a whole number" in capsys.readouterr().err
+
+
+def test_weight_fit_without_a_maximum_likelihood_estimate_is_penalised_not_left_drifting():
+    """Perfect separation: no ML fit exists; the fit falls back to the weakly informative ridge
+    (SEPARATION_RIDGE on standardised slopes), settles, and gives the same answer from any start.
+    Where an ML fit exists it is returned unpenalised and reported as settled."""
+    from outcomes.estimate.target_trial import SEPARATION_RIDGE, _logistic
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=200)
+    X = np.column_stack([np.ones(200), (x - x.mean()) / x.std()])
+    w = np.ones(200)
+    separated = (x > 0).astype(float)
+    beta, settled = _logistic(X, separated, w)
+    again, _ = _logistic(X, separated, w, init=np.array([0.0, 5.0]))
+    assert settled and np.all(np.isfinite(beta)) and 0 < beta[1] < 50
+    np.testing.assert_allclose(beta, again, atol=1e-6)
+    # the penalised score is zero at the returned fit
+    mu = 1 / (1 + np.exp(-X @ beta))
+    grad = X.T @ (separated - mu) - np.array([0.0, SEPARATION_RIDGE]) * beta
+    assert np.max(np.abs(grad)) < 1e-6
+
+    noisy = (x + rng.normal(scale=1.0, size=200) > 0).astype(float)
+    beta, settled = _logistic(X, noisy, w)
+    mu = 1 / (1 + np.exp(-X @ beta))
+    assert settled and np.max(np.abs(X.T @ (noisy - mu))) < 1e-4    # the ML fit, (almost) no penalty
