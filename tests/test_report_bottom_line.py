@@ -175,3 +175,22 @@ def test_strategy_sentences_use_peoples_words():
     assert "had they followed the clinic's protocol" in text
     assert "A single session cannot be judged" in text
     assert "'" + "monthly" not in text and "every_2_months" not in text
+
+
+def test_how_wrong_sentences_name_schedules_in_words_with_tipping_point_and_e_value():
+    from outcomes.present.schedules import how_wrong_sentences
+
+    c = comparison(MEANS, FOLLOWERS, ESS)
+    c.results["e_value"] = np.where(c.results["term"] == "every_2_months - protocol", 1.9, np.nan)
+    c.tipping = pd.DataFrame([
+        {"contrast": "every_2_months - protocol", "stopped_unseen": 0.09,
+         "stopped_unseen_reference": 0.06, "tipping_delta": 1.4, "tipping_delta_ci": 0.5,
+         "sentence": ""},
+        {"contrast": "single - protocol", "stopped_unseen": 0.0, "stopped_unseen_reference": 0.06,
+         "tipping_delta": np.nan, "tipping_delta_ci": np.nan, "sentence": ""}])
+    out = how_wrong_sentences(c)
+    assert len(out) == 1                       # single has no number: no sentence
+    assert out[0].startswith("Every two months against the clinic's protocol: 9% of the patients "
+                             "left every two months and 6% left the clinic's protocol")
+    assert "1.40 grades worse" in out[0] and "at 0.50 grades worse" in out[0]
+    assert "risk ratio of 1.9" in out[0] and "every_2_months" not in out[0]

@@ -14,8 +14,8 @@ from ..format import number
 from ..privacy import suppress_count
 from ..records.scales import Measure
 
-__all__ = ["measure_words", "schedule_name", "schedule_plot", "strategy_sentences",
-           "strategy_text"]
+__all__ = ["how_wrong_sentences", "measure_words", "schedule_name", "schedule_plot",
+           "strategy_sentences", "strategy_text"]
 
 
 def measure_words(measure: Measure) -> str:
@@ -149,6 +149,47 @@ def strategy_sentences(comparison: ScheduleComparison, measure_label: str | None
     return out
 
 
+def how_wrong_sentences(comparison: ScheduleComparison) -> list[str]:
+    """Per contrast with a number, how wrong it could be (docs/methods.md §4.17), schedules named in
+    people's words: the tipping point for the patients who stopped with no rating showing why, and
+    the E-value — e.g. "Every two months against the clinic's protocol: 9% of the patients left
+    every two months and 6% left the clinic's protocol by stopping with no rating showing why; had
+    they done 1.40 grades worse than the weights assume,
+    the difference would vanish. A factor hidden from these records would need to be linked to both
+    the schedule and the result by a risk ratio of 1.9 to explain it away."."""
+    tipping = getattr(comparison, "tipping", None)
+    if tipping is None or not len(tipping):
+        return []
+    people = _names(comparison)
+    res = comparison.results.set_index("term")
+    out = []
+    for _, t in tipping.iterrows():
+        term = t["contrast"]
+        if term not in res.index or not np.isfinite(res.loc[term, "estimate"]):
+            continue
+        name, ref = term.split(" - ", 1)
+        a, b = people.get(name, name), people.get(ref, ref)
+        words = (f"{a[0].upper()}{a[1:]} against {b}: {t['stopped_unseen']:.0%} of the patients "
+                 f"left {a} and {t['stopped_unseen_reference']:.0%} left {b} by stopping with no "
+                 "rating showing why")
+        delta, delta_ci = t["tipping_delta"], t["tipping_delta_ci"]
+        if not np.isfinite(delta):
+            words += ("; had they done worse than the weights assume, the difference would not "
+                      "change sign.")
+        else:
+            words += (f"; had they done {number(delta)} grades worse than the weights assume, the "
+                      "difference would vanish")
+            words += (f" (at {number(delta_ci)} grades worse it would no longer be clear)."
+                      if np.isfinite(delta_ci) else ".")
+        ev = res.loc[term].get("e_value", np.nan)
+        if np.isfinite(ev) and ev > 1:
+            words += (" A factor hidden from these records would need to be linked to both the "
+                      f"schedule and the result by a risk ratio of {number(ev, 1)} to explain it "
+                      "away.")
+        out.append(words)
+    return out
+
+
 def strategy_text(comparison: ScheduleComparison, *, measure_label: str | None = None,
                   sentence_label: str | None = None, details: bool = False) -> str:
     """The human output of ``outcomes strategies`` for one measure (``measure_label`` heads it,
@@ -186,6 +227,7 @@ def strategy_text(comparison: ScheduleComparison, *, measure_label: str | None =
     lines += ["- " + s for s in strategy_sentences(comparison, sentence_label or measure_label)]
     lines.append("- 'weighted mean' is a check on the headline number; 'plain mean of followers' "
                  "ignores who kept to a schedule and why, and can mislead.")
+    lines += ["- How wrong could it be? " + s for s in how_wrong_sentences(comparison)]
     lines += ["- " + note for note in comparison.notes if details or "settle" not in note]
     if details and len(comparison.weights):
         lines += ["", "weights per schedule:", comparison.weights.to_string(index=False)]

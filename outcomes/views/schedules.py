@@ -12,11 +12,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .. import escape
 from ..analysis import Analysis
 from ..estimate.schedules import ScheduleComparison
 from ..format import MISSING, interval, number, percent
 from ..present.display import Text
-from ..present.schedules import measure_words, strategy_sentences
+from ..present.schedules import how_wrong_sentences, measure_words, strategy_sentences
 from ..privacy import suppress_count, suppress_small_counts
 from ..results import Schedules
 
@@ -48,8 +49,11 @@ def schedule_protocol_table(c: Schedules | ScheduleComparison) -> pd.DataFrame:
 def schedule_summary(schedules: Schedules) -> Text:
     """The comparison in plain sentences (markdown), with its notes."""
     c = schedules.comparison
-    lines = [f"- {s}" for s in strategy_sentences(c, measure_words(schedules.measure))]
-    lines += [f"- {n}" for n in c.notes if "settle" not in n]
+    # the schedules' labels come from dataset.toml: escaped where they are shown
+    lines = [f"- {escape.markdown(s)}"
+             for s in strategy_sentences(c, measure_words(schedules.measure))]
+    lines += [f"- {escape.markdown(n)}" for n in c.notes if "settle" not in n]
+    lines += [f"- **How wrong could it be?** {escape.markdown(s)}" for s in how_wrong_sentences(c)]
     return Text("\n".join(lines))
 
 

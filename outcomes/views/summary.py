@@ -28,7 +28,7 @@ from ..present.beliefs import belief_table
 from ..present.bottom_line import bottom_line, standing
 from ..present.display import Table, Text
 from ..present.effects import describe_effect, plot_trajectories
-from ..present.schedules import schedule_name, strategy_sentences
+from ..present.schedules import how_wrong_sentences, schedule_name, strategy_sentences
 from ..records.scales import Measure
 from ..results import Schedules
 from ..tables.attendance import DAYS_PER_MONTH
@@ -187,6 +187,8 @@ def summary_caveats(analysis: Analysis, schedules: Schedules) -> Text:
              + ". Anything else that differs between patients who keep to a schedule and those "
                "who do not (motivation, for instance) can still bias them."]
     lines += [f"- {forwardable(n)}" for n in comparison.notes if "settle" not in n]
+    lines += [f"- **How wrong could it be?** {escape.markdown(s)}"
+              for s in how_wrong_sentences(comparison)]
     excluded = {k: v for k, v in comparison.excluded.items() if v}
     if excluded:
         lines.append("- **Patients left out of the schedule comparison:** "
