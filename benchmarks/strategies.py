@@ -36,7 +36,6 @@ clinics, 200 replicates) about 40 minutes on two free cores; run it in the backg
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import os
 import sys
@@ -64,9 +63,8 @@ OPTIONAL = ("effective_n", "fragile", "ice_estimate", "ipw_estimate", "naive_est
 
 
 def settings_keywords(washout: int | None) -> dict:
-    """``washout_days`` only when this version of Settings has it (a colleague is adding it)."""
-    names = {f.name for f in dataclasses.fields(Settings)}
-    return {"washout_days": washout} if washout is not None and "washout_days" in names else {}
+    """``washout_days`` when the run sets one; else the Settings default applies."""
+    return {} if washout is None else {"washout_days": washout}
 
 
 def analyse_clinic(job: dict) -> list[dict]:
@@ -240,7 +238,7 @@ def main(argv=None):
     ap.add_argument("--reference", default="every_2_months")
     ap.add_argument("--scenario", nargs="+", default=None, choices=list(ic.SCENARIOS))
     ap.add_argument("--washout", type=int, default=None,
-                    help="washout_days, passed only if Settings has it")
+                    help="washout_days (default: the Settings default, 90)")
     ap.add_argument("--truth-patients", type=int, default=200_000)
     ap.add_argument("--out", default=str(HERE / "results"))
     ap.add_argument("--tag", default="strategies")
@@ -289,7 +287,8 @@ def main(argv=None):
     washout = settings_keywords(args.washout)
     print(f"{len(jobs)} clinics ({args.clinics} per scenario and size; sizes {args.patients}), "
           f"{args.boot} bootstrap replicates, measure {args.measure}, reference {args.reference}, "
-          f"{'washout_days=' + str(washout['washout_days']) if washout else 'no washout setting'}"
+          f"washout_days={washout.get('washout_days', Settings().washout_days)}"
+          f"{'' if washout else ' (the default)'}"
           f", {args.workers} worker(s): {elapsed:.0f} s "
           f"({runs.groupby(['scenario', 'patients', 'seed'])['seconds'].first().mean():.1f} s "
           f"per clinic analysis); quarantined rows: "
